@@ -1,0 +1,28 @@
+//! Roster's schema, one file per migration, applied in order at start-up and
+//! by `roster migrate`. Migrations are append-only once they have landed.
+//!
+//! The SQL is written in the dialect common to SQLite and PostgreSQL so one
+//! file serves both backends; timestamps are Unix seconds in `BIGINT`
+//! columns and ids that appear in URLs are UUID text.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_foundation::Migration)]
+    }
+}
+
+/// Runs each statement of a migration in order.
+pub(crate) async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! Configuration: environment variables and command-line flags become one
+//! typed [`Config`]. Secrets are held in types whose `Debug` hides them, so a
+//! logged `Config` never shows the session key or a database password.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// Flags shared by every subcommand; each can also come from the
+/// environment variable named beside it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "ROSTER_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Database URL: `sqlite://PATH` (the default, under the data directory)
+    /// or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded SQLite database and the generated secret key.
+    #[arg(long, env = "ROSTER_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Public address people use to reach Roster (used in links in emails).
+    /// Defaults to http:// plus the bind address.
+    #[arg(long, env = "ROSTER_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Session key: 64 bytes, base64-encoded. When absent, one is generated
+    /// once into DATA_DIR/secret.key (mode 0600) and reused.
+    #[arg(long, env = "ROSTER_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Mark the session cookie Secure and send HSTS. Defaults to on when
+    /// the base URL is https.
+    #[arg(long, env = "ROSTER_SECURE_COOKIES", global = true)]
+    pub secure_cookies: Option<bool>,
+
+    /// Minutes without a request after which a session ends.
+    #[arg(
+        long,
+        env = "ROSTER_IDLE_TIMEOUT_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
+    pub idle_timeout_minutes: u64,
+
+    /// Hours after sign-in after which a session ends, active or not.
+    #[arg(
+        long,
+        env = "ROSTER_SESSION_LIFETIME_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_lifetime_hours: u64,
+
+    /// Take the client address from X-Forwarded-For / Forwarded (only behind
+    /// a reverse proxy that sets them).
+    #[arg(
+        long,
+        env = "ROSTER_TRUST_PROXY",
+        default_value_t = false,
+        global = true
+    )]
+    pub trust_proxy: bool,
+}
+
+/// A 64-byte key for signing and encrypting session cookies.
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl SecretKey {
+    pub const LEN: usize = 64;
+
+    pub fn from_bytes(bytes: Vec<u8>) -> anyhow::Result<Self> {
+        if bytes.len() < Self::LEN {
+            bail!(
+                "the secret key must be at least {} bytes, got {}",
+                Self::LEN,
+                bytes.len()
+            );
+        }
+        Ok(Self(bytes))
+    }
+
+    pub fn from_base64(text: &str) -> anyhow::Result<Self> {
+        let bytes = STANDARD
+            .decode(text.trim())
+            .context("the secret key is not valid base64")?;
+        Self::from_bytes(bytes)
+    }
+
+    pub fn generate() -> Self {
+        use argon2::password_hash::rand_core::{OsRng, RngCore};
+        let mut bytes = vec![0u8; Self::LEN];
+        OsRng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+/// A database URL whose `Debug` and `Display` hide any password.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
+    /// The URL with everything between `://` and `@` replaced.
+    pub fn redacted(&self) -> String {
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                format!("{}://[redacted]{}", &self.0[..scheme_end], &self.0[at..])
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Everything the application needs to start, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub base_url: String,
+    pub secret_key: SecretKey,
+    pub secure_cookies: bool,
+    pub idle_timeout: Duration,
+    pub session_lifetime: Duration,
+    pub trust_proxy: bool,
+}
+
+impl Config {
+    /// Resolves defaults, creating the data directory and the secret key
+    /// file when they are missing.
+    pub fn from_args(args: ConfigArgs) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&args.data_dir).with_context(|| {
+            format!(
+                "failed to create the data directory {}",
+                args.data_dir.display()
+            )
+        })?;
+        let database_url = match args.database_url {
+            Some(url) => DatabaseUrl::new(url),
+            None => DatabaseUrl::new(format!(
+                "sqlite://{}?mode=rwc",
+                args.data_dir.join("roster.db").display()
+            )),
+        };
+        let secret_key = match args.secret_key {
+            Some(text) => SecretKey::from_base64(&text).context("ROSTER_SECRET_KEY is invalid")?,
+            None => load_or_create_key(&args.data_dir.join("secret.key"))?,
+        };
+        let base_url = args
+            .base_url
+            .unwrap_or_else(|| format!("http://{}", args.bind))
+            .trim_end_matches('/')
+            .to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            bail!("ROSTER_BASE_URL must start with http:// or https://, got {base_url}");
+        }
+        let secure_cookies = args
+            .secure_cookies
+            .unwrap_or_else(|| base_url.starts_with("https://"));
+        if args.idle_timeout_minutes == 0 || args.session_lifetime_hours == 0 {
+            bail!("session timeouts must be at least one minute and one hour");
+        }
+        Ok(Self {
+            bind: args.bind,
+            database_url,
+            base_url,
+            secret_key,
+            secure_cookies,
+            idle_timeout: Duration::from_secs(args.idle_timeout_minutes * 60),
+            session_lifetime: Duration::from_secs(args.session_lifetime_hours * 3600),
+            trust_proxy: args.trust_proxy,
+        })
+    }
+}
+
+/// Reads the key file, or writes a new random key to it with mode 0600.
+fn load_or_create_key(path: &Path) -> anyhow::Result<SecretKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => SecretKey::from_base64(&text)
+            .with_context(|| format!("the key in {} is invalid", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate();
+            write_private(path, key.to_base64().as_bytes())
+                .with_context(|| format!("failed to write {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new session key");
+            Ok(key)
+        }
+        Err(err) => Err(err).with_context(|| format!("failed to read {}", path.display())),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_hides_password() {
+        let url = DatabaseUrl::new("postgres://roster:hunter2@db.example/roster");
+        assert_eq!(url.to_string(), "postgres://[redacted]@db.example/roster");
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn secret_key_debug_hides_bytes() {
+        let key = SecretKey::generate();
+        assert_eq!(format!("{key:?}"), "SecretKey([redacted])");
+    }
+
+    #[test]
+    fn short_secret_key_is_refused() {
+        assert!(SecretKey::from_bytes(vec![0; 32]).is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! Database connections.
+//!
+//! SQLite gets two pools: readers (several connections, read-only) and one
+//! writer connection. Every write transaction goes through the single writer
+//! and begins `IMMEDIATE`, so writers queue fairly inside the process instead
+//! of failing with "database is locked" (a deferred transaction that reads
+//! and then writes can fail with SQLITE_BUSY at once, and `busy_timeout` does
+//! not help it). WAL lets the readers run while the writer works. Every
+//! pooled connection gets WAL, `busy_timeout`, foreign keys and
+//! `synchronous = NORMAL` through the connect options, not one PRAGMA.
+//!
+//! PostgreSQL uses one pool for both; several Roster instances may share the
+//! database.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::DatabaseUrl;
+
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const SQLITE_READERS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    read: DatabaseConnection,
+    write: DatabaseConnection,
+}
+
+impl Db {
+    /// Connects, creating the SQLite file when missing. Does not migrate.
+    pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
+        if url.is_sqlite() {
+            let write = Database::connect(sqlite_options(url, 1, false))
+                .await
+                .with_context(|| format!("failed to open the SQLite database {url}"))?;
+            // The writer has created the file and switched it to WAL, so the
+            // read-only readers can open it.
+            let read = Database::connect(sqlite_options(url, SQLITE_READERS, true))
+                .await
+                .with_context(|| format!("failed to open the SQLite database {url} for reading"))?;
+            Ok(Self { read, write })
+        } else {
+            let mut options = ConnectOptions::new(url.expose());
+            options
+                .max_connections(POSTGRES_CONNECTIONS)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false);
+            let conn = Database::connect(options)
+                .await
+                .with_context(|| format!("failed to connect to the database {url}"))?;
+            Ok(Self {
+                read: conn.clone(),
+                write: conn,
+            })
+        }
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.write, None)
+            .await
+            .context("failed to apply database migrations")
+    }
+
+    /// Connection for queries that only read.
+    pub fn read(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// Connection for writes outside an explicit transaction (single
+    /// statements).
+    pub fn write(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.write.get_database_backend()
+    }
+
+    /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.write
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Answers whether the database responds.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.read.ping().await
+    }
+}
+
+fn sqlite_options(url: &DatabaseUrl, connections: u32, read_only: bool) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.expose());
+    options
+        .max_connections(connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+                .synchronous(SqliteSynchronous::Normal)
+                .read_only(read_only)
+        });
+    options
+}

@@ -1,0 +1,10 @@
+//! Pure rules, no I/O: validated input types, roles and permissions, the
+//! authorization policy, tokens.
+
+pub mod email;
+pub mod names;
+pub mod password;
+pub mod permission;
+pub mod policy;
+pub mod role;
+pub mod token;

@@ -1,0 +1,10 @@
+//! SeaORM entities, one module per table. Hand-written queries that belong
+//! to a table live in the services that use them.
+
+pub mod audit_event;
+pub mod membership;
+pub mod organization;
+pub mod sign_in_failure;
+pub mod user;
+pub mod user_session;
+pub mod workspace;

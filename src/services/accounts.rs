@@ -1,0 +1,283 @@
+//! Accounts: sign-up, sign-in, password change, signing out everywhere.
+
+use anyhow::Context;
+use sea_orm::ExprTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::audit::Actor;
+use super::{blocking, is_unique_violation, new_id, orgs, rate_limit};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::email::{EmailAddress, normalize_lookup};
+use crate::domain::names::{OrgName, PersonName};
+use crate::domain::password::{self, NewPassword};
+use crate::entities::{organization, user, user_session};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    #[error("An account with this email already exists. Sign in instead.")]
+    EmailTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("That email and password don't match an account.")]
+    InvalidCredentials,
+    #[error("Too many failed sign-ins. Wait 15 minutes and try again.")]
+    RateLimited,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("Your current password is not correct.")]
+    WrongPassword,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A validated sign-up form.
+#[derive(Debug)]
+pub struct SignUp {
+    pub name: PersonName,
+    pub email: EmailAddress,
+    pub password: NewPassword,
+    pub org_name: OrgName,
+}
+
+/// Creates the account, its organization (owned by it) with the first
+/// workspace, in one transaction.
+pub async fn sign_up(
+    db: &Db,
+    clock: &Clock,
+    input: SignUp,
+    address: Option<String>,
+) -> Result<(user::Model, organization::Model), SignUpError> {
+    if find_by_email(db, input.email.normalized()).await?.is_some() {
+        return Err(SignUpError::EmailTaken);
+    }
+    let secret = input.password.clone();
+    let password_hash = blocking(move || password::hash(secret.expose()))
+        .await?
+        .map_err(|err| anyhow::anyhow!("failed to hash a password: {err}"))?;
+    let now = clock.now();
+    let txn = db.begin_write().await.context("failed to begin sign-up")?;
+    let created = user::ActiveModel {
+        id: Set(new_id()),
+        email: Set(input.email.as_str().to_string()),
+        email_normalized: Set(input.email.normalized().to_string()),
+        name: Set(input.name.as_str().to_string()),
+        password_hash: Set(password_hash),
+        email_verified_at: Set(None),
+        session_epoch: Set(0),
+        created_at: Set(now),
+        last_active_at: Set(Some(now)),
+    }
+    .insert(&txn)
+    .await;
+    let user = match created {
+        Ok(user) => user,
+        Err(err) if is_unique_violation(&err) => return Err(SignUpError::EmailTaken),
+        Err(err) => {
+            return Err(anyhow::Error::new(err)
+                .context("failed to create the account")
+                .into());
+        }
+    };
+    let actor = Actor {
+        user_id: Some(user.id.clone()),
+        label: user.email.clone(),
+        address,
+    };
+    let org = orgs::create_in(&txn, &user, &input.org_name, &actor, now).await?;
+    txn.commit().await.context("failed to commit sign-up")?;
+    Ok((user, org))
+}
+
+pub async fn find_by_email(db: &Db, normalized: &str) -> anyhow::Result<Option<user::Model>> {
+    user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(normalized))
+        .one(db.read())
+        .await
+        .context("failed to look up an account by email")
+}
+
+pub async fn find_by_id(db: &Db, id: &str) -> anyhow::Result<Option<user::Model>> {
+    user::Entity::find_by_id(id.to_string())
+        .one(db.read())
+        .await
+        .context("failed to load an account")
+}
+
+/// Checks an email and password. Unknown email and wrong password take the
+/// same path and the same time; failures count toward the rate limits.
+pub async fn sign_in(
+    db: &Db,
+    clock: &Clock,
+    email: &str,
+    password: &str,
+    address: Option<&str>,
+) -> Result<user::Model, SignInError> {
+    let account = normalize_lookup(email);
+    let now = clock.now();
+    if rate_limit::is_limited(db, &account, address, now).await? {
+        return Err(SignInError::RateLimited);
+    }
+    let found = find_by_email(db, &account).await?;
+    let stored = found.as_ref().map(|u| u.password_hash.clone());
+    let attempt = password.to_string();
+    let matched = blocking(move || password::verify(&attempt, stored.as_deref())).await?;
+    match found {
+        Some(user) if matched => {
+            rate_limit::clear_account(db, &account).await?;
+            Ok(user)
+        }
+        _ => {
+            rate_limit::record_failure(db, &account, address, now).await?;
+            Err(SignInError::InvalidCredentials)
+        }
+    }
+}
+
+/// Sets a new password and ends every session of the account; returns the
+/// new session epoch so the caller can keep its own session.
+pub async fn change_password(
+    db: &Db,
+    user: &user::Model,
+    current: &str,
+    new: NewPassword,
+) -> Result<i64, PasswordChangeError> {
+    let stored = user.password_hash.clone();
+    let attempt = current.to_string();
+    let matched = blocking(move || password::verify(&attempt, Some(&stored))).await?;
+    if !matched {
+        return Err(PasswordChangeError::WrongPassword);
+    }
+    let new_hash = blocking(move || password::hash(new.expose()))
+        .await?
+        .map_err(|err| anyhow::anyhow!("failed to hash a password: {err}"))?;
+    let txn = db
+        .begin_write()
+        .await
+        .context("failed to begin a password change")?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
+        .col_expr(
+            user::Column::SessionEpoch,
+            Expr::col(user::Column::SessionEpoch).add(1),
+        )
+        .filter(user::Column::Id.eq(user.id.as_str()))
+        .exec(&txn)
+        .await
+        .context("failed to store the new password")?;
+    user_session::Entity::delete_many()
+        .filter(user_session::Column::UserId.eq(user.id.as_str()))
+        .exec(&txn)
+        .await
+        .context("failed to end the account's sessions")?;
+    let epoch = current_epoch(&txn, &user.id).await?;
+    txn.commit()
+        .await
+        .context("failed to commit a password change")?;
+    Ok(epoch)
+}
+
+/// Makes every existing session of the account invalid.
+pub async fn sign_out_everywhere(db: &Db, user_id: &str) -> anyhow::Result<()> {
+    let txn = db.begin_write().await.context("failed to begin")?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionEpoch,
+            Expr::col(user::Column::SessionEpoch).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await
+        .context("failed to end the account's sessions")?;
+    user_session::Entity::delete_many()
+        .filter(user_session::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await
+        .context("failed to end the account's sessions")?;
+    txn.commit()
+        .await
+        .context("failed to commit signing out everywhere")?;
+    Ok(())
+}
+
+/// Records a new signed-in session and returns its id; forgets the
+/// account's sessions older than `lifetime_secs`.
+pub async fn start_session(
+    db: &Db,
+    user_id: &str,
+    now: i64,
+    lifetime_secs: i64,
+) -> anyhow::Result<String> {
+    let txn = db.begin_write().await.context("failed to begin")?;
+    user_session::Entity::delete_many()
+        .filter(user_session::Column::UserId.eq(user_id))
+        .filter(user_session::Column::CreatedAt.lt(now - lifetime_secs))
+        .exec(&txn)
+        .await
+        .context("failed to forget expired sessions")?;
+    let id = super::token_id();
+    user_session::ActiveModel {
+        id: Set(id.clone()),
+        user_id: Set(user_id.to_string()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .context("failed to record the session")?;
+    txn.commit().await.context("failed to commit the session")?;
+    Ok(id)
+}
+
+/// Ends one session (signing out in one browser).
+pub async fn end_session(db: &Db, session_id: &str) -> anyhow::Result<()> {
+    user_session::Entity::delete_by_id(session_id.to_string())
+        .exec(db.write())
+        .await
+        .context("failed to end the session")?;
+    Ok(())
+}
+
+/// The account behind a live session, if the session still exists.
+pub async fn session_user(db: &Db, session_id: &str) -> anyhow::Result<Option<user::Model>> {
+    let row = user_session::Entity::find_by_id(session_id.to_string())
+        .find_also_related(user::Entity)
+        .one(db.read())
+        .await
+        .context("failed to load the session")?;
+    Ok(row.and_then(|(_, user)| user))
+}
+
+async fn current_epoch<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+) -> anyhow::Result<i64> {
+    user::Entity::find_by_id(user_id.to_string())
+        .one(conn)
+        .await
+        .context("failed to reload the account")?
+        .map(|u| u.session_epoch)
+        .context("the account disappeared during a password change")
+}
+
+/// Records that the person used Roster, at most once a minute.
+pub async fn touch(db: &Db, user: &user::Model, now: i64) -> anyhow::Result<()> {
+    if user.last_active_at.is_some_and(|at| now - at < 60) {
+        return Ok(());
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::LastActiveAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user.id.as_str()))
+        .exec(db.write())
+        .await
+        .context("failed to record activity")?;
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! Use cases. Each function authorizes with `domain::policy` where an actor
+//! acts on tenant data, runs its writes in one transaction and writes the
+//! audit row in that same transaction. Services never see HTTP.
+
+pub mod accounts;
+pub mod audit;
+pub mod orgs;
+pub mod rate_limit;
+
+/// A new random id for a row whose id may appear in a URL.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A new unguessable id for a secret row (sessions): 32 random bytes.
+pub fn token_id() -> String {
+    crate::domain::token::generate()
+}
+
+/// Runs CPU-heavy work (password hashing) off the async threads.
+pub async fn blocking<T, F>(f: F) -> anyhow::Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+        .await
+        .map_err(|err| anyhow::anyhow!("a blocking task failed: {err}"))
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

@@ -1,0 +1,92 @@
+//! The person's own account: change password, sign out everywhere.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::CurrentUser;
+use super::render::{FieldErrors, Layout, html, page, see_other};
+use super::session;
+use super::state::AppState;
+use crate::domain::password::NewPassword;
+use crate::services::accounts::{self, PasswordChangeError};
+use crate::services::orgs;
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    layout: Layout,
+    errors: FieldErrors,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+    page(&AccountPage {
+        layout: Layout::account(&current.session, &current.user, orgs, "Your account"),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    pub current_password: String,
+    pub new_password: String,
+    pub confirm_password: String,
+}
+
+pub async fn change_password(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut errors = FieldErrors::default();
+    let new = NewPassword::parse(&form.new_password)
+        .map_err(|e| errors.add("new_password", e))
+        .ok();
+    if form.new_password != form.confirm_password {
+        errors.add("confirm_password", "The two new passwords don't match.");
+    }
+    if let (Some(new), true) = (new, errors.is_empty()) {
+        match accounts::change_password(&state.db, &current.user, &form.current_password, new).await
+        {
+            Ok(epoch) => {
+                // This browser stays signed in; every other session ends.
+                super::auth::begin_session(&state, &current.session, &current.user.id, epoch)
+                    .await?;
+                session::flash(
+                    &current.session,
+                    "success",
+                    "Your password has been changed. Other sessions have been signed out.",
+                );
+                return Ok(see_other("/account"));
+            }
+            Err(err @ PasswordChangeError::WrongPassword) => {
+                errors.add("current_password", err.to_string())
+            }
+            Err(PasswordChangeError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+        }
+    }
+    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+    html(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &AccountPage {
+            layout: Layout::account(&current.session, &current.user, orgs, "Your account"),
+            errors,
+        },
+    )
+}
+
+pub async fn sign_out_everywhere(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    accounts::sign_out_everywhere(&state.db, &current.user.id).await?;
+    current.session.purge();
+    Ok(see_other("/signin?signed_out=1"))
+}

@@ -1,0 +1,231 @@
+//! Sign-up, sign-in and sign-out.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::ClientAddr;
+use super::render::{FieldErrors, Layout, html, page, see_other};
+use super::session;
+use super::state::AppState;
+use crate::domain::email::EmailAddress;
+use crate::domain::names::{OrgName, PersonName};
+use crate::domain::password::NewPassword;
+use crate::services::accounts::{self, SignInError, SignUp, SignUpError};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignUpForm {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub org_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUpPage {
+    layout: Layout,
+    form: SignUpForm,
+    errors: FieldErrors,
+}
+
+pub async fn signup_page(session: Session) -> Result<HttpResponse, AppError> {
+    if session::auth(&session).is_some() {
+        return Ok(see_other("/"));
+    }
+    page(&SignUpPage {
+        layout: Layout::public(&session, "Create your account"),
+        form: SignUpForm::default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+pub async fn signup(
+    state: web::Data<AppState>,
+    session: Session,
+    addr: ClientAddr,
+    form: web::Form<SignUpForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = form.into_inner();
+    let mut errors = FieldErrors::default();
+    let name = PersonName::parse(&form.name)
+        .map_err(|e| errors.add("name", e))
+        .ok();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.add("email", e))
+        .ok();
+    let password = NewPassword::parse(&form.password)
+        .map_err(|e| errors.add("password", e))
+        .ok();
+    let org_name = OrgName::parse(&form.org_name)
+        .map_err(|e| errors.add("org_name", e))
+        .ok();
+    if let (Some(name), Some(email), Some(password), Some(org_name)) =
+        (name, email, password, org_name)
+    {
+        let input = SignUp {
+            name,
+            email,
+            password,
+            org_name,
+        };
+        match accounts::sign_up(&state.db, &state.clock, input, addr.0).await {
+            Ok((user, org)) => {
+                begin_session(&state, &session, &user.id, user.session_epoch).await?;
+                session::flash(
+                    &session,
+                    "success",
+                    format!("Welcome to Roster, {}.", user.name),
+                );
+                return Ok(see_other(&format!("/orgs/{}/members", org.id)));
+            }
+            Err(err @ SignUpError::EmailTaken) => errors.add("email", err.to_string()),
+            Err(SignUpError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+        }
+    }
+    form.password.clear();
+    html(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SignUpPage {
+            layout: Layout::public(&session, "Create your account"),
+            form,
+            errors,
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInForm {
+    pub email: String,
+    pub password: String,
+    pub next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInQuery {
+    pub next: String,
+    pub signed_out: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: String,
+}
+
+/// Only same-site paths are followed after sign-in.
+fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    ok.then_some(next)
+}
+
+pub async fn signin_page(
+    session: Session,
+    query: web::Query<SignInQuery>,
+) -> Result<HttpResponse, AppError> {
+    if session::auth(&session).is_some() {
+        return Ok(see_other(safe_next(&query.next).unwrap_or("/")));
+    }
+    let mut layout = Layout::public(&session, "Sign in");
+    if query.signed_out.is_some() && layout.flash.is_none() {
+        layout.flash = Some(session::Flash {
+            kind: "success".into(),
+            message: "You have signed out.".into(),
+        });
+    }
+    page(&SignInPage {
+        layout,
+        email: String::new(),
+        next: safe_next(&query.next).unwrap_or_default().to_string(),
+        error: String::new(),
+    })
+}
+
+pub async fn signin(
+    state: web::Data<AppState>,
+    session: Session,
+    addr: ClientAddr,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let result = accounts::sign_in(
+        &state.db,
+        &state.clock,
+        &form.email,
+        &form.password,
+        addr.0.as_deref(),
+    )
+    .await;
+    let (status, error) = match result {
+        Ok(user) => {
+            begin_session(&state, &session, &user.id, user.session_epoch).await?;
+            return Ok(see_other(safe_next(&form.next).unwrap_or("/")));
+        }
+        Err(err @ SignInError::InvalidCredentials) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
+        }
+        Err(err @ SignInError::RateLimited) => (StatusCode::TOO_MANY_REQUESTS, err.to_string()),
+        Err(SignInError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+    };
+    html(
+        status,
+        &SignInPage {
+            layout: Layout::public(&session, "Sign in"),
+            email: form.email,
+            next: safe_next(&form.next).unwrap_or_default().to_string(),
+            error,
+        },
+    )
+}
+
+/// Records a new session for `user_id` and puts it in the cookie.
+pub(crate) async fn begin_session(
+    state: &AppState,
+    session: &Session,
+    user_id: &str,
+    epoch: i64,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let lifetime = i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let session_id = accounts::start_session(&state.db, user_id, now, lifetime).await?;
+    session::sign_in(session, session_id, user_id, epoch, now)?;
+    Ok(())
+}
+
+/// Ends this browser's session; a copy of its cookie is refused afterwards.
+pub async fn signout(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    if let Some(auth) = session::auth(&session) {
+        accounts::end_session(&state.db, &auth.session_id).await?;
+    }
+    session.purge();
+    Ok(see_other("/signin?signed_out=1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(
+            safe_next("/orgs/x/members?page=2"),
+            Some("/orgs/x/members?page=2")
+        );
+        assert_eq!(safe_next("//evil.example"), None);
+        assert_eq!(safe_next("/\\evil.example"), None);
+        assert_eq!(safe_next("https://evil.example"), None);
+        assert_eq!(safe_next(""), None);
+    }
+}

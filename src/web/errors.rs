@@ -1,0 +1,235 @@
+//! Errors at the HTTP edge.
+//!
+//! Which type where: domain code returns its own small error types
+//! (`policy::Denied`, parse messages); services return one `thiserror` enum
+//! per area with an `Unexpected(anyhow::Error)` arm; handlers return
+//! [`AppError`], whose `ResponseError` picks the status. The page or htmx
+//! fragment that explains it is rendered once, in [`render_error_page`],
+//! which sees the request. The person sees a short message; the log gets
+//! the whole cause chain.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::domain::policy::Denied;
+use crate::services::accounts::{PasswordChangeError, SignInError, SignUpError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("That page doesn't exist, or you don't have access to it.")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Please sign in to continue.")]
+    SignInRequired { next: Option<String>, htmx: bool },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("This form has expired or did not come from Roster. Reload the page and try again.")]
+    Csrf,
+    #[error("The request is too large.")]
+    PayloadTooLarge,
+    #[error("Too many attempts. Wait a while and try again.")]
+    RateLimited,
+    #[error("Something went wrong on our side. Please try again.")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        AppError::Forbidden(message.into())
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        AppError::BadRequest(message.into())
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(denied: Denied) -> Self {
+        AppError::Forbidden(denied.to_string())
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AppError::Unexpected(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(err: askama::Error) -> Self {
+        AppError::Unexpected(anyhow::Error::new(err).context("failed to render a template"))
+    }
+}
+
+impl From<SignUpError> for AppError {
+    fn from(err: SignUpError) -> Self {
+        match err {
+            SignUpError::Unexpected(err) => AppError::Unexpected(err),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<SignInError> for AppError {
+    fn from(err: SignInError) -> Self {
+        match err {
+            SignInError::Unexpected(err) => AppError::Unexpected(err),
+            SignInError::RateLimited => AppError::RateLimited,
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<PasswordChangeError> for AppError {
+    fn from(err: PasswordChangeError) -> Self {
+        match err {
+            PasswordChangeError::Unexpected(err) => AppError::Unexpected(err),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::SignInRequired { htmx: true, .. } => StatusCode::UNAUTHORIZED,
+            AppError::SignInRequired { htmx: false, .. } => StatusCode::SEE_OTHER,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Unexpected(err) = self {
+            tracing::error!(error = ?err, "request failed");
+        }
+        match self {
+            AppError::SignInRequired { next, htmx } => {
+                let location = match next {
+                    Some(next) => format!("/signin?next={}", url_encode(next)),
+                    None => "/signin".to_string(),
+                };
+                if *htmx {
+                    HttpResponse::Unauthorized()
+                        .insert_header(("HX-Redirect", location))
+                        .finish()
+                } else {
+                    HttpResponse::SeeOther()
+                        .insert_header((header::LOCATION, location))
+                        .finish()
+                }
+            }
+            // The body is rendered by `render_error_page`, which knows
+            // whether the request came from htmx.
+            _ => HttpResponse::build(self.status_code()).finish(),
+        }
+    }
+}
+
+fn url_encode(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)])
+        .map(|s| s.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: super::render::Layout,
+    heading: &'a str,
+    message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "partials/alert.html")]
+struct AlertFragment<'a> {
+    kind: &'a str,
+    message: &'a str,
+}
+
+/// Gives every error response a body: a whole page for a normal request,
+/// an alert fragment for htmx. Responses a handler rendered on purpose
+/// (forms with messages) carry no error and pass through untouched.
+pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let status = res.status();
+    let message = match res.response().error() {
+        Some(err) => match err.as_error::<AppError>() {
+            Some(AppError::SignInRequired { .. }) => {
+                return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+            }
+            Some(app) => app.to_string(),
+            None => generic_message(status, &err.to_string()),
+        },
+        None if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED => {
+            generic_message(status, "")
+        }
+        None => return Ok(ErrorHandlerResponse::Response(res.map_into_left_body())),
+    };
+    let htmx = res.request().headers().contains_key("HX-Request");
+    let body = if htmx {
+        AlertFragment {
+            kind: "error",
+            message: &message,
+        }
+        .render()
+    } else {
+        ErrorPage {
+            layout: super::render::Layout::bare(heading(status)),
+            heading: heading(status),
+            message: &message,
+        }
+        .render()
+    };
+    let body = body.unwrap_or_else(|_| message.clone());
+    let (req, mut response) = res.into_parts();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let response = response.set_body(BoxBody::new(body));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
+fn heading(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "Page not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::BAD_REQUEST => "Something is wrong with that request",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request too large",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        StatusCode::METHOD_NOT_ALLOWED => "Not allowed",
+        _ if status.is_server_error() => "Something went wrong",
+        _ => "Something went wrong",
+    }
+}
+
+/// Messages for errors raised outside Roster's handlers (extractors,
+/// routing); the raw error text may name internals, so only client errors
+/// about form content pass it on.
+fn generic_message(status: StatusCode, detail: &str) -> String {
+    match status {
+        StatusCode::NOT_FOUND => AppError::NotFound.to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge.to_string(),
+        StatusCode::METHOD_NOT_ALLOWED => "That action isn't available here.".to_string(),
+        StatusCode::BAD_REQUEST if !detail.is_empty() => {
+            "The form was incomplete or not understood. Go back, check it and try again."
+                .to_string()
+        }
+        _ if status.is_server_error() => {
+            "Something went wrong on our side. Please try again.".to_string()
+        }
+        _ => "That request could not be handled.".to_string(),
+    }
+}

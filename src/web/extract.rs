@@ -1,0 +1,201 @@
+//! Request extractors: who is asking ([`CurrentUser`]), in which
+//! organization and with what role ([`OrgCtx`]), whether htmx asked
+//! ([`Htmx`]) and from which address ([`ClientAddr`]). Membership and role
+//! are read from the database on every request, so a role change or a
+//! removal takes effect on the very next one.
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::{LocalBoxFuture, Ready, ready};
+
+use super::errors::AppError;
+use super::session;
+use super::state::AppState;
+use crate::domain::permission::Permission;
+use crate::domain::role::OrgRole;
+use crate::entities::{membership, organization, user};
+use crate::services::{accounts, audit, orgs};
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("application state is missing")))
+}
+
+/// Whether the request came from htmx (and is not a history restore, which
+/// needs the whole page).
+pub fn is_htmx(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key("HX-Request") && !headers.contains_key("HX-History-Restore-Request")
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Htmx(pub bool);
+
+impl FromRequest for Htmx {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Htmx(is_htmx(req))))
+    }
+}
+
+/// The client's address: the peer, or the forwarded address when Roster is
+/// configured to trust its reverse proxy.
+#[derive(Clone, Debug)]
+pub struct ClientAddr(pub Option<String>);
+
+impl FromRequest for ClientAddr {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trust_proxy = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.config.trust_proxy);
+        let addr = if trust_proxy {
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_string)
+        } else {
+            req.peer_addr().map(|a| a.ip().to_string())
+        };
+        ready(Ok(ClientAddr(addr)))
+    }
+}
+
+/// A signed-in person whose session is current.
+pub struct CurrentUser {
+    pub user: user::Model,
+    pub session: Session,
+    pub address: Option<String>,
+}
+
+impl CurrentUser {
+    pub fn audit_actor(&self) -> audit::Actor {
+        audit::Actor {
+            user_id: Some(self.user.id.clone()),
+            label: self.user.email.clone(),
+            address: self.address.clone(),
+        }
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { load_current_user(&req).await })
+    }
+}
+
+async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
+    let state = state(req)?;
+    let session = req.get_session();
+    let next = (req.method() == actix_web::http::Method::GET)
+        .then(|| req.uri().path_and_query().map(|pq| pq.to_string()))
+        .flatten();
+    let sign_in_required = AppError::SignInRequired {
+        next,
+        htmx: is_htmx(req),
+    };
+    let Some(mut auth) = session::auth(&session) else {
+        return Err(sign_in_required);
+    };
+    let now = state.clock.now();
+    let config = &state.config;
+    let idle = i64::try_from(config.idle_timeout.as_secs()).unwrap_or(i64::MAX);
+    let lifetime = i64::try_from(config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+    if now - auth.last_seen_at > idle || now - auth.signed_in_at > lifetime {
+        session.purge();
+        return Err(sign_in_required);
+    }
+    let user = accounts::session_user(&state.db, &auth.session_id).await?;
+    let Some(user) = user.filter(|u| u.id == auth.user_id && u.session_epoch == auth.epoch) else {
+        session.purge();
+        return Err(sign_in_required);
+    };
+    auth.last_seen_at = now;
+    session::set_auth(&session, &auth)?;
+    accounts::touch(&state.db, &user, now).await?;
+    let address = ClientAddr::extract(req).await?.0;
+    Ok(CurrentUser {
+        user,
+        session,
+        address,
+    })
+}
+
+/// A signed-in person acting in the organization named by the `org_id`
+/// path segment, with their membership loaded from the database. Someone
+/// who does not belong gets 404, the same as for an organization that does
+/// not exist.
+pub struct OrgCtx {
+    pub current: CurrentUser,
+    pub org: organization::Model,
+    pub membership: membership::Model,
+}
+
+impl OrgCtx {
+    pub fn role(&self) -> OrgRole {
+        self.membership.role
+    }
+
+    pub fn user(&self) -> &user::Model {
+        &self.current.user
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.current.session
+    }
+
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role().permissions().contains(permission)
+    }
+
+    /// Refuses the request unless the role grants `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        crate::domain::policy::authorize(
+            self.role(),
+            crate::domain::policy::Action::Use(permission),
+        )
+        .map_err(AppError::from)
+    }
+
+    pub fn audit_actor(&self) -> audit::Actor {
+        self.current.audit_actor()
+    }
+}
+
+impl FromRequest for OrgCtx {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let current = load_current_user(&req).await?;
+            let org_id = req
+                .match_info()
+                .get("org_id")
+                .and_then(|raw| uuid::Uuid::parse_str(raw).ok())
+                .ok_or(AppError::NotFound)?
+                .to_string();
+            let state = state(&req)?;
+            let (org, membership) = orgs::membership_in(&state.db, &org_id, &current.user.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
+            session::set_last_org(&current.session, &org.id);
+            Ok(OrgCtx {
+                current,
+                org,
+                membership,
+            })
+        })
+    }
+}

@@ -1,0 +1,117 @@
+//! The home redirect, the organization switcher's targets and creating
+//! another organization.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::{CurrentUser, OrgCtx};
+use super::render::{FieldErrors, Layout, html, page, see_other};
+use super::session;
+use super::state::AppState;
+use crate::domain::names::OrgName;
+use crate::services::orgs;
+
+/// `/`: the last organization used, else the first, else the sign-in page.
+pub async fn home(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    if session::auth(&session).is_none() {
+        return Ok(see_other("/signin"));
+    }
+    let current = CurrentUser::extract(&req).await?;
+    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+    let last = session::last_org(&session);
+    let target = orgs
+        .iter()
+        .find(|o| Some(&o.id) == last.as_ref())
+        .or_else(|| orgs.first());
+    Ok(match target {
+        Some(org) => see_other(&format!("/orgs/{}/members", org.id)),
+        None => see_other("/orgs/new"),
+    })
+}
+
+/// `/orgs/{org_id}`: the organization's first Settings page.
+pub async fn show(ctx: OrgCtx) -> HttpResponse {
+    let section = if ctx.can(crate::domain::permission::Permission::ViewMembers) {
+        "members"
+    } else {
+        "workspaces"
+    };
+    see_other(&format!("/orgs/{}/{section}", ctx.org.id))
+}
+
+#[derive(Template)]
+#[template(path = "org_new.html")]
+struct NewOrgPage {
+    layout: Layout,
+    org_name: String,
+    errors: FieldErrors,
+}
+
+pub async fn new_page(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+    page(&NewOrgPage {
+        layout: Layout::account(&current.session, &current.user, orgs, "New organization"),
+        org_name: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewOrgForm {
+    pub name: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    form: web::Form<NewOrgForm>,
+) -> Result<HttpResponse, AppError> {
+    match OrgName::parse(&form.name) {
+        Ok(name) => {
+            let org = orgs::create(
+                &state.db,
+                &state.clock,
+                &current.user,
+                &name,
+                &current.audit_actor(),
+            )
+            .await?;
+            session::flash(
+                &current.session,
+                "success",
+                format!("{} is ready.", org.name),
+            );
+            Ok(see_other(&format!("/orgs/{}/members", org.id)))
+        }
+        Err(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add("name", message);
+            let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &NewOrgPage {
+                    layout: Layout::account(
+                        &current.session,
+                        &current.user,
+                        orgs,
+                        "New organization",
+                    ),
+                    org_name: form.into_inner().name,
+                    errors,
+                },
+            )
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The shared page frame ([`Layout`]) and the helper that turns a template
+//! into a response.
+
+use actix_session::Session;
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use askama::Template;
+
+use super::errors::AppError;
+use super::extract::OrgCtx;
+use super::session::{self, Flash};
+use crate::domain::permission::Permission;
+use crate::services::orgs::OrgSummary;
+
+/// A Settings page, for the sidebar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Members,
+    Invitations,
+    Workspaces,
+    ProductAccess,
+    General,
+    AuditLog,
+}
+
+impl Section {
+    pub const ALL: [Section; 6] = [
+        Section::Members,
+        Section::Invitations,
+        Section::Workspaces,
+        Section::ProductAccess,
+        Section::General,
+        Section::AuditLog,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Section::Members => "Members",
+            Section::Invitations => "Invitations",
+            Section::Workspaces => "Workspaces",
+            Section::ProductAccess => "Product Access",
+            Section::General => "General",
+            Section::AuditLog => "Audit log",
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Section::Members => "members",
+            Section::Invitations => "invitations",
+            Section::Workspaces => "workspaces",
+            Section::ProductAccess => "product-access",
+            Section::General => "settings",
+            Section::AuditLog => "audit",
+        }
+    }
+
+    /// What a person needs to open the page; `None` means every member
+    /// (workspace guests see only their own workspaces there).
+    pub fn permission(self) -> Option<Permission> {
+        match self {
+            Section::Members => Some(Permission::ViewMembers),
+            Section::Invitations => Some(Permission::ManageMembers),
+            Section::Workspaces => None,
+            Section::ProductAccess => Some(Permission::ManageProductAccess),
+            Section::General => Some(Permission::ViewSettings),
+            Section::AuditLog => Some(Permission::ReadAuditLog),
+        }
+    }
+}
+
+pub struct NavLink {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+pub struct UserNav {
+    pub name: String,
+    pub email: String,
+}
+
+pub struct OrgNav {
+    pub id: String,
+    pub name: String,
+    pub role: &'static str,
+}
+
+/// Everything the base template needs around a page's content.
+pub struct Layout {
+    pub title: String,
+    pub csrf: String,
+    pub user: Option<UserNav>,
+    pub org: Option<OrgNav>,
+    pub orgs: Vec<OrgSummary>,
+    pub sidebar: Vec<NavLink>,
+    pub flash: Option<Flash>,
+    pub css_href: String,
+    pub htmx_href: String,
+}
+
+impl Layout {
+    /// A frame with no session: error pages.
+    pub fn bare(title: &str) -> Self {
+        Layout {
+            title: title.to_string(),
+            csrf: String::new(),
+            user: None,
+            org: None,
+            orgs: Vec::new(),
+            sidebar: Vec::new(),
+            flash: None,
+            css_href: super::assets::url("css/roster.css"),
+            htmx_href: super::assets::url("vendor/htmx/htmx.min.js"),
+        }
+    }
+
+    /// A frame for pages anyone may see (sign-in, sign-up).
+    pub fn public(session: &Session, title: &str) -> Self {
+        Layout {
+            csrf: session::csrf_token(session),
+            flash: session::take_flash(session),
+            ..Layout::bare(title)
+        }
+    }
+
+    /// A frame for a signed-in person outside any organization page.
+    pub fn account(
+        session: &Session,
+        user: &crate::entities::user::Model,
+        orgs: Vec<OrgSummary>,
+        title: &str,
+    ) -> Self {
+        Layout {
+            user: Some(UserNav {
+                name: user.name.clone(),
+                email: user.email.clone(),
+            }),
+            orgs,
+            ..Layout::public(session, title)
+        }
+    }
+
+    /// A frame for a Settings page of the organization in `ctx`.
+    pub fn org(ctx: &OrgCtx, orgs: Vec<OrgSummary>, section: Section, title: &str) -> Self {
+        let sidebar = Section::ALL
+            .into_iter()
+            .filter(|s| s.permission().is_none_or(|p| ctx.can(p)))
+            .map(|s| NavLink {
+                href: format!("/orgs/{}/{}", ctx.org.id, s.slug()),
+                label: s.label(),
+                current: s == section,
+            })
+            .collect();
+        Layout {
+            org: Some(OrgNav {
+                id: ctx.org.id.clone(),
+                name: ctx.org.name.clone(),
+                role: ctx.role().label(),
+            }),
+            sidebar,
+            ..Layout::account(ctx.session(), ctx.user(), orgs, title)
+        }
+    }
+}
+
+/// Renders a template as an HTML response with `status`.
+pub fn html<T: Template>(
+    status: actix_web::http::StatusCode,
+    template: &T,
+) -> Result<HttpResponse, AppError> {
+    let body = template.render()?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .body(body))
+}
+
+/// Renders a template as a 200 page.
+pub fn page<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
+    html(actix_web::http::StatusCode::OK, template)
+}
+
+/// A redirect after a successful POST (303, so the browser GETs).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Field messages of a form, in the order the fields appear.
+#[derive(Default, Debug)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for `field`, or "" when it is fine.
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn all(&self) -> &[(&'static str, String)] {
+        &self.0
+    }
+}

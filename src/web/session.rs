@@ -1,0 +1,114 @@
+//! What Roster keeps in the (encrypted) session cookie, and the helpers
+//! that read and write it. The cookie store cannot revoke a session, so
+//! timeouts come from timestamps kept here and revocation from the
+//! per-user session epoch in the database.
+
+use actix_session::Session;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::token;
+
+const AUTH: &str = "auth";
+const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
+const LAST_ORG: &str = "org";
+
+/// The signed-in person, as recorded at sign-in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionAuth {
+    /// The `user_sessions` row; signing out deletes it.
+    pub session_id: String,
+    pub user_id: String,
+    /// The user's session epoch at sign-in; a newer one in the database
+    /// means this session was revoked.
+    pub epoch: i64,
+    pub signed_in_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// A one-time message shown on the next page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: String,
+    pub message: String,
+}
+
+pub fn auth(session: &Session) -> Option<SessionAuth> {
+    session.get::<SessionAuth>(AUTH).ok().flatten()
+}
+
+pub fn set_auth(session: &Session, auth: &SessionAuth) -> anyhow::Result<()> {
+    session
+        .insert(AUTH, auth)
+        .map_err(|err| anyhow::anyhow!("failed to write the session: {err}"))
+}
+
+/// Starts a signed-in session: a new session id and a new CSRF token, so
+/// nothing from before sign-in carries over.
+pub fn sign_in(
+    session: &Session,
+    session_id: String,
+    user_id: &str,
+    epoch: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    session.renew();
+    session.remove(CSRF);
+    set_auth(
+        session,
+        &SessionAuth {
+            session_id,
+            user_id: user_id.to_string(),
+            epoch,
+            signed_in_at: now,
+            last_seen_at: now,
+        },
+    )
+}
+
+/// The session's CSRF token, created on first use.
+pub fn csrf_token(session: &Session) -> String {
+    if let Ok(Some(existing)) = session.get::<String>(CSRF) {
+        return existing;
+    }
+    let fresh = token::generate();
+    if let Err(err) = session.insert(CSRF, &fresh) {
+        tracing::warn!(%err, "failed to store a CSRF token");
+    }
+    fresh
+}
+
+/// The token stored in the session, without creating one.
+pub fn stored_csrf_token(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF).ok().flatten()
+}
+
+pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
+    let flash = Flash {
+        kind: kind.to_string(),
+        message: message.into(),
+    };
+    if let Err(err) = session.insert(FLASH, flash) {
+        tracing::warn!(%err, "failed to store a flash message");
+    }
+}
+
+pub fn take_flash(session: &Session) -> Option<Flash> {
+    let flash = session.get::<Flash>(FLASH).ok().flatten();
+    if flash.is_some() {
+        session.remove(FLASH);
+    }
+    flash
+}
+
+pub fn last_org(session: &Session) -> Option<String> {
+    session.get::<String>(LAST_ORG).ok().flatten()
+}
+
+pub fn set_last_org(session: &Session, org_id: &str) {
+    if last_org(session).as_deref() != Some(org_id) {
+        if let Err(err) = session.insert(LAST_ORG, org_id) {
+            tracing::warn!(%err, "failed to remember the organization");
+        }
+    }
+}

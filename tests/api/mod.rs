@@ -1,0 +1,5 @@
+mod assets_and_health;
+mod auth;
+mod csrf_and_headers;
+mod orgs;
+mod sessions;

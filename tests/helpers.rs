@@ -1,0 +1,340 @@
+//! Spawning the app and driving it: [`spawn_app`] gives a [`TestApp`] with
+//! its own database; [`Browser`] is a cookie-keeping client that does not
+//! follow redirects, with helpers for Roster's forms.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::HeaderValue;
+use reqwest::{Response, StatusCode};
+use roster::clock::Clock;
+use roster::config::{Config, DatabaseUrl, SecretKey};
+use roster::db::Db;
+use roster::domain::role::OrgRole;
+use roster::entities::{membership, user};
+use roster::startup::Application;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A database for one test, removed when the test ends.
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let admin_url = admin_url.clone();
+            let name = name.clone();
+            // Drop runs outside async; give the drop its own small runtime.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(conn) = Database::connect(&admin_url).await {
+                        let _ = conn
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub clock: Clock,
+    pub db: Db,
+    pub browser: Browser,
+    _db_guard: TestDb,
+}
+
+/// The backend under test: PostgreSQL when `ROSTER_TEST_DATABASE_URL` is
+/// set, SQLite otherwise.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("ROSTER_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+async fn test_database() -> (DatabaseUrl, TestDb) {
+    match postgres_url() {
+        Some(admin_url) => {
+            let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .unwrap_or(&admin_url);
+            let url = format!("{base}/{name}");
+            (DatabaseUrl::new(url), TestDb::Postgres { admin_url, name })
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("roster.db").display()
+            );
+            (DatabaseUrl::new(url), TestDb::Sqlite(dir))
+        }
+    }
+}
+
+pub fn test_config(database_url: DatabaseUrl) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().expect("address"),
+        database_url,
+        base_url: "http://127.0.0.1".into(),
+        secret_key: SecretKey::generate(),
+        secure_cookies: false,
+        idle_timeout: Duration::from_secs(60 * 60),
+        session_lifetime: Duration::from_secs(12 * 60 * 60),
+        trust_proxy: false,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let (database_url, guard) = test_database().await;
+    let mut config = test_config(database_url);
+    configure(&mut config);
+    let db = Db::connect(&config.database_url).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let clock = Clock::default();
+    let app =
+        Application::build_with(config, clock.clone(), db.clone(), listener).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        browser: Browser::new(&address),
+        address,
+        clock,
+        db,
+        _db_guard: guard,
+    }
+}
+
+impl TestApp {
+    /// Another browser with its own cookies.
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// Signs up a new person with their own organization in a fresh browser.
+    pub async fn signed_up(&self, name: &str, email: &str, org: &str) -> (Browser, String) {
+        let browser = self.new_browser();
+        let org_id = browser.sign_up(name, email, PASSWORD, org).await;
+        (browser, org_id)
+    }
+
+    /// Adds an existing-or-new person to an organization with `role`
+    /// straight in the database (for tests of what roles may do), and
+    /// returns a browser signed in as them.
+    pub async fn member_with_role(&self, org_id: &str, email: &str, role: OrgRole) -> Browser {
+        let now = self.clock.now();
+        let hash = roster::domain::password::hash(PASSWORD).expect("hash");
+        let user = user::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            email: Set(email.to_string()),
+            email_normalized: Set(email.to_lowercase()),
+            name: Set(format!("{role:?} person")),
+            password_hash: Set(hash),
+            email_verified_at: Set(None),
+            session_epoch: Set(0),
+            created_at: Set(now),
+            last_active_at: Set(None),
+        }
+        .insert(self.db.write())
+        .await
+        .expect("insert user");
+        membership::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            org_id: Set(org_id.to_string()),
+            user_id: Set(user.id.clone()),
+            role: Set(role),
+            created_at: Set(now),
+            last_active_at: Set(None),
+        }
+        .insert(self.db.write())
+        .await
+        .expect("insert membership");
+        let browser = self.new_browser();
+        let response = browser.sign_in(email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in as {email}"
+        );
+        browser
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let backend = self.db.read().get_database_backend();
+        let row = self
+            .db
+            .read()
+            .query_one_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
+            .await
+            .expect("query")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+}
+
+/// A client that keeps cookies and does not follow redirects.
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub jar: Arc<Jar>,
+}
+
+impl Browser {
+    pub fn new(address: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Browser {
+            address: address.to_string(),
+            client,
+            jar,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_html(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// The CSRF token of this browser's session, read from a page.
+    pub async fn csrf_token(&self) -> String {
+        let (_, body) = self.get_html("/signin").await;
+        if let Some(token) = csrf_in(&body) {
+            return token;
+        }
+        let (_, body) = self.get_html("/account").await;
+        csrf_in(&body).expect("a page with a CSRF token")
+    }
+
+    /// POSTs a urlencoded form with this session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs exactly the given fields.
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = serde_urlencoded::to_string(fields).expect("encode");
+        self.client
+            .post(self.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Signs up and returns the new organization's id.
+    pub async fn sign_up(&self, name: &str, email: &str, password: &str, org: &str) -> String {
+        let response = self
+            .post_form(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", password),
+                    ("org_name", org),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-up of {email}"
+        );
+        let location = location(&response);
+        location
+            .strip_prefix("/orgs/")
+            .and_then(|rest| rest.strip_suffix("/members"))
+            .expect("redirect to the members page")
+            .to_string()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.post_form("/signin", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn sign_out(&self) -> Response {
+        self.post_form("/signout", &[]).await
+    }
+
+    /// The `Cookie` header this browser would send, to replay elsewhere.
+    pub fn cookie_header(&self) -> HeaderValue {
+        let url = self.address.parse().expect("url");
+        self.jar.cookies(&url).expect("a cookie")
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn csrf_in(body: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_string()).filter(|t| !t.is_empty())
+}
+
+/// Unique email addresses per test.
+pub fn email(label: &str) -> String {
+    format!(
+        "{label}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}

@@ -1,0 +1,8 @@
+//! Roster's integration tests: one binary, modules inside. Every test
+//! starts the real application on a random port with a fresh database
+//! (SQLite by default; PostgreSQL when `ROSTER_TEST_DATABASE_URL` is set)
+//! and drives it over HTTP like a browser would.
+
+mod api;
+mod browser;
+mod helpers;
