@@ -3,6 +3,9 @@
 //! (SQLite by default; PostgreSQL when `ROSTER_TEST_DATABASE_URL` is set)
 //! and drives it over HTTP like a browser would.
 
+// Test code fails by panicking: that is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod api;
 mod browser;
 mod helpers;

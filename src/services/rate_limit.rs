@@ -47,10 +47,10 @@ pub async fn is_limited(
     if recent_failures(db.read(), &account_bucket(account), now).await? >= ACCOUNT_LIMIT {
         return Ok(true);
     }
-    if let Some(address) = address {
-        if recent_failures(db.read(), &address_bucket(address), now).await? >= ADDRESS_LIMIT {
-            return Ok(true);
-        }
+    if let Some(address) = address
+        && recent_failures(db.read(), &address_bucket(address), now).await? >= ADDRESS_LIMIT
+    {
+        return Ok(true);
     }
     Ok(false)
 }

@@ -106,9 +106,9 @@ pub fn last_org(session: &Session) -> Option<String> {
 }
 
 pub fn set_last_org(session: &Session, org_id: &str) {
-    if last_org(session).as_deref() != Some(org_id) {
-        if let Err(err) = session.insert(LAST_ORG, org_id) {
-            tracing::warn!(%err, "failed to remember the organization");
-        }
+    if last_org(session).as_deref() != Some(org_id)
+        && let Err(err) = session.insert(LAST_ORG, org_id)
+    {
+        tracing::warn!(%err, "failed to remember the organization");
     }
 }
