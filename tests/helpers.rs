@@ -19,6 +19,23 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// An argon2id hash of [`PASSWORD`] with minimal cost, for people the tests
+/// create directly in the database.
+fn cheap_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let params = argon2::Params::new(8, 1, 1, None).expect("params");
+        let hasher =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let salt = SaltString::encode_b64(b"roster-test-salt").expect("salt");
+        hasher
+            .hash_password(PASSWORD.as_bytes(), &salt)
+            .expect("hash")
+            .to_string()
+    })
+}
+
 /// A database for one test, removed when the test ends.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
@@ -149,37 +166,64 @@ impl TestApp {
         (browser, org_id)
     }
 
-    /// Adds an existing-or-new person to an organization with `role`
-    /// straight in the database (for tests of what roles may do), and
-    /// returns a browser signed in as them.
-    pub async fn member_with_role(&self, org_id: &str, email: &str, role: OrgRole) -> Browser {
-        let now = self.clock.now();
-        let hash = roster::domain::password::hash(PASSWORD).expect("hash");
-        let user = user::ActiveModel {
+    /// Creates a person straight in the database (password [`PASSWORD`],
+    /// hashed with cheap argon2 parameters so tests sign in quickly).
+    pub async fn insert_user(&self, email: &str, name: &str) -> user::Model {
+        user::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
             email: Set(email.to_string()),
             email_normalized: Set(email.to_lowercase()),
-            name: Set(format!("{role:?} person")),
-            password_hash: Set(hash),
+            name: Set(name.to_string()),
+            password_hash: Set(cheap_hash().to_string()),
             email_verified_at: Set(None),
             session_epoch: Set(0),
-            created_at: Set(now),
+            created_at: Set(self.clock.now()),
             last_active_at: Set(None),
         }
         .insert(self.db.write())
         .await
-        .expect("insert user");
+        .expect("insert user")
+    }
+
+    /// Makes `user` a member of `org_id` with `role`; returns the
+    /// membership id.
+    pub async fn add_membership(&self, org_id: &str, user: &user::Model, role: OrgRole) -> String {
         membership::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
             org_id: Set(org_id.to_string()),
             user_id: Set(user.id.clone()),
             role: Set(role),
-            created_at: Set(now),
-            last_active_at: Set(None),
+            sort_name: Set(user.name.to_lowercase()),
+            email_normalized: Set(user.email_normalized.clone()),
+            created_at: Set(self.clock.now()),
+            last_active_at: Set(0),
         }
         .insert(self.db.write())
         .await
-        .expect("insert membership");
+        .expect("insert membership")
+        .id
+    }
+
+    /// A new person in `org_id` with `role` (not signed in anywhere);
+    /// returns (membership id, email).
+    pub async fn add_member(&self, org_id: &str, role: OrgRole) -> (String, String) {
+        let address = email(role.as_str());
+        let user = self
+            .insert_user(
+                &address,
+                &format!("{} {}", role.label(), &address[..address.len().min(14)]),
+            )
+            .await;
+        (self.add_membership(org_id, &user, role).await, address)
+    }
+
+    /// Adds a new person to an organization with `role` straight in the
+    /// database and returns a browser signed in as them.
+    pub async fn member_with_role(&self, org_id: &str, email: &str, role: OrgRole) -> Browser {
+        let user = self
+            .insert_user(email, &format!("{} person", role.label()))
+            .await;
+        self.add_membership(org_id, &user, role).await;
         let browser = self.new_browser();
         let response = browser.sign_in(email, PASSWORD).await;
         assert_eq!(
@@ -188,6 +232,34 @@ impl TestApp {
             "sign-in as {email}"
         );
         browser
+    }
+
+    /// The role a person holds in an organization, if any.
+    pub async fn role_of(&self, org_id: &str, email: &str) -> Option<String> {
+        let backend = self.db.read().get_database_backend();
+        let row = self
+            .db
+            .read()
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    sea_orm::DbBackend::Postgres => {
+                        "SELECT role FROM memberships WHERE org_id = $1 AND email_normalized = $2"
+                    }
+                    _ => "SELECT role FROM memberships WHERE org_id = ? AND email_normalized = ?",
+                },
+                [org_id.into(), email.to_lowercase().into()],
+            ))
+            .await
+            .expect("query")?;
+        Some(row.try_get_by_index::<String>(0).expect("role"))
+    }
+
+    pub async fn owners_of(&self, org_id: &str) -> i64 {
+        self.scalar(&format!(
+            "SELECT COUNT(*) FROM memberships WHERE org_id = '{org_id}' AND role = 'owner'"
+        ))
+        .await
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -337,4 +409,103 @@ pub fn email(label: &str) -> String {
         "{label}-{}@example.com",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     )
+}
+
+/// Who makes a request in the authorization tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    Anonymous,
+    /// The Owner of another organization.
+    Outsider,
+    /// A former member, still signed in.
+    Removed,
+    /// Org role none (workspace-only guest).
+    Guest,
+    Viewer,
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Who {
+    /// Least to most powerful; the Owner comes last because some of its
+    /// actions (transfer, delete) change the organization for everyone.
+    pub const ALL: [Who; 8] = [
+        Who::Anonymous,
+        Who::Outsider,
+        Who::Removed,
+        Who::Guest,
+        Who::Viewer,
+        Who::Member,
+        Who::Admin,
+        Who::Owner,
+    ];
+}
+
+/// An organization with one person of each kind, each signed in in their
+/// own browser.
+pub struct Fixture {
+    pub org_id: String,
+    pub org_name: String,
+    pub owner_email: String,
+    browsers: Vec<(Who, Browser)>,
+}
+
+impl Fixture {
+    pub fn browser(&self, who: Who) -> &Browser {
+        self.browsers
+            .iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, b)| b)
+            .expect("a browser for everyone")
+    }
+}
+
+impl TestApp {
+    pub async fn fixture(&self) -> Fixture {
+        let org_name = format!("Org {}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let owner_email = email("owner");
+        let (owner, org_id) = self
+            .signed_up("Olivia Owner", &owner_email, &org_name)
+            .await;
+        let (outsider, _) = self
+            .signed_up("Oscar Outsider", &email("outsider"), "Elsewhere")
+            .await;
+        let removed_email = email("removed");
+        let removed = self
+            .member_with_role(&org_id, &removed_email, OrgRole::Viewer)
+            .await;
+        self.db
+            .write()
+            .execute_unprepared(&format!(
+                "DELETE FROM memberships WHERE org_id = '{org_id}' AND email_normalized = '{}'",
+                removed_email.to_lowercase()
+            ))
+            .await
+            .expect("remove");
+        let mut browsers = vec![
+            (Who::Anonymous, self.new_browser()),
+            (Who::Outsider, outsider),
+            (Who::Removed, removed),
+        ];
+        for (who, role) in [
+            (Who::Guest, OrgRole::None),
+            (Who::Viewer, OrgRole::Viewer),
+            (Who::Member, OrgRole::Member),
+            (Who::Admin, OrgRole::Admin),
+        ] {
+            browsers.push((
+                who,
+                self.member_with_role(&org_id, &email(role.as_str()), role)
+                    .await,
+            ));
+        }
+        browsers.push((Who::Owner, owner));
+        Fixture {
+            org_id,
+            org_name,
+            owner_email,
+            browsers,
+        }
+    }
 }

@@ -37,6 +37,7 @@ const UP: &[&str] = &[
     "CREATE TABLE organizations (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
         created_at BIGINT NOT NULL
     )",
     "CREATE TABLE memberships (
@@ -44,10 +45,19 @@ const UP: &[&str] = &[
         org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
         user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
         role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer', 'none')),
+        sort_name TEXT NOT NULL,
+        email_normalized TEXT NOT NULL,
         created_at BIGINT NOT NULL,
-        last_active_at BIGINT
+        last_active_at BIGINT NOT NULL DEFAULT 0
     )",
     "CREATE UNIQUE INDEX memberships_org_user ON memberships (org_id, user_id)",
+    // The member list pages, sorts and searches within one organization;
+    // the person's lower-cased name and email are copied onto the
+    // membership so each sort walks one index instead of sorting a join.
+    "CREATE INDEX memberships_org_name ON memberships (org_id, sort_name, id)",
+    "CREATE INDEX memberships_org_joined ON memberships (org_id, created_at, id)",
+    "CREATE INDEX memberships_org_active ON memberships (org_id, last_active_at, id)",
+    "CREATE INDEX memberships_org_role ON memberships (org_id, role, sort_name, id)",
     "CREATE INDEX memberships_user ON memberships (user_id)",
     // Exactly one Owner per organization, whatever the application does.
     "CREATE UNIQUE INDEX memberships_one_owner ON memberships (org_id) WHERE role = 'owner'",

@@ -10,8 +10,13 @@ pub struct Model {
     pub org_id: String,
     pub user_id: String,
     pub role: OrgRole,
+    /// The person's name, lower-cased, for sorting and search.
+    pub sort_name: String,
+    /// The person's normalized email, for search.
+    pub email_normalized: String,
     pub created_at: i64,
-    pub last_active_at: Option<i64>,
+    /// Unix seconds of the member's last request here; 0 for never.
+    pub last_active_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,8 +4,7 @@
 use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
 use super::audit::{self, Actor, Entry};
@@ -31,6 +30,7 @@ pub async fn create_in<C: ConnectionTrait>(
     let org = organization::ActiveModel {
         id: Set(new_id()),
         name: Set(name.as_str().to_string()),
+        description: Set(String::new()),
         created_at: Set(now),
     }
     .insert(conn)
@@ -41,8 +41,10 @@ pub async fn create_in<C: ConnectionTrait>(
         org_id: Set(org.id.clone()),
         user_id: Set(owner.id.clone()),
         role: Set(OrgRole::Owner),
+        sort_name: Set(owner.name.to_lowercase()),
+        email_normalized: Set(owner.email_normalized.clone()),
         created_at: Set(now),
-        last_active_at: Set(Some(now)),
+        last_active_at: Set(now),
     }
     .insert(conn)
     .await
@@ -143,7 +145,7 @@ pub async fn touch_membership(
     membership: &membership::Model,
     now: i64,
 ) -> anyhow::Result<()> {
-    if membership.last_active_at.is_some_and(|at| now - at < 60) {
+    if now - membership.last_active_at < 60 {
         return Ok(());
     }
     membership::Entity::update_many()
@@ -155,51 +157,164 @@ pub async fn touch_membership(
     Ok(())
 }
 
-/// One row of the member list.
-#[derive(Clone, Debug, sea_orm::FromQueryResult)]
-pub struct MemberRow {
-    pub membership_id: String,
-    pub user_id: String,
-    pub name: String,
-    pub email: String,
-    pub role: OrgRole,
-    pub joined_at: i64,
-    pub last_active_at: Option<i64>,
+/// A validated organization profile.
+#[derive(Clone, Debug)]
+pub struct OrgProfile {
+    pub name: OrgName,
+    pub description: String,
 }
 
-pub const MEMBERS_PER_PAGE: u64 = 50;
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
-/// A page of the organization's members, by name, and the total.
-pub async fn members_page(
+/// Validates the free-text description.
+pub fn parse_description(input: &str) -> Result<String, String> {
+    let value = input.trim();
+    if value.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(format!(
+            "The description must be at most {MAX_DESCRIPTION_CHARS} characters."
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err("The description cannot contain control characters.".into());
+    }
+    Ok(value.to_string())
+}
+
+/// Updates the organization's name and description.
+pub async fn update_profile(
     db: &Db,
-    org_id: &str,
-    page: u64,
-) -> anyhow::Result<(Vec<MemberRow>, u64)> {
-    let query = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(org_id))
-        .filter(membership::Column::Role.ne(OrgRole::None));
-    let total = query
-        .clone()
-        .count(db.read())
-        .await
-        .context("failed to count members")?;
-    let rows = query
-        .select_only()
-        .column_as(membership::Column::Id, "membership_id")
-        .column_as(membership::Column::UserId, "user_id")
-        .column_as(user::Column::Name, "name")
-        .column_as(user::Column::Email, "email")
-        .column_as(membership::Column::Role, "role")
-        .column_as(membership::Column::CreatedAt, "joined_at")
-        .column_as(membership::Column::LastActiveAt, "last_active_at")
-        .join(JoinType::InnerJoin, membership::Relation::User.def())
-        .order_by_asc(user::Column::Name)
-        .order_by_asc(membership::Column::Id)
-        .offset(page.saturating_sub(1) * MEMBERS_PER_PAGE)
-        .limit(MEMBERS_PER_PAGE)
-        .into_model::<MemberRow>()
-        .all(db.read())
-        .await
-        .context("failed to list members")?;
-    Ok((rows, total))
+    clock: &Clock,
+    acting: &super::members::Acting,
+    profile: &OrgProfile,
+) -> Result<organization::Model, super::members::MemberError> {
+    use super::members::MemberError;
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = acting_role(&txn, acting).await?;
+    crate::domain::policy::authorize(
+        actor,
+        crate::domain::policy::Action::Use(crate::domain::permission::Permission::EditSettings),
+    )?;
+    let org = organization::Entity::find_by_id(acting.org_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    if org.name != profile.name.as_str() {
+        before.push(format!("name: {}", org.name));
+        after.push(format!("name: {}", profile.name.as_str()));
+    }
+    if org.description != profile.description {
+        before.push(format!("description: {}", org.description));
+        after.push(format!("description: {}", profile.description));
+    }
+    if before.is_empty() {
+        return Ok(org);
+    }
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::Name,
+            Expr::value(profile.name.as_str()),
+        )
+        .col_expr(
+            organization::Column::Description,
+            Expr::value(profile.description.as_str()),
+        )
+        .filter(organization::Column::Id.eq(acting.org_id.as_str()))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "settings.changed",
+            target_type: Some("organization"),
+            target_id: Some(&acting.org_id),
+            target_label: Some(profile.name.as_str()),
+            before: Some(before.join("\n")),
+            after: Some(after.join("\n")),
+        },
+        now,
+    )
+    .await?;
+    let updated = organization::Entity::find_by_id(acting.org_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes the organization and everything in it, after the Owner's
+/// password and the typed name. The audit row names no foreign key, so it
+/// survives the organization.
+pub async fn delete(
+    db: &Db,
+    clock: &Clock,
+    acting: &super::members::Acting,
+    owner: &user::Model,
+    password_attempt: &str,
+    typed_name: &str,
+) -> Result<organization::Model, super::members::MemberError> {
+    use super::members::MemberError;
+    let stored = owner.password_hash.clone();
+    let attempt = password_attempt.to_string();
+    if !super::blocking(move || crate::domain::password::verify(&attempt, Some(&stored))).await? {
+        return Err(MemberError::WrongPassword);
+    }
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = acting_role(&txn, acting).await?;
+    crate::domain::policy::authorize(
+        actor,
+        crate::domain::policy::Action::Use(
+            crate::domain::permission::Permission::DeleteOrganization,
+        ),
+    )?;
+    let org = organization::Entity::find_by_id(acting.org_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    if typed_name.trim() != org.name {
+        return Err(MemberError::Invalid(
+            "Type the organization's name exactly as shown to confirm.".into(),
+        ));
+    }
+    organization::Entity::delete_by_id(org.id.clone())
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&org.id),
+            action: "organization.deleted",
+            target_type: Some("organization"),
+            target_id: Some(&org.id),
+            target_label: Some(&org.name),
+            before: Some(org.name.clone()),
+            after: None,
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(org)
+}
+
+async fn acting_role<C: ConnectionTrait>(
+    conn: &C,
+    acting: &super::members::Acting,
+) -> Result<OrgRole, super::members::MemberError> {
+    membership::Entity::find_by_id(acting.membership_id.clone())
+        .one(conn)
+        .await?
+        .filter(|m| m.org_id == acting.org_id)
+        .map(|m| m.role)
+        .ok_or(super::members::MemberError::NotFound)
 }

@@ -18,6 +18,7 @@ use askama::Template;
 
 use crate::domain::policy::Denied;
 use crate::services::accounts::{PasswordChangeError, SignInError, SignUpError};
+use crate::services::members::MemberError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -35,6 +36,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("Too many attempts. Wait a while and try again.")]
     RateLimited,
+    #[error("{0}")]
+    Conflict(String),
     #[error("Something went wrong on our side. Please try again.")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -76,6 +79,19 @@ impl From<SignUpError> for AppError {
     }
 }
 
+impl From<MemberError> for AppError {
+    fn from(err: MemberError) -> Self {
+        match err {
+            MemberError::NotFound => AppError::NotFound,
+            MemberError::Denied(denied) => denied.into(),
+            MemberError::Conflict(message) => AppError::Conflict(message.to_string()),
+            MemberError::WrongPassword => AppError::BadRequest(err.to_string()),
+            MemberError::Invalid(message) => AppError::BadRequest(message),
+            MemberError::Unexpected(err) => AppError::Unexpected(err),
+        }
+    }
+}
+
 impl From<SignInError> for AppError {
     fn from(err: SignInError) -> Self {
         match err {
@@ -105,6 +121,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -209,6 +226,7 @@ fn heading(status: StatusCode) -> &'static str {
         StatusCode::BAD_REQUEST => "Something is wrong with that request",
         StatusCode::PAYLOAD_TOO_LARGE => "Request too large",
         StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        StatusCode::CONFLICT => "Changed meanwhile",
         StatusCode::METHOD_NOT_ALLOWED => "Not allowed",
         _ if status.is_server_error() => "Something went wrong",
         _ => "Something went wrong",

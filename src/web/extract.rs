@@ -15,7 +15,7 @@ use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
 use crate::entities::{membership, organization, user};
-use crate::services::{accounts, audit, orgs};
+use crate::services::{accounts, audit, members, orgs};
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
@@ -168,6 +168,16 @@ impl OrgCtx {
 
     pub fn audit_actor(&self) -> audit::Actor {
         self.current.audit_actor()
+    }
+
+    /// The actor as the services see them.
+    pub fn acting(&self) -> members::Acting {
+        members::Acting {
+            org_id: self.org.id.clone(),
+            user_id: self.current.user.id.clone(),
+            membership_id: self.membership.id.clone(),
+            actor: self.audit_actor(),
+        }
     }
 }
 

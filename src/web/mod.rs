@@ -10,6 +10,7 @@ pub mod errors;
 pub mod extract;
 pub mod format;
 pub mod health;
+pub mod members;
 pub mod orgs;
 pub mod render;
 pub mod session;
@@ -18,43 +19,52 @@ pub mod state;
 
 use actix_web::web;
 
-/// Every route, top to bottom. Organization pages take the tenant from the
-/// `{org_id}` path segment only.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(orgs::home))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/static/{path:.*}", web::get().to(assets::serve))
-        .route("/signup", web::get().to(auth::signup_page))
-        .route("/signup", web::post().to(auth::signup))
-        .route("/signin", web::get().to(auth::signin_page))
-        .route("/signin", web::post().to(auth::signin))
-        .route("/signout", web::post().to(auth::signout))
-        .route("/account", web::get().to(account::show))
-        .route(
-            "/account/password",
-            web::post().to(account::change_password),
-        )
-        .route(
-            "/account/sign-out-everywhere",
-            web::post().to(account::sign_out_everywhere),
-        )
-        .route("/orgs/new", web::get().to(orgs::new_page))
-        .route("/orgs", web::post().to(orgs::create))
-        .route("/orgs/{org_id}", web::get().to(orgs::show))
-        .route("/orgs/{org_id}/members", web::get().to(settings::members))
-        .route(
-            "/orgs/{org_id}/invitations",
-            web::get().to(settings::invitations),
-        )
-        .route(
-            "/orgs/{org_id}/workspaces",
-            web::get().to(settings::workspaces),
-        )
-        .route(
-            "/orgs/{org_id}/product-access",
-            web::get().to(settings::product_access),
-        )
-        .route("/orgs/{org_id}/settings", web::get().to(settings::general))
-        .route("/orgs/{org_id}/audit", web::get().to(settings::audit));
+/// Declares the routes once: [`ROUTES`] lists them (the authorization
+/// matrix test requires a row for each) and [`routes`] registers them.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        /// Every route as (method, path pattern), in registration order.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// Registers every route. Organization pages take the tenant from
+        /// the `{org_id}` path segment only.
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+route_table! {
+    get "/" => orgs::home,
+    get "/healthz" => health::healthz,
+    get "/readyz" => health::readyz,
+    get "/static/{path:.*}" => assets::serve,
+    get "/signup" => auth::signup_page,
+    post "/signup" => auth::signup,
+    get "/signin" => auth::signin_page,
+    post "/signin" => auth::signin,
+    post "/signout" => auth::signout,
+    get "/account" => account::show,
+    post "/account/password" => account::change_password,
+    post "/account/sign-out-everywhere" => account::sign_out_everywhere,
+    get "/orgs/new" => orgs::new_page,
+    post "/orgs" => orgs::create,
+    get "/orgs/{org_id}" => orgs::show,
+    get "/orgs/{org_id}/members" => members::list,
+    get "/orgs/{org_id}/members/{member_id}" => members::show,
+    get "/orgs/{org_id}/members/{member_id}/role" => members::edit_role,
+    post "/orgs/{org_id}/members/{member_id}/role" => members::change_role,
+    get "/orgs/{org_id}/members/{member_id}/remove" => members::confirm_remove,
+    post "/orgs/{org_id}/members/{member_id}/remove" => members::remove,
+    get "/orgs/{org_id}/leave" => members::confirm_leave,
+    post "/orgs/{org_id}/leave" => members::leave,
+    get "/orgs/{org_id}/transfer" => members::transfer_form,
+    post "/orgs/{org_id}/transfer" => members::transfer,
+    get "/orgs/{org_id}/invitations" => settings::invitations,
+    get "/orgs/{org_id}/workspaces" => settings::workspaces,
+    get "/orgs/{org_id}/product-access" => settings::product_access,
+    get "/orgs/{org_id}/settings" => settings::general,
+    post "/orgs/{org_id}/settings" => settings::update_general,
+    post "/orgs/{org_id}/delete" => settings::delete_org,
+    get "/orgs/{org_id}/audit" => settings::audit,
 }

@@ -1,19 +1,20 @@
 //! The organization's Settings pages. Each checks the permission its
 //! section names before it reads anything.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::errors::AppError;
 use super::extract::OrgCtx;
-use super::render::{Layout, Section, page};
+use super::render::{FieldErrors, Layout, Section, html, page, see_other};
+use super::session;
 use super::state::AppState;
-use crate::services::orgs::{self, MEMBERS_PER_PAGE, MemberRow};
-
-fn date(ts: &i64) -> String {
-    super::format::date(*ts)
-}
+use crate::domain::names::OrgName;
+use crate::domain::permission::Permission;
+use crate::services::members::MemberError;
+use crate::services::orgs::{self, OrgProfile};
 
 async fn layout_for(state: &AppState, ctx: &OrgCtx, section: Section) -> Result<Layout, AppError> {
     if let Some(permission) = section.permission() {
@@ -21,51 +22,6 @@ async fn layout_for(state: &AppState, ctx: &OrgCtx, section: Section) -> Result<
     }
     let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
     Ok(Layout::org(ctx, orgs, section, section.label()))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct PageQuery {
-    pub page: Option<u64>,
-}
-
-#[derive(Template)]
-#[template(path = "members.html")]
-struct MembersPage {
-    layout: Layout,
-    rows: Vec<MemberRow>,
-    total: u64,
-    page: u64,
-    pages: u64,
-}
-
-impl MembersPage {
-    fn joined(&self, row: &MemberRow) -> String {
-        date(&row.joined_at)
-    }
-
-    fn last_active(&self, row: &MemberRow) -> String {
-        row.last_active_at
-            .map(|t| date(&t))
-            .unwrap_or_else(|| "Never".into())
-    }
-}
-
-pub async fn members(
-    state: web::Data<AppState>,
-    ctx: OrgCtx,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, AppError> {
-    let layout = layout_for(&state, &ctx, Section::Members).await?;
-    let page_no = query.page.unwrap_or(1).max(1);
-    let (rows, total) = orgs::members_page(&state.db, &ctx.org.id, page_no).await?;
-    page(&MembersPage {
-        layout,
-        rows,
-        total,
-        page: page_no,
-        pages: total.div_ceil(MEMBERS_PER_PAGE).max(1),
-    })
 }
 
 #[derive(Template)]
@@ -120,22 +76,159 @@ pub async fn product_access(
     section(state, ctx, Section::ProductAccess, "No products yet. Once products exist, you can restrict a member to the ones they may view or edit.").await
 }
 
-pub async fn general(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
-    section(
-        state,
-        ctx,
-        Section::General,
-        "The organization's name and profile.",
-    )
-    .await
-}
-
 pub async fn audit(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     section(
         state,
         ctx,
         Section::AuditLog,
         "Every change to members, roles, invitations and settings will be listed here.",
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "general.html")]
+struct GeneralPage {
+    layout: Layout,
+    org_id: String,
+    name: String,
+    description: String,
+    can_edit: bool,
+    can_delete: bool,
+    current_name: String,
+    errors: FieldErrors,
+    delete_errors: FieldErrors,
+}
+
+async fn general_page(
+    state: &AppState,
+    ctx: &OrgCtx,
+    status: StatusCode,
+    name: String,
+    description: String,
+    errors: FieldErrors,
+    delete_errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let layout = layout_for(state, ctx, Section::General).await?;
+    html(
+        status,
+        &GeneralPage {
+            layout,
+            org_id: ctx.org.id.clone(),
+            name,
+            description,
+            can_edit: ctx.can(Permission::EditSettings),
+            can_delete: ctx.can(Permission::DeleteOrganization),
+            current_name: ctx.org.name.clone(),
+            errors,
+            delete_errors,
+        },
+    )
+}
+
+pub async fn general(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+    let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
+    general_page(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        name,
+        description,
+        FieldErrors::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProfileForm {
+    pub name: String,
+    pub description: String,
+}
+
+pub async fn update_general(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    form: web::Form<ProfileForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::EditSettings)?;
+    let form = form.into_inner();
+    let mut errors = FieldErrors::default();
+    let name = OrgName::parse(&form.name)
+        .map_err(|e| errors.add("name", e))
+        .ok();
+    let description = orgs::parse_description(&form.description)
+        .map_err(|e| errors.add("description", e))
+        .ok();
+    if let (Some(name), Some(description)) = (name, description) {
+        orgs::update_profile(
+            &state.db,
+            &state.clock,
+            &ctx.acting(),
+            &OrgProfile { name, description },
+        )
+        .await?;
+        session::flash(ctx.session(), "success", "Settings saved.");
+        return Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)));
+    }
+    general_page(
+        &state,
+        &ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        form.name,
+        form.description,
+        errors,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeleteForm {
+    pub confirm_name: String,
+    pub password: String,
+}
+
+pub async fn delete_org(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::DeleteOrganization)?;
+    let mut errors = FieldErrors::default();
+    match orgs::delete(
+        &state.db,
+        &state.clock,
+        &ctx.acting(),
+        ctx.user(),
+        &form.password,
+        &form.confirm_name,
+    )
+    .await
+    {
+        Ok(org) => {
+            session::flash(
+                ctx.session(),
+                "success",
+                format!("{} has been deleted.", org.name),
+            );
+            return Ok(see_other("/"));
+        }
+        Err(err @ MemberError::WrongPassword) => errors.add("password", err.to_string()),
+        Err(MemberError::Invalid(message)) => errors.add("confirm_name", message),
+        Err(other) => return Err(other.into()),
+    }
+    let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
+    general_page(
+        &state,
+        &ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        name,
+        description,
+        FieldErrors::default(),
+        errors,
     )
     .await
 }

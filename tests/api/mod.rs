@@ -1,5 +1,6 @@
 mod assets_and_health;
 mod auth;
 mod csrf_and_headers;
+mod matrix;
 mod orgs;
 mod sessions;

@@ -1,0 +1,464 @@
+//! Members of an organization: the list, role changes, removal, leaving
+//! and ownership transfer. Every change re-reads the actor's role inside
+//! its transaction, asks `domain::policy`, applies conditional updates (so
+//! a concurrent change makes it fail cleanly instead of breaking the
+//! one-Owner rule) and writes its audit row in the same transaction.
+
+use anyhow::Context;
+use sea_orm::sea_query::{Expr, LikeExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
+};
+
+use super::audit::{self, Actor, Entry};
+use super::{blocking, is_unique_violation};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::password;
+use crate::domain::policy::{self, Action, Denied};
+use crate::domain::role::OrgRole;
+use crate::entities::{membership, user};
+
+/// Who is acting, in which organization, as loaded for this request.
+#[derive(Clone, Debug)]
+pub struct Acting {
+    pub org_id: String,
+    pub user_id: String,
+    pub membership_id: String,
+    pub actor: Actor,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("That member doesn't exist in this organization.")]
+    NotFound,
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("Your password is not correct.")]
+    WrongPassword,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for MemberError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        if is_unique_violation(&err) {
+            MemberError::Conflict(
+                "Someone else changed this member at the same moment. Reload and try again.",
+            )
+        } else {
+            MemberError::Unexpected(anyhow::Error::new(err).context("database error"))
+        }
+    }
+}
+
+/// One row of the member list.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct MemberRow {
+    pub membership_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: OrgRole,
+    pub joined_at: i64,
+    pub last_active_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MemberSort {
+    #[default]
+    Name,
+    Joined,
+    LastActive,
+}
+
+impl MemberSort {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "name" => Some(MemberSort::Name),
+            "joined" => Some(MemberSort::Joined),
+            "last_active" => Some(MemberSort::LastActive),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberSort::Name => "name",
+            MemberSort::Joined => "joined",
+            MemberSort::LastActive => "last_active",
+        }
+    }
+}
+
+/// A validated member-list query.
+#[derive(Clone, Debug, Default)]
+pub struct MemberQuery {
+    /// Lower-cased fragment of a name or email.
+    pub search: Option<String>,
+    pub role: Option<OrgRole>,
+    pub sort: MemberSort,
+    /// 1-based.
+    pub page: u64,
+}
+
+pub const PER_PAGE: u64 = 50;
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+fn escape_like(fragment: &str) -> String {
+    let mut out = String::with_capacity(fragment.len() + 2);
+    out.push('%');
+    for c in fragment.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn filtered(org_id: &str, query: &MemberQuery) -> Select<membership::Entity> {
+    let mut select = membership::Entity::find().filter(membership::Column::OrgId.eq(org_id));
+    select = match query.role {
+        Some(role) => select.filter(membership::Column::Role.eq(role)),
+        None => select.filter(membership::Column::Role.ne(OrgRole::None)),
+    };
+    if let Some(search) = &query.search {
+        let pattern = escape_like(search);
+        select = select.filter(
+            Condition::any()
+                .add(
+                    Expr::col((membership::Entity, membership::Column::SortName))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::col((membership::Entity, membership::Column::EmailNormalized))
+                        .like(LikeExpr::new(pattern).escape('\\')),
+                ),
+        );
+    }
+    select
+}
+
+fn with_person(
+    select: Select<membership::Entity>,
+) -> sea_orm::Selector<sea_orm::SelectModel<MemberRow>> {
+    select
+        .select_only()
+        .column_as(membership::Column::Id, "membership_id")
+        .column_as(membership::Column::UserId, "user_id")
+        .column_as(user::Column::Name, "name")
+        .column_as(user::Column::Email, "email")
+        .column_as(membership::Column::Role, "role")
+        .column_as(membership::Column::CreatedAt, "joined_at")
+        .column_as(membership::Column::LastActiveAt, "last_active_at")
+        .join(JoinType::InnerJoin, membership::Relation::User.def())
+        .into_model::<MemberRow>()
+}
+
+/// A page of members and the total matching the query.
+pub async fn list(
+    db: &Db,
+    org_id: &str,
+    query: &MemberQuery,
+) -> anyhow::Result<(Vec<MemberRow>, u64)> {
+    let total = filtered(org_id, query)
+        .count(db.read())
+        .await
+        .context("failed to count members")?;
+    let select = filtered(org_id, query);
+    let select = match query.sort {
+        MemberSort::Name => select
+            .order_by_asc(membership::Column::SortName)
+            .order_by_asc(membership::Column::Id),
+        MemberSort::Joined => select
+            .order_by_desc(membership::Column::CreatedAt)
+            .order_by_desc(membership::Column::Id),
+        MemberSort::LastActive => select
+            .order_by_desc(membership::Column::LastActiveAt)
+            .order_by_desc(membership::Column::Id),
+    };
+    let select = select
+        .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
+        .limit(PER_PAGE);
+    let rows = with_person(select)
+        .all(db.read())
+        .await
+        .context("failed to list members")?;
+    Ok((rows, total))
+}
+
+/// One member of the organization, by membership id; `None` for an id of
+/// another organization as for one that does not exist.
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    membership_id: &str,
+) -> anyhow::Result<Option<MemberRow>> {
+    with_person(
+        membership::Entity::find()
+            .filter(membership::Column::OrgId.eq(org_id))
+            .filter(membership::Column::Id.eq(membership_id)),
+    )
+    .one(conn)
+    .await
+    .context("failed to load a member")
+}
+
+async fn load<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    membership_id: &str,
+) -> Result<membership::Model, MemberError> {
+    membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::Id.eq(membership_id))
+        .one(conn)
+        .await?
+        .ok_or(MemberError::NotFound)
+}
+
+/// The actor's role as of now, inside the transaction.
+async fn actor_role<C: ConnectionTrait>(conn: &C, acting: &Acting) -> Result<OrgRole, MemberError> {
+    Ok(load(conn, &acting.org_id, &acting.membership_id)
+        .await?
+        .role)
+}
+
+/// Sets the role of `membership_id` with the role-ceiling rules.
+pub async fn change_role(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    membership_id: &str,
+    new_role: OrgRole,
+) -> Result<MemberRow, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = actor_role(&txn, acting).await?;
+    let target = load(&txn, &acting.org_id, membership_id).await?;
+    policy::authorize(
+        actor,
+        Action::ChangeRole {
+            from: target.role,
+            to: new_role,
+            is_self: target.user_id == acting.user_id,
+        },
+    )?;
+    if target.role != new_role {
+        let updated = membership::Entity::update_many()
+            .col_expr(membership::Column::Role, Expr::value(new_role))
+            .filter(membership::Column::Id.eq(target.id.as_str()))
+            .filter(membership::Column::Role.eq(target.role))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(MemberError::Conflict(
+                "Someone else changed this member at the same moment. Reload and try again.",
+            ));
+        }
+        audit::record(
+            &txn,
+            &acting.actor,
+            Entry {
+                org_id: Some(&acting.org_id),
+                action: "member.role_changed",
+                target_type: Some("member"),
+                target_id: Some(&target.user_id),
+                target_label: Some(&target.email_normalized),
+                before: Some(target.role.as_str().to_string()),
+                after: Some(new_role.as_str().to_string()),
+            },
+            now,
+        )
+        .await?;
+    }
+    let row = find(&txn, &acting.org_id, membership_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Removes `membership_id` from the organization.
+pub async fn remove(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    membership_id: &str,
+) -> Result<MemberRow, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = actor_role(&txn, acting).await?;
+    let row = find(&txn, &acting.org_id, membership_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let is_self = row.user_id == acting.user_id;
+    policy::authorize(
+        actor,
+        Action::Remove {
+            target: row.role,
+            is_self,
+        },
+    )?;
+    delete_membership(
+        &txn,
+        &row,
+        if is_self {
+            "member.left"
+        } else {
+            "member.removed"
+        },
+        acting,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The actor leaves the organization.
+pub async fn leave(db: &Db, clock: &Clock, acting: &Acting) -> Result<(), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let row = find(&txn, &acting.org_id, &acting.membership_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    policy::authorize(row.role, Action::Leave)?;
+    delete_membership(&txn, &row, "member.left", acting, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn delete_membership<C: ConnectionTrait>(
+    conn: &C,
+    row: &MemberRow,
+    action: &str,
+    acting: &Acting,
+    now: i64,
+) -> Result<(), MemberError> {
+    let deleted = membership::Entity::delete_many()
+        .filter(membership::Column::Id.eq(row.membership_id.as_str()))
+        .filter(membership::Column::Role.eq(row.role))
+        .filter(membership::Column::Role.ne(OrgRole::Owner))
+        .exec(conn)
+        .await?;
+    if deleted.rows_affected != 1 {
+        return Err(MemberError::Conflict(
+            "Someone else changed this member at the same moment. Reload and try again.",
+        ));
+    }
+    audit::record(
+        conn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action,
+            target_type: Some("member"),
+            target_id: Some(&row.user_id),
+            target_label: Some(&row.email),
+            before: Some(row.role.as_str().to_string()),
+            after: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes the member with `target_email` the Owner and the current Owner an
+/// Admin, in one transaction, after re-checking the Owner's password.
+pub async fn transfer_ownership(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    owner: &user::Model,
+    target_email: &str,
+    password_attempt: &str,
+) -> Result<MemberRow, MemberError> {
+    let stored = owner.password_hash.clone();
+    let attempt = password_attempt.to_string();
+    if !blocking(move || password::verify(&attempt, Some(&stored))).await? {
+        return Err(MemberError::WrongPassword);
+    }
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = actor_role(&txn, acting).await?;
+    let target = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+        .filter(
+            membership::Column::EmailNormalized
+                .eq(crate::domain::email::normalize_lookup(target_email)),
+        )
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            MemberError::Invalid("No member of this organization has that email.".into())
+        })?;
+    policy::authorize(
+        actor,
+        Action::TransferOwnership {
+            target: target.role,
+            is_self: target.user_id == acting.user_id,
+        },
+    )?;
+    let demoted = membership::Entity::update_many()
+        .col_expr(membership::Column::Role, Expr::value(OrgRole::Admin))
+        .filter(membership::Column::Id.eq(acting.membership_id.as_str()))
+        .filter(membership::Column::Role.eq(OrgRole::Owner))
+        .exec(&txn)
+        .await?;
+    if demoted.rows_affected != 1 {
+        return Err(MemberError::Conflict(
+            "You are no longer the Owner of this organization.",
+        ));
+    }
+    let promoted = membership::Entity::update_many()
+        .col_expr(membership::Column::Role, Expr::value(OrgRole::Owner))
+        .filter(membership::Column::Id.eq(target.id.as_str()))
+        .filter(membership::Column::Role.eq(target.role))
+        .exec(&txn)
+        .await?;
+    if promoted.rows_affected != 1 {
+        return Err(MemberError::Conflict(
+            "Someone else changed this member at the same moment. Reload and try again.",
+        ));
+    }
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "ownership.transferred",
+            target_type: Some("member"),
+            target_id: Some(&target.user_id),
+            target_label: Some(&target.email_normalized),
+            before: Some(format!("owner: {}", owner.email_normalized)),
+            after: Some(format!("owner: {}", target.email_normalized)),
+        },
+        now,
+    )
+    .await?;
+    let row = find(&txn, &acting.org_id, &target.id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(escape_like("ada"), "%ada%");
+        assert_eq!(escape_like("50%_x\\"), "%50\\%\\_x\\\\%");
+    }
+}

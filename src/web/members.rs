@@ -1,0 +1,519 @@
+//! Settings → Members: the list (search, filter, sort, pages), a member's
+//! page, the inline role badge, removal, leaving and ownership transfer.
+//! Each fragment route answers htmx with the fragment and a normal request
+//! with the whole page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::{Htmx, OrgCtx};
+use super::render::{FieldErrors, Layout, Section, html, page, see_other};
+use super::session;
+use super::state::AppState;
+use crate::domain::permission::Permission;
+use crate::domain::policy::{self, Action};
+use crate::domain::role::OrgRole;
+use crate::services::members::{self, MemberError, MemberQuery, MemberRow, MemberSort, PER_PAGE};
+use crate::services::orgs;
+
+/// A member row with what the viewer may do to it.
+pub struct MemberView {
+    pub row: MemberRow,
+    pub can_change: bool,
+    pub can_remove: bool,
+    pub is_self: bool,
+}
+
+impl MemberView {
+    fn new(ctx: &OrgCtx, row: MemberRow) -> Self {
+        let is_self = row.user_id == ctx.user().id;
+        let can_change = !policy::grantable_roles(ctx.role()).is_empty()
+            && policy::grantable_roles(ctx.role()).iter().any(|to| {
+                policy::authorize(
+                    ctx.role(),
+                    Action::ChangeRole {
+                        from: row.role,
+                        to: *to,
+                        is_self,
+                    },
+                )
+                .is_ok()
+            });
+        let can_remove = !is_self
+            && policy::authorize(
+                ctx.role(),
+                Action::Remove {
+                    target: row.role,
+                    is_self,
+                },
+            )
+            .is_ok();
+        MemberView {
+            row,
+            can_change,
+            can_remove,
+            is_self,
+        }
+    }
+
+    pub fn joined(&self) -> String {
+        super::format::date(self.row.joined_at)
+    }
+
+    pub fn last_active(&self) -> String {
+        if self.row.last_active_at == 0 {
+            "Never".into()
+        } else {
+            super::format::date(self.row.last_active_at)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub q: String,
+    pub role: String,
+    pub sort: String,
+    pub page: Option<u64>,
+}
+
+impl ListQuery {
+    fn validate(&self) -> Result<MemberQuery, AppError> {
+        let search = self.q.trim().to_lowercase();
+        if search.chars().count() > members::MAX_SEARCH_CHARS {
+            return Err(AppError::bad_request(
+                "The search is too long; use at most 100 characters.",
+            ));
+        }
+        let role = match self.role.as_str() {
+            "" => None,
+            value => Some(
+                OrgRole::parse(value)
+                    .ok_or_else(|| AppError::bad_request("Unknown role filter."))?,
+            ),
+        };
+        let sort = match self.sort.as_str() {
+            "" => MemberSort::Name,
+            value => MemberSort::parse(value)
+                .ok_or_else(|| AppError::bad_request("Unknown sort order."))?,
+        };
+        Ok(MemberQuery {
+            search: (!search.is_empty()).then_some(search),
+            role,
+            sort,
+            page: self.page.unwrap_or(1).max(1),
+        })
+    }
+}
+
+/// The query string for a page of the same view, so a filtered view can be
+/// bookmarked and paged through.
+fn page_href(query: &MemberQuery, page: u64) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(search) = &query.search {
+        pairs.push(("q", search.clone()));
+    }
+    if let Some(role) = query.role {
+        pairs.push(("role", role.as_str().to_string()));
+    }
+    if query.sort != MemberSort::Name {
+        pairs.push(("sort", query.sort.as_str().to_string()));
+    }
+    pairs.push(("page", page.to_string()));
+    format!(
+        "?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    layout: Layout,
+    org_id: String,
+    members: Vec<MemberView>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    search: String,
+    role_filter: String,
+    sort: &'static str,
+    prev_href: String,
+    next_href: String,
+    can_invite: bool,
+    is_owner: bool,
+    filter_roles: [OrgRole; 5],
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ViewMembers)?;
+    let query = query.validate()?;
+    let (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+    let members = rows
+        .into_iter()
+        .map(|row| MemberView::new(&ctx, row))
+        .collect();
+    page(&MembersPage {
+        layout: Layout::org(&ctx, orgs, Section::Members, "Members"),
+        org_id: ctx.org.id.clone(),
+        members,
+        total,
+        page: query.page,
+        pages,
+        search: query.search.clone().unwrap_or_default(),
+        role_filter: query
+            .role
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        sort: query.sort.as_str(),
+        prev_href: page_href(&query, query.page.saturating_sub(1).max(1)),
+        next_href: page_href(&query, query.page + 1),
+        can_invite: ctx.can(Permission::ManageMembers),
+        is_owner: ctx.role() == OrgRole::Owner,
+        filter_roles: [
+            OrgRole::Owner,
+            OrgRole::Admin,
+            OrgRole::Member,
+            OrgRole::Viewer,
+            OrgRole::None,
+        ],
+    })
+}
+
+#[derive(Template)]
+#[template(path = "partials/member_row.html")]
+struct RowFragment {
+    org_id: String,
+    m: MemberView,
+}
+
+#[derive(Template)]
+#[template(path = "partials/member_row_edit.html")]
+struct RowEditFragment {
+    org_id: String,
+    m: MemberView,
+    roles: Vec<OrgRole>,
+    csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "partials/role_changed.html")]
+struct RoleChangedFragment {
+    org_id: String,
+    m: MemberView,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "member.html")]
+struct MemberPage {
+    layout: Layout,
+    org_id: String,
+    m: MemberView,
+    roles: Vec<OrgRole>,
+}
+
+async fn member_view(
+    state: &AppState,
+    ctx: &OrgCtx,
+    membership_id: &str,
+) -> Result<MemberView, AppError> {
+    let row = members::find(state.db.read(), &ctx.org.id, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(MemberView::new(ctx, row))
+}
+
+async fn member_page(
+    state: &AppState,
+    ctx: &OrgCtx,
+    m: MemberView,
+) -> Result<HttpResponse, AppError> {
+    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+    let roles = if m.can_change {
+        policy::grantable_roles(ctx.role())
+    } else {
+        Vec::new()
+    };
+    page(&MemberPage {
+        layout: Layout::org(ctx, orgs, Section::Members, &m.row.name),
+        org_id: ctx.org.id.clone(),
+        m,
+        roles,
+    })
+}
+
+/// A member's page, or their row for htmx (the role editor's Cancel).
+pub async fn show(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ViewMembers)?;
+    let m = member_view(&state, &ctx, &path.1).await?;
+    if htmx.0 {
+        return page(&RowFragment {
+            org_id: ctx.org.id.clone(),
+            m,
+        });
+    }
+    member_page(&state, &ctx, m).await
+}
+
+/// The role editor: the row in edit mode for htmx, the member's page
+/// (with its role form) otherwise.
+pub async fn edit_role(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let m = member_view(&state, &ctx, &path.1).await?;
+    if !m.can_change {
+        return Err(AppError::forbidden(
+            "You can only change members whose role is at or below your own, and never the Owner.",
+        ));
+    }
+    if htmx.0 {
+        return page(&RowEditFragment {
+            org_id: ctx.org.id.clone(),
+            roles: policy::grantable_roles(ctx.role()),
+            csrf: session::csrf_token(ctx.session()),
+            m,
+        });
+    }
+    member_page(&state, &ctx, m).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleForm {
+    pub role: String,
+}
+
+pub async fn change_role(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    form: web::Form<RoleForm>,
+    htmx: Htmx,
+) -> Result<HttpResponse, AppError> {
+    let role = OrgRole::parse(&form.role)
+        .ok_or_else(|| AppError::bad_request("Choose one of the roles offered."))?;
+    let row = members::change_role(&state.db, &state.clock, &ctx.acting(), &path.1, role).await?;
+    let message = format!("{} is now {}.", row.name, row.role.label());
+    // The actor may have demoted themselves: what they may do next follows
+    // their new role.
+    let ctx = refreshed(&state, ctx).await?;
+    if htmx.0 {
+        return page(&RoleChangedFragment {
+            org_id: ctx.org.id.clone(),
+            m: MemberView::new(&ctx, row),
+            message,
+        });
+    }
+    session::flash(ctx.session(), "success", message);
+    Ok(see_other(&format!("/orgs/{}/members", ctx.org.id)))
+}
+
+async fn refreshed(state: &AppState, mut ctx: OrgCtx) -> Result<OrgCtx, AppError> {
+    if let Some((_, membership)) =
+        orgs::membership_in(&state.db, &ctx.org.id, &ctx.user().id).await?
+    {
+        ctx.membership = membership;
+    }
+    Ok(ctx)
+}
+
+#[derive(Template)]
+#[template(path = "member_remove.html")]
+struct RemovePage {
+    layout: Layout,
+    org_id: String,
+    org_name: String,
+    m: MemberView,
+}
+
+pub async fn confirm_remove(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let m = member_view(&state, &ctx, &path.1).await?;
+    if !m.can_remove {
+        return Err(AppError::forbidden(
+            "You can only remove members whose role is at or below your own, and never the Owner.",
+        ));
+    }
+    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+    page(&RemovePage {
+        layout: Layout::org(&ctx, orgs, Section::Members, "Remove member"),
+        org_id: ctx.org.id.clone(),
+        org_name: ctx.org.name.clone(),
+        m,
+    })
+}
+
+pub async fn remove(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let acting = ctx.acting();
+    if path.1 == acting.membership_id {
+        return Err(AppError::forbidden(
+            "To leave the organization, use Leave organization.",
+        ));
+    }
+    let row = members::remove(&state.db, &state.clock, &acting, &path.1).await?;
+    session::flash(
+        ctx.session(),
+        "success",
+        format!("{} has been removed from {}.", row.name, ctx.org.name),
+    );
+    Ok(see_other(&format!("/orgs/{}/members", ctx.org.id)))
+}
+
+#[derive(Template)]
+#[template(path = "leave.html")]
+struct LeavePage {
+    layout: Layout,
+    org_id: String,
+    org_name: String,
+    is_owner: bool,
+}
+
+pub async fn confirm_leave(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+) -> Result<HttpResponse, AppError> {
+    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+    page(&LeavePage {
+        layout: Layout::org(&ctx, orgs, Section::Members, "Leave organization"),
+        org_id: ctx.org.id.clone(),
+        org_name: ctx.org.name.clone(),
+        is_owner: ctx.role() == OrgRole::Owner,
+    })
+}
+
+pub async fn leave(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+    members::leave(&state.db, &state.clock, &ctx.acting()).await?;
+    session::flash(
+        ctx.session(),
+        "success",
+        format!("You have left {}.", ctx.org.name),
+    );
+    Ok(see_other("/"))
+}
+
+#[derive(Template)]
+#[template(path = "transfer.html")]
+struct TransferPage {
+    layout: Layout,
+    org_id: String,
+    org_name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+pub async fn transfer_form(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::TransferOwnership)?;
+    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+    page(&TransferPage {
+        layout: Layout::org(&ctx, orgs, Section::Members, "Transfer ownership"),
+        org_id: ctx.org.id.clone(),
+        org_name: ctx.org.name.clone(),
+        email: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TransferForm {
+    pub email: String,
+    pub password: String,
+}
+
+pub async fn transfer(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    form: web::Form<TransferForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::TransferOwnership)?;
+    let form = form.into_inner();
+    let mut errors = FieldErrors::default();
+    match members::transfer_ownership(
+        &state.db,
+        &state.clock,
+        &ctx.acting(),
+        ctx.user(),
+        &form.email,
+        &form.password,
+    )
+    .await
+    {
+        Ok(row) => {
+            session::flash(
+                ctx.session(),
+                "success",
+                format!(
+                    "{} is now the Owner of {}. You are an Admin.",
+                    row.name, ctx.org.name
+                ),
+            );
+            return Ok(see_other(&format!("/orgs/{}/members", ctx.org.id)));
+        }
+        Err(err @ MemberError::WrongPassword) => errors.add("password", err.to_string()),
+        Err(MemberError::Invalid(message)) => errors.add("email", message),
+        Err(MemberError::Denied(denied)) => errors.add("email", denied.to_string()),
+        Err(other) => return Err(other.into()),
+    }
+    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+    html(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &TransferPage {
+            layout: Layout::org(&ctx, orgs, Section::Members, "Transfer ownership"),
+            org_id: ctx.org.id.clone(),
+            org_name: ctx.org.name.clone(),
+            email: form.email,
+            errors,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_links_keep_the_query() {
+        let query = MemberQuery {
+            search: Some("ada lo".into()),
+            role: Some(OrgRole::Admin),
+            sort: MemberSort::Joined,
+            page: 2,
+        };
+        assert_eq!(
+            page_href(&query, 3),
+            "?q=ada+lo&role=admin&sort=joined&page=3"
+        );
+        assert_eq!(page_href(&MemberQuery::default(), 1), "?page=1");
+    }
+}

@@ -1,0 +1,157 @@
+//! The authorization matrix: every route × every kind of person → the
+//! status they get. A route missing from the table fails the test, so a
+//! new route cannot ship without its row.
+
+use reqwest::StatusCode;
+use roster::domain::role::OrgRole;
+use roster::web::ROUTES;
+
+use crate::helpers::{Fixture, PASSWORD, TestApp, Who, spawn_app};
+
+/// Expected statuses in the order of [`Who::ALL`]: anonymous, outsider,
+/// removed, guest, viewer, member, admin, owner.
+type Row = [u16; 8];
+
+const SIGNED_IN: Row = [303, 200, 200, 200, 200, 200, 200, 200];
+
+fn expected(method: &str, path: &str) -> Option<Row> {
+    Some(match (method, path) {
+        ("get", "/") => [303, 303, 303, 303, 303, 303, 303, 303],
+        ("get", "/healthz") | ("get", "/readyz") | ("get", "/static/{path:.*}") => [200; 8],
+        ("get", "/signup") | ("get", "/signin") => [200, 303, 303, 303, 303, 303, 303, 303],
+        // Empty forms: the form comes back with its messages.
+        ("post", "/signup") | ("post", "/signin") => [422; 8],
+        ("post", "/signout") => [303; 8],
+        ("get", "/account") | ("get", "/orgs/new") => SIGNED_IN,
+        ("post", "/account/password") | ("post", "/orgs") => {
+            [303, 422, 422, 422, 422, 422, 422, 422]
+        }
+        ("post", "/account/sign-out-everywhere") => [303; 8],
+        ("get", "/orgs/{org_id}") => [303, 404, 404, 303, 303, 303, 303, 303],
+        ("get", "/orgs/{org_id}/members") | ("get", "/orgs/{org_id}/members/{member_id}") => {
+            [303, 404, 404, 403, 200, 200, 200, 200]
+        }
+        ("get", "/orgs/{org_id}/members/{member_id}/role")
+        | ("get", "/orgs/{org_id}/members/{member_id}/remove") => {
+            [303, 404, 404, 403, 403, 403, 200, 200]
+        }
+        ("post", "/orgs/{org_id}/members/{member_id}/role")
+        | ("post", "/orgs/{org_id}/members/{member_id}/remove") => {
+            [303, 404, 404, 403, 403, 403, 303, 303]
+        }
+        ("get", "/orgs/{org_id}/leave") => [303, 404, 404, 200, 200, 200, 200, 200],
+        ("post", "/orgs/{org_id}/leave") => [303, 404, 404, 303, 303, 303, 303, 403],
+        ("get", "/orgs/{org_id}/transfer") => [303, 404, 404, 403, 403, 403, 403, 200],
+        ("post", "/orgs/{org_id}/transfer") => [303, 404, 404, 403, 403, 403, 403, 303],
+        ("get", "/orgs/{org_id}/invitations")
+        | ("get", "/orgs/{org_id}/product-access")
+        | ("get", "/orgs/{org_id}/audit") => [303, 404, 404, 403, 403, 403, 200, 200],
+        ("get", "/orgs/{org_id}/workspaces") => [303, 404, 404, 200, 200, 200, 200, 200],
+        ("get", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 200, 200, 200, 200],
+        ("post", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 403, 403, 303, 303],
+        ("post", "/orgs/{org_id}/delete") => [303, 404, 404, 403, 403, 403, 403, 303],
+        _ => return None,
+    })
+}
+
+/// The form a route is sent in the matrix: valid, so that only the
+/// person's rights decide the outcome.
+fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, String)> {
+    let pairs: Vec<(&str, &str)> = match path {
+        "/orgs/{org_id}/members/{member_id}/role" => vec![("role", "viewer")],
+        "/orgs/{org_id}/transfer" => vec![("email", target_email), ("password", PASSWORD)],
+        "/orgs/{org_id}/settings" => vec![("name", "Renamed Co"), ("description", "")],
+        "/orgs/{org_id}/delete" => {
+            vec![("confirm_name", &fixture.org_name), ("password", PASSWORD)]
+        }
+        _ => vec![],
+    };
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Vec<String> {
+    let fixture = app.fixture().await;
+    let mut failures = Vec::new();
+    for (who, want) in Who::ALL.into_iter().zip(row) {
+        // A fresh Member to act on in each cell.
+        let (target, target_email) = app.add_member(&fixture.org_id, OrgRole::Member).await;
+        let path = pattern
+            .replace("{org_id}", &fixture.org_id)
+            .replace("{member_id}", &target)
+            .replace("{path:.*}", "css/roster.css");
+        let browser = fixture.browser(who);
+        let response = if method == "get" {
+            browser.get(&path).await
+        } else {
+            let fields = body(pattern, &fixture, &target_email);
+            let borrowed: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            browser.post_form(&path, &borrowed).await
+        };
+        let got = response.status().as_u16();
+        if got != want {
+            failures.push(format!(
+                "{method} {pattern} as {who:?}: expected {want}, got {got}"
+            ));
+        }
+        assert!(
+            response.status() != StatusCode::INTERNAL_SERVER_ERROR,
+            "{method} {pattern} as {who:?} answered 500"
+        );
+    }
+    failures
+}
+
+async fn check(group: impl Fn(&str) -> bool) {
+    let app = spawn_app().await;
+    let mut failures = Vec::new();
+    for (method, pattern) in ROUTES {
+        if !group(pattern) {
+            continue;
+        }
+        let Some(row) = expected(method, pattern) else {
+            failures.push(format!(
+                "{method} {pattern} has no row in the authorization matrix"
+            ));
+            continue;
+        };
+        failures.extend(check_route(&app, method, pattern, row).await);
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_matrix() {
+    let missing: Vec<_> = ROUTES
+        .iter()
+        .filter(|(method, pattern)| expected(method, pattern).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the matrix: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn matrix_for_organization_member_routes() {
+    check(|p| p.starts_with("/orgs/{org_id}/members")).await;
+}
+
+#[tokio::test]
+async fn matrix_for_other_organization_routes() {
+    check(|p| p.starts_with("/orgs/{org_id}") && !p.starts_with("/orgs/{org_id}/members")).await;
+}
+
+#[tokio::test]
+async fn matrix_for_account_and_public_routes() {
+    check(|p| !p.starts_with("/orgs/{org_id}")).await;
+}
