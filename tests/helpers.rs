@@ -447,7 +447,6 @@ impl Who {
 pub struct Fixture {
     pub org_id: String,
     pub org_name: String,
-    pub owner_email: String,
     browsers: Vec<(Who, Browser)>,
 }
 
@@ -504,7 +503,6 @@ impl TestApp {
         Fixture {
             org_id,
             org_name,
-            owner_email,
             browsers,
         }
     }
