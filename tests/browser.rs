@@ -166,3 +166,103 @@ async fn sign_up_land_on_members_and_sign_out_in_chromium() {
     );
     client.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let (target, target_email) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let driver = start_driver().await;
+    let client = chromium(&driver, true).await;
+
+    client.goto(&format!("{}/signin", app.address)).await.expect("sign-in page");
+    fill(&client, "email", &owner_email).await;
+    fill(&client, "password", PASSWORD).await;
+    client
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("sign in");
+    client
+        .wait()
+        .for_element(Locator::Css("table.members"))
+        .await
+        .expect("members table");
+
+    // A marker that a full page load would wipe out.
+    client
+        .execute("document.body.dataset.sameDocument = 'yes'; return null;", vec![])
+        .await
+        .expect("mark the document");
+    let row = format!("#member-{target}");
+    client
+        .find(Locator::Css(&format!("{row} a.badge-edit")))
+        .await
+        .expect("the member's badge")
+        .click()
+        .await
+        .expect("open the role editor");
+    let select = client
+        .wait()
+        .for_element(Locator::Css(&format!("{row} select[name=role]")))
+        .await
+        .expect("role editor in the row");
+    select.select_by_value("admin").await.expect("choose Admin");
+    client
+        .find(Locator::Css(&format!("{row} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save role");
+    let badge = client
+        .wait()
+        .for_element(Locator::Css(&format!("{row} .badge-admin")))
+        .await
+        .expect("the row shows the new role");
+    assert!(badge.text().await.expect("text").starts_with("Admin"));
+    let announcement = client
+        .find(Locator::Css("#flash-region .alert-success"))
+        .await
+        .expect("announcement in the live region");
+    assert!(announcement.text().await.expect("text").ends_with("is now Admin."));
+    let same_document = client
+        .execute("return document.body.dataset.sameDocument || null;", vec![])
+        .await
+        .expect("read the marker");
+    assert_eq!(same_document, serde_json::json!("yes"), "only the row was swapped");
+    assert_eq!(app.role_of(&org, &target_email).await.as_deref(), Some("admin"));
+
+    client
+        .find(Locator::Css(&format!("{row} a.danger-link")))
+        .await
+        .expect("remove link")
+        .click()
+        .await
+        .expect("open the confirmation");
+    let confirm = client
+        .wait()
+        .for_element(Locator::Css("main form button.danger"))
+        .await
+        .expect("confirmation");
+    let page = client.source().await.expect("source");
+    assert!(page.contains("will lose access to Acme"));
+    confirm.click().await.expect("remove");
+    let flash = client
+        .wait()
+        .for_element(Locator::Css("#flash-region .alert-success"))
+        .await
+        .expect("removed message");
+    assert!(flash.text().await.expect("text").contains("has been removed from Acme."));
+    assert!(client.find(Locator::Css(&row)).await.is_err(), "the row is gone");
+    assert_eq!(app.role_of(&org, &target_email).await, None);
+    client.close().await.expect("close");
+}
