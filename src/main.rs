@@ -4,7 +4,21 @@ use clap::{Parser, Subcommand};
 use roster::clock::Clock;
 use roster::config::{Config, ConfigArgs};
 use roster::db::Db;
+use anyhow::Context;
+use roster::services::seed;
 use roster::startup::Application;
+
+fn report(seeded: &seed::Seeded) {
+    println!(
+        "Seeded {} with {} members in {:.1} s.\nOrganization id: {}\nSign in as {} with password {}",
+        seeded.org.name,
+        seeded.members,
+        seeded.elapsed.as_secs_f64(),
+        seeded.org.id,
+        seeded.owner_email,
+        seeded.password
+    );
+}
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +39,21 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create a small demo organization to click through.
+    SeedDemo,
+    /// Create a large organization for benchmarks.
+    SeedBench {
+        /// How many members besides the Owner.
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        /// How many workspaces.
+        #[arg(long, default_value_t = 10)]
+        workspaces: usize,
+        /// Write up to 1,000 member ids (one per line) here, for the
+        /// role-change benchmark.
+        #[arg(long)]
+        targets_file: Option<std::path::PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -45,6 +74,27 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             println!("Migrations applied to {}.", config.database_url);
+        }
+        Command::SeedDemo => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let seeded = seed::seed(&db, &Clock::default(), "Demo Co", "demo.example", 40, 3, "demo-password-1").await?;
+            report(&seeded);
+        }
+        Command::SeedBench {
+            members,
+            workspaces,
+            targets_file,
+        } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let domain = format!("bench{}.example", Clock::default().now());
+            let seeded = seed::seed(&db, &Clock::default(), "Bench Co", &domain, members, workspaces, "bench-password-1").await?;
+            if let Some(path) = targets_file {
+                std::fs::write(&path, seeded.member_ids.join("\n"))
+                    .with_context(|| format!("failed to write {}", path.display()))?;
+            }
+            report(&seeded);
         }
     }
     Ok(())

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod members;
 pub mod orgs;
 pub mod rate_limit;
+pub mod seed;
 
 /// A new random id for a row whose id may appear in a URL.
 pub fn new_id() -> String {

@@ -1,0 +1,177 @@
+//! Seed data: a small demo organization (`roster seed-demo`) and a large
+//! one for benchmarks (`roster seed-bench`), written with multi-row inserts
+//! in large transactions.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+use super::audit::Actor;
+use super::{blocking, new_id, orgs};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::names::OrgName;
+use crate::domain::password;
+use crate::domain::role::OrgRole;
+use crate::entities::{membership, organization, user, workspace};
+
+/// What a seed run made.
+#[derive(Debug)]
+pub struct Seeded {
+    pub org: organization::Model,
+    pub owner_email: String,
+    pub password: String,
+    pub members: usize,
+    pub member_ids: Vec<String>,
+    pub elapsed: std::time::Duration,
+}
+
+const BATCH: usize = 500;
+
+/// A deterministic pseudo-random sequence (no need for real randomness in
+/// seed data; the same seed gives the same organization).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+/// Creates an organization owned by `owner_email` with `members` more
+/// people and `workspaces` workspaces. Everyone's password is `password`.
+pub async fn seed(
+    db: &Db,
+    clock: &Clock,
+    org_name: &str,
+    domain: &str,
+    members: usize,
+    workspaces: usize,
+    password_text: &str,
+) -> anyhow::Result<Seeded> {
+    let started = Instant::now();
+    let now = clock.now();
+    let secret = password_text.to_string();
+    let hash = blocking(move || password::hash(&secret))
+        .await?
+        .map_err(|err| anyhow::anyhow!("failed to hash the seed password: {err}"))?;
+    let owner_email = format!("owner@{domain}");
+    let owner = user::ActiveModel {
+        id: Set(new_id()),
+        email: Set(owner_email.clone()),
+        email_normalized: Set(owner_email.clone()),
+        name: Set("Olivia Owner".into()),
+        password_hash: Set(hash.clone()),
+        email_verified_at: Set(Some(now)),
+        session_epoch: Set(0),
+        created_at: Set(now),
+        last_active_at: Set(Some(now)),
+    };
+    let txn = db.begin_write().await.context("failed to begin seeding")?;
+    let owner = owner.insert(&txn).await.context("failed to create the owner")?;
+    let name = OrgName::parse(org_name).map_err(|e| anyhow::anyhow!(e))?;
+    let actor = Actor {
+        user_id: Some(owner.id.clone()),
+        label: owner.email.clone(),
+        address: None,
+    };
+    let org = orgs::create_in(&txn, &owner, &name, &actor, now).await?;
+    let extra_workspaces: Vec<workspace::ActiveModel> = (1..workspaces)
+        .map(|i| {
+            let title = format!("Workspace {i:03}");
+            workspace::ActiveModel {
+                id: Set(new_id()),
+                org_id: Set(org.id.clone()),
+                title_normalized: Set(title.to_lowercase()),
+                title: Set(title),
+                description: Set(String::new()),
+                created_at: Set(now),
+            }
+        })
+        .collect();
+    if !extra_workspaces.is_empty() {
+        workspace::Entity::insert_many(extra_workspaces)
+            .exec(&txn)
+            .await
+            .context("failed to create workspaces")?;
+    }
+    txn.commit().await.context("failed to commit the organization")?;
+
+    let mut rng = Lcg(42);
+    let mut member_ids = Vec::with_capacity(members.min(1000));
+    let mut start = 0;
+    while start < members {
+        let end = (start + BATCH).min(members);
+        let mut users = Vec::with_capacity(end - start);
+        let mut memberships = Vec::with_capacity(end - start);
+        for i in start..end {
+            let user_id = new_id();
+            let email = format!("user{i}@{domain}");
+            let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
+            let role = match rng.next() % 100 {
+                0 => OrgRole::Admin,
+                1..=70 => OrgRole::Member,
+                _ => OrgRole::Viewer,
+            };
+            let joined = now - (rng.next() % (3 * 365 * 86_400)) as i64;
+            let active = if rng.next() % 10 == 0 { 0 } else { joined + (rng.next() % 86_400) as i64 };
+            let membership_id = new_id();
+            if member_ids.len() < 1000 && role != OrgRole::Admin {
+                member_ids.push(membership_id.clone());
+            }
+            memberships.push(membership::ActiveModel {
+                id: Set(membership_id),
+                org_id: Set(org.id.clone()),
+                user_id: Set(user_id.clone()),
+                role: Set(role),
+                sort_name: Set(name.to_lowercase()),
+                email_normalized: Set(email.clone()),
+                created_at: Set(joined),
+                last_active_at: Set(active),
+            });
+            users.push(user::ActiveModel {
+                id: Set(user_id),
+                email_normalized: Set(email.clone()),
+                email: Set(email),
+                name: Set(name),
+                password_hash: Set(hash.clone()),
+                email_verified_at: Set(Some(joined)),
+                session_epoch: Set(0),
+                created_at: Set(joined),
+                last_active_at: Set((active > 0).then_some(active)),
+            });
+        }
+        let txn = db.begin_write().await.context("failed to begin a batch")?;
+        user::Entity::insert_many(users)
+            .exec(&txn)
+            .await
+            .context("failed to insert people")?;
+        membership::Entity::insert_many(memberships)
+            .exec(&txn)
+            .await
+            .context("failed to insert memberships")?;
+        txn.commit().await.context("failed to commit a batch")?;
+        start = end;
+    }
+    Ok(Seeded {
+        org,
+        owner_email,
+        password: password_text.to_string(),
+        members,
+        member_ids,
+        elapsed: started.elapsed(),
+    })
+}
+
+const FIRST: [&str; 20] = [
+    "Ada", "Alan", "Barbara", "Brian", "Claude", "Dennis", "Donald", "Edsger", "Frances", "Grace",
+    "Hedy", "John", "Ken", "Katherine", "Linus", "Margaret", "Niklaus", "Radia", "Sophie", "Tim",
+];
+
+const LAST: [&str; 25] = [
+    "Allen", "Backus", "Cerf", "Dijkstra", "Engelbart", "Floyd", "Goldberg", "Hamilton", "Hopper", "Iverson",
+    "Johnson", "Knuth", "Lamport", "Liskov", "McCarthy", "Neumann", "Perlman", "Ritchie", "Shannon", "Thompson",
+    "Turing", "Valiant", "Wilson", "Wirth", "Zuse",
+];
