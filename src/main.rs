@@ -1,10 +1,10 @@
 //! The `roster` command: `serve` (the default) and `migrate`.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use roster::clock::Clock;
 use roster::config::{Config, ConfigArgs};
 use roster::db::Db;
-use anyhow::Context;
 use roster::services::seed;
 use roster::startup::Application;
 
@@ -78,7 +78,16 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo => {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
-            let seeded = seed::seed(&db, &Clock::default(), "Demo Co", "demo.example", 40, 3, "demo-password-1").await?;
+            let seeded = seed::seed(
+                &db,
+                &Clock::default(),
+                "Demo Co",
+                "demo.example",
+                40,
+                3,
+                "demo-password-1",
+            )
+            .await?;
             report(&seeded);
         }
         Command::SeedBench {
@@ -89,7 +98,16 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             let domain = format!("bench{}.example", Clock::default().now());
-            let seeded = seed::seed(&db, &Clock::default(), "Bench Co", &domain, members, workspaces, "bench-password-1").await?;
+            let seeded = seed::seed(
+                &db,
+                &Clock::default(),
+                "Bench Co",
+                &domain,
+                members,
+                workspaces,
+                "bench-password-1",
+            )
+            .await?;
             if let Some(path) = targets_file {
                 std::fs::write(&path, seeded.member_ids.join("\n"))
                     .with_context(|| format!("failed to write {}", path.display()))?;

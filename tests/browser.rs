@@ -181,7 +181,10 @@ async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
     let driver = start_driver().await;
     let client = chromium(&driver, true).await;
 
-    client.goto(&format!("{}/signin", app.address)).await.expect("sign-in page");
+    client
+        .goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
     fill(&client, "email", &owner_email).await;
     fill(&client, "password", PASSWORD).await;
     client
@@ -199,7 +202,10 @@ async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
 
     // A marker that a full page load would wipe out.
     client
-        .execute("document.body.dataset.sameDocument = 'yes'; return null;", vec![])
+        .execute(
+            "document.body.dataset.sameDocument = 'yes'; return null;",
+            vec![],
+        )
         .await
         .expect("mark the document");
     let row = format!("#member-{target}");
@@ -233,13 +239,26 @@ async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
         .find(Locator::Css("#flash-region .alert-success"))
         .await
         .expect("announcement in the live region");
-    assert!(announcement.text().await.expect("text").ends_with("is now Admin."));
+    assert!(
+        announcement
+            .text()
+            .await
+            .expect("text")
+            .ends_with("is now Admin.")
+    );
     let same_document = client
         .execute("return document.body.dataset.sameDocument || null;", vec![])
         .await
         .expect("read the marker");
-    assert_eq!(same_document, serde_json::json!("yes"), "only the row was swapped");
-    assert_eq!(app.role_of(&org, &target_email).await.as_deref(), Some("admin"));
+    assert_eq!(
+        same_document,
+        serde_json::json!("yes"),
+        "only the row was swapped"
+    );
+    assert_eq!(
+        app.role_of(&org, &target_email).await.as_deref(),
+        Some("admin")
+    );
 
     client
         .find(Locator::Css(&format!("{row} a.danger-link")))
@@ -261,8 +280,17 @@ async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
         .for_element(Locator::Css("#flash-region .alert-success"))
         .await
         .expect("removed message");
-    assert!(flash.text().await.expect("text").contains("has been removed from Acme."));
-    assert!(client.find(Locator::Css(&row)).await.is_err(), "the row is gone");
+    assert!(
+        flash
+            .text()
+            .await
+            .expect("text")
+            .contains("has been removed from Acme.")
+    );
+    assert!(
+        client.find(Locator::Css(&row)).await.is_err(),
+        "the row is gone"
+    );
     assert_eq!(app.role_of(&org, &target_email).await, None);
     client.close().await.expect("close");
 }

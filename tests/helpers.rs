@@ -133,6 +133,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    // ROSTER_TEST_LOG=1 shows the application's logs (with RUST_LOG).
+    if std::env::var("ROSTER_TEST_LOG").is_ok() {
+        roster::telemetry::init();
+    }
     let (database_url, guard) = test_database().await;
     let mut config = test_config(database_url);
     configure(&mut config);

@@ -35,7 +35,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -70,7 +73,10 @@ pub async fn seed(
         last_active_at: Set(Some(now)),
     };
     let txn = db.begin_write().await.context("failed to begin seeding")?;
-    let owner = owner.insert(&txn).await.context("failed to create the owner")?;
+    let owner = owner
+        .insert(&txn)
+        .await
+        .context("failed to create the owner")?;
     let name = OrgName::parse(org_name).map_err(|e| anyhow::anyhow!(e))?;
     let actor = Actor {
         user_id: Some(owner.id.clone()),
@@ -97,7 +103,9 @@ pub async fn seed(
             .await
             .context("failed to create workspaces")?;
     }
-    txn.commit().await.context("failed to commit the organization")?;
+    txn.commit()
+        .await
+        .context("failed to commit the organization")?;
 
     let mut rng = Lcg(42);
     let mut member_ids = Vec::with_capacity(members.min(1000));
@@ -109,14 +117,22 @@ pub async fn seed(
         for i in start..end {
             let user_id = new_id();
             let email = format!("user{i}@{domain}");
-            let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
+            let name = format!(
+                "{} {}",
+                FIRST[i % FIRST.len()],
+                LAST[(i / FIRST.len()) % LAST.len()]
+            );
             let role = match rng.next() % 100 {
                 0 => OrgRole::Admin,
                 1..=70 => OrgRole::Member,
                 _ => OrgRole::Viewer,
             };
             let joined = now - (rng.next() % (3 * 365 * 86_400)) as i64;
-            let active = if rng.next() % 10 == 0 { 0 } else { joined + (rng.next() % 86_400) as i64 };
+            let active = if rng.next() % 10 == 0 {
+                0
+            } else {
+                joined + (rng.next() % 86_400) as i64
+            };
             let membership_id = new_id();
             if member_ids.len() < 1000 && role != OrgRole::Admin {
                 member_ids.push(membership_id.clone());
@@ -166,12 +182,52 @@ pub async fn seed(
 }
 
 const FIRST: [&str; 20] = [
-    "Ada", "Alan", "Barbara", "Brian", "Claude", "Dennis", "Donald", "Edsger", "Frances", "Grace",
-    "Hedy", "John", "Ken", "Katherine", "Linus", "Margaret", "Niklaus", "Radia", "Sophie", "Tim",
+    "Ada",
+    "Alan",
+    "Barbara",
+    "Brian",
+    "Claude",
+    "Dennis",
+    "Donald",
+    "Edsger",
+    "Frances",
+    "Grace",
+    "Hedy",
+    "John",
+    "Ken",
+    "Katherine",
+    "Linus",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Sophie",
+    "Tim",
 ];
 
 const LAST: [&str; 25] = [
-    "Allen", "Backus", "Cerf", "Dijkstra", "Engelbart", "Floyd", "Goldberg", "Hamilton", "Hopper", "Iverson",
-    "Johnson", "Knuth", "Lamport", "Liskov", "McCarthy", "Neumann", "Perlman", "Ritchie", "Shannon", "Thompson",
-    "Turing", "Valiant", "Wilson", "Wirth", "Zuse",
+    "Allen",
+    "Backus",
+    "Cerf",
+    "Dijkstra",
+    "Engelbart",
+    "Floyd",
+    "Goldberg",
+    "Hamilton",
+    "Hopper",
+    "Iverson",
+    "Johnson",
+    "Knuth",
+    "Lamport",
+    "Liskov",
+    "McCarthy",
+    "Neumann",
+    "Perlman",
+    "Ritchie",
+    "Shannon",
+    "Thompson",
+    "Turing",
+    "Valiant",
+    "Wilson",
+    "Wirth",
+    "Zuse",
 ];

@@ -10,7 +10,9 @@ use crate::helpers::{PASSWORD, email, spawn_app};
 async fn fifty_concurrent_role_changes() {
     let app = spawn_app().await;
     let (owner, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
-    let admin = app.member_with_role(&org, &email("admin"), OrgRole::Admin).await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
     let mut targets = Vec::new();
     for _ in 0..10 {
         targets.push(app.add_member(&org, OrgRole::Member).await.0);
@@ -20,7 +22,11 @@ async fn fifty_concurrent_role_changes() {
     let roles = ["admin", "member", "viewer"];
     let org_ref = &org;
     let requests = (0..50).map(|i| {
-        let (browser, token) = if i % 2 == 0 { (&owner, &owner_token) } else { (&admin, &admin_token) };
+        let (browser, token) = if i % 2 == 0 {
+            (&owner, &owner_token)
+        } else {
+            (&admin, &admin_token)
+        };
         let target = &targets[i % targets.len()];
         let role = roles[i % roles.len()];
         async move {
@@ -36,17 +42,27 @@ async fn fifty_concurrent_role_changes() {
     let statuses = join_all(requests).await;
     for status in &statuses {
         assert!(
-            *status == StatusCode::SEE_OTHER || *status == StatusCode::CONFLICT || *status == StatusCode::FORBIDDEN,
+            *status == StatusCode::SEE_OTHER
+                || *status == StatusCode::CONFLICT
+                || *status == StatusCode::FORBIDDEN,
             "unexpected {status}"
         );
     }
-    assert!(statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count() >= 25);
+    assert!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count()
+            >= 25
+    );
     assert_eq!(app.owners_of(&org).await, 1);
     let changes = app
         .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'member.role_changed'")
         .await;
     let memberships = app
-        .scalar(&format!("SELECT COUNT(*) FROM memberships WHERE org_id = '{org}'"))
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM memberships WHERE org_id = '{org}'"
+        ))
         .await;
     assert_eq!(memberships, 12, "nobody was lost or duplicated");
     assert!(changes > 0);
@@ -67,7 +83,11 @@ async fn two_concurrent_transfers_leave_exactly_one_owner() {
             owner
                 .post_raw(
                     &format!("/orgs/{org}/transfer"),
-                    &[("email", &target), ("password", PASSWORD), ("csrf_token", token)],
+                    &[
+                        ("email", &target),
+                        ("password", PASSWORD),
+                        ("csrf_token", token),
+                    ],
                 )
                 .await
                 .status()
@@ -78,7 +98,10 @@ async fn two_concurrent_transfers_leave_exactly_one_owner() {
         assert!(status.as_u16() < 500, "no server error: {status}");
     }
     assert_eq!(
-        [a, b].iter().filter(|s| **s == StatusCode::SEE_OTHER).count(),
+        [a, b]
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count(),
         1,
         "exactly one transfer wins: {a} {b}"
     );
@@ -89,19 +112,30 @@ async fn two_concurrent_transfers_leave_exactly_one_owner() {
 async fn a_transfer_racing_a_demotion_keeps_one_owner() {
     let app = spawn_app().await;
     let (owner, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
-    let admin = app.member_with_role(&org, &email("admin"), OrgRole::Admin).await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
     for _ in 0..5 {
         let (heir, heir_email) = app.add_member(&org, OrgRole::Member).await;
         let owner_token = owner.csrf_token().await;
         let admin_token = admin.csrf_token().await;
         let transfer_path = format!("/orgs/{org}/transfer");
-        let transfer_form = [("email", heir_email.as_str()), ("password", PASSWORD), ("csrf_token", &owner_token)];
+        let transfer_form = [
+            ("email", heir_email.as_str()),
+            ("password", PASSWORD),
+            ("csrf_token", &owner_token),
+        ];
         let demote_path = format!("/orgs/{org}/members/{heir}/role");
         let demote_form = [("role", "viewer"), ("csrf_token", &admin_token)];
         let transfer = owner.post_raw(&transfer_path, &transfer_form);
         let demote = admin.post_raw(&demote_path, &demote_form);
         let (t, d) = tokio::join!(transfer, demote);
-        assert!(t.status().as_u16() < 500 && d.status().as_u16() < 500, "{} {}", t.status(), d.status());
+        assert!(
+            t.status().as_u16() < 500 && d.status().as_u16() < 500,
+            "{} {}",
+            t.status(),
+            d.status()
+        );
         assert_eq!(app.owners_of(&org).await, 1);
         if t.status() == StatusCode::SEE_OTHER {
             // Ownership moved on; the next round starts from the new Owner.

@@ -9,15 +9,26 @@ use crate::helpers::{PASSWORD, email, location, spawn_app};
 #[tokio::test]
 async fn the_list_searches_filters_sorts_and_pages_with_the_query_in_the_url() {
     let app = spawn_app().await;
-    let (owner, org) = app.signed_up("Olivia Owner", &email("olivia"), "Acme").await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
     for i in 0..60 {
-        let role = if i % 3 == 0 { OrgRole::Viewer } else { OrgRole::Member };
+        let role = if i % 3 == 0 {
+            OrgRole::Viewer
+        } else {
+            OrgRole::Member
+        };
         let user = app
-            .insert_user(&format!("person{i:02}@acme.test"), &format!("Person {i:02}"))
+            .insert_user(
+                &format!("person{i:02}@acme.test"),
+                &format!("Person {i:02}"),
+            )
             .await;
         app.add_membership(&org, &user, role).await;
     }
-    let special = app.insert_user("grace.hopper@navy.test", "Grace Hopper").await;
+    let special = app
+        .insert_user("grace.hopper@navy.test", "Grace Hopper")
+        .await;
     app.add_membership(&org, &special, OrgRole::Admin).await;
 
     let (status, first) = owner.get_html(&format!("/orgs/{org}/members")).await;
@@ -25,32 +36,51 @@ async fn the_list_searches_filters_sorts_and_pages_with_the_query_in_the_url() {
     assert!(first.contains("62 members"));
     assert!(first.contains("Page 1 of 2"));
     assert_eq!(first.matches("<tr id=\"member-").count(), 50, "50 a page");
-    assert!(first.contains("href=\"?page=2\""), "a link to the next page");
+    assert!(
+        first.contains("href=\"?page=2\""),
+        "a link to the next page"
+    );
 
     let (_, second) = owner.get_html(&format!("/orgs/{org}/members?page=2")).await;
     assert_eq!(second.matches("<tr id=\"member-").count(), 12);
     assert!(second.contains("Page 2 of 2"));
 
-    let (_, search) = owner.get_html(&format!("/orgs/{org}/members?q=HOPPER")).await;
+    let (_, search) = owner
+        .get_html(&format!("/orgs/{org}/members?q=HOPPER"))
+        .await;
     assert!(search.contains("1 member match"));
     assert!(search.contains("grace.hopper@navy.test"));
-    let (_, by_email) = owner.get_html(&format!("/orgs/{org}/members?q=navy.te")).await;
+    let (_, by_email) = owner
+        .get_html(&format!("/orgs/{org}/members?q=navy.te"))
+        .await;
     assert!(by_email.contains("Grace Hopper"));
     let (_, wildcard) = owner.get_html(&format!("/orgs/{org}/members?q=%25")).await;
-    assert!(wildcard.contains("No members match this view."), "% is searched literally");
+    assert!(
+        wildcard.contains("No members match this view."),
+        "% is searched literally"
+    );
 
-    let (_, viewers) = owner.get_html(&format!("/orgs/{org}/members?role=viewer")).await;
+    let (_, viewers) = owner
+        .get_html(&format!("/orgs/{org}/members?role=viewer"))
+        .await;
     assert!(viewers.contains("20 members match"));
     assert!(!viewers.contains("badge-member\""));
 
     let (_, paged) = owner
-        .get_html(&format!("/orgs/{org}/members?q=person&role=member&sort=joined&page=1"))
+        .get_html(&format!(
+            "/orgs/{org}/members?q=person&role=member&sort=joined&page=1"
+        ))
         .await;
     assert!(paged.contains("40 members match"));
-    assert!(paged.contains("value=\"person\""), "the search box keeps the query");
+    assert!(
+        paged.contains("value=\"person\""),
+        "the search box keeps the query"
+    );
     assert!(paged.contains("<option value=\"joined\" selected>"));
 
-    let (_, by_name) = owner.get_html(&format!("/orgs/{org}/members?q=person")).await;
+    let (_, by_name) = owner
+        .get_html(&format!("/orgs/{org}/members?q=person"))
+        .await;
     let p00 = by_name.find("Person 00").expect("Person 00");
     let p01 = by_name.find("Person 01").expect("Person 01");
     assert!(p00 < p01, "sorted by name");
@@ -65,7 +95,9 @@ async fn the_list_searches_filters_sorts_and_pages_with_the_query_in_the_url() {
 async fn an_admin_changes_a_role_in_place_with_htmx() {
     let app = spawn_app().await;
     let (_, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
-    let admin = app.member_with_role(&org, &email("admin"), OrgRole::Admin).await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
     let (target, target_email) = app.add_member(&org, OrgRole::Member).await;
 
     let editor = admin
@@ -77,9 +109,15 @@ async fn an_admin_changes_a_role_in_place_with_htmx() {
         .expect("GET");
     assert_eq!(editor.status(), StatusCode::OK);
     let fragment = editor.text().await.expect("body");
-    assert!(fragment.starts_with(&format!("<tr id=\"member-{target}\"")), "only the row");
+    assert!(
+        fragment.starts_with(&format!("<tr id=\"member-{target}\"")),
+        "only the row"
+    );
     assert!(fragment.contains("<option value=\"admin\""));
-    assert!(!fragment.contains("<option value=\"owner\""), "Owner is never offered");
+    assert!(
+        !fragment.contains("<option value=\"owner\""),
+        "Owner is never offered"
+    );
 
     let token = admin.csrf_token().await;
     let saved = admin
@@ -96,9 +134,15 @@ async fn an_admin_changes_a_role_in_place_with_htmx() {
     let fragment = saved.text().await.expect("body");
     assert!(fragment.starts_with(&format!("<tr id=\"member-{target}\"")));
     assert!(fragment.contains("badge-viewer"));
-    assert!(fragment.contains("hx-swap-oob"), "an announcement for the live region");
+    assert!(
+        fragment.contains("hx-swap-oob"),
+        "an announcement for the live region"
+    );
     assert!(fragment.contains("is now Viewer."));
-    assert_eq!(app.role_of(&org, &target_email).await.as_deref(), Some("viewer"));
+    assert_eq!(
+        app.role_of(&org, &target_email).await.as_deref(),
+        Some("viewer")
+    );
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'member.role_changed' AND before_value = 'member' AND after_value = 'viewer'")
             .await,
@@ -112,19 +156,27 @@ async fn role_changes_work_without_javascript() {
     let (owner, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
     let (target, target_email) = app.add_member(&org, OrgRole::Viewer).await;
 
-    let (status, page) = owner.get_html(&format!("/orgs/{org}/members/{target}/role")).await;
+    let (status, page) = owner
+        .get_html(&format!("/orgs/{org}/members/{target}/role"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<html"), "a whole page without htmx");
     assert!(page.contains("name=\"role\" value=\"admin\""));
 
     let response = owner
-        .post_form(&format!("/orgs/{org}/members/{target}/role"), &[("role", "admin")])
+        .post_form(
+            &format!("/orgs/{org}/members/{target}/role"),
+            &[("role", "admin")],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), format!("/orgs/{org}/members"));
     let (_, list) = owner.get_html(&format!("/orgs/{org}/members")).await;
     assert!(list.contains("is now Admin."));
-    assert_eq!(app.role_of(&org, &target_email).await.as_deref(), Some("admin"));
+    assert_eq!(
+        app.role_of(&org, &target_email).await.as_deref(),
+        Some("admin")
+    );
 }
 
 #[tokio::test]
@@ -132,30 +184,76 @@ async fn the_role_ceiling_holds_on_the_server() {
     let app = spawn_app().await;
     let (_, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
     let owner_membership = app
-        .scalar(&format!("SELECT COUNT(*) FROM memberships WHERE org_id = '{org}' AND role = 'owner'"))
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM memberships WHERE org_id = '{org}' AND role = 'owner'"
+        ))
         .await;
     assert_eq!(owner_membership, 1);
-    let admin = app.member_with_role(&org, &email("admin"), OrgRole::Admin).await;
-    let member = app.member_with_role(&org, &email("member"), OrgRole::Member).await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
+    let member = app
+        .member_with_role(&org, &email("member"), OrgRole::Member)
+        .await;
     let (viewer, viewer_email) = app.add_member(&org, OrgRole::Viewer).await;
     let owner_id = membership_id_of_owner(&app, &org).await;
 
     let cases = [
-        (&admin, viewer.as_str(), "owner", StatusCode::FORBIDDEN, "never Owner"),
-        (&admin, owner_id.as_str(), "member", StatusCode::FORBIDDEN, "the Owner cannot be demoted"),
-        (&admin, viewer.as_str(), "none", StatusCode::FORBIDDEN, "not a grantable role"),
-        (&admin, viewer.as_str(), "superuser", StatusCode::BAD_REQUEST, "unknown role"),
-        (&member, viewer.as_str(), "member", StatusCode::FORBIDDEN, "members cannot change roles"),
+        (
+            &admin,
+            viewer.as_str(),
+            "owner",
+            StatusCode::FORBIDDEN,
+            "never Owner",
+        ),
+        (
+            &admin,
+            owner_id.as_str(),
+            "member",
+            StatusCode::FORBIDDEN,
+            "the Owner cannot be demoted",
+        ),
+        (
+            &admin,
+            viewer.as_str(),
+            "none",
+            StatusCode::FORBIDDEN,
+            "not a grantable role",
+        ),
+        (
+            &admin,
+            viewer.as_str(),
+            "superuser",
+            StatusCode::BAD_REQUEST,
+            "unknown role",
+        ),
+        (
+            &member,
+            viewer.as_str(),
+            "member",
+            StatusCode::FORBIDDEN,
+            "members cannot change roles",
+        ),
     ];
     for (browser, target, role, status, why) in cases {
         let response = browser
-            .post_form(&format!("/orgs/{org}/members/{target}/role"), &[("role", role)])
+            .post_form(
+                &format!("/orgs/{org}/members/{target}/role"),
+                &[("role", role)],
+            )
             .await;
         assert_eq!(response.status(), status, "{why}");
     }
-    assert_eq!(app.role_of(&org, &viewer_email).await.as_deref(), Some("viewer"));
+    assert_eq!(
+        app.role_of(&org, &viewer_email).await.as_deref(),
+        Some("viewer")
+    );
     assert_eq!(app.owners_of(&org).await, 1);
-    assert_eq!(app.count("audit_events").await, 1, "only the sign-up's row: refusals write nothing");
+    assert_eq!(
+        app.count("audit_events").await,
+        1,
+        "only the sign-up's row: refusals write nothing"
+    );
 
     // The owner's row shows no editor to an Admin.
     let (_, list) = admin.get_html(&format!("/orgs/{org}/members")).await;
@@ -180,20 +278,33 @@ async fn an_admin_may_demote_themselves_and_then_loses_admin_pages() {
     let app = spawn_app().await;
     let (_, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
     let admin_email = email("admin");
-    let admin = app.member_with_role(&org, &admin_email, OrgRole::Admin).await;
-    let (_, list) = admin.get_html(&format!("/orgs/{org}/members?q=admin")).await;
+    let admin = app
+        .member_with_role(&org, &admin_email, OrgRole::Admin)
+        .await;
+    let (_, list) = admin
+        .get_html(&format!("/orgs/{org}/members?q=admin"))
+        .await;
     let marker = "/members/";
     let start = list.find("(you)").expect("own row");
     let row_start = list[..start].rfind(marker).expect("link") + marker.len();
     let own_id = &list[row_start..row_start + 36];
 
     let response = admin
-        .post_form(&format!("/orgs/{org}/members/{own_id}/role"), &[("role", "viewer")])
+        .post_form(
+            &format!("/orgs/{org}/members/{own_id}/role"),
+            &[("role", "viewer")],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.role_of(&org, &admin_email).await.as_deref(), Some("viewer"));
     assert_eq!(
-        admin.get(&format!("/orgs/{org}/invitations")).await.status(),
+        app.role_of(&org, &admin_email).await.as_deref(),
+        Some("viewer")
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/orgs/{org}/invitations"))
+            .await
+            .status(),
         StatusCode::FORBIDDEN,
         "the very next request uses the new role"
     );
@@ -204,24 +315,36 @@ async fn removing_a_member_ends_their_access_at_once() {
     let app = spawn_app().await;
     let (owner, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
     let viewer_email = email("viewer");
-    let viewer = app.member_with_role(&org, &viewer_email, OrgRole::Viewer).await;
-    let (_, list) = owner.get_html(&format!("/orgs/{org}/members?role=viewer")).await;
+    let viewer = app
+        .member_with_role(&org, &viewer_email, OrgRole::Viewer)
+        .await;
+    let (_, list) = owner
+        .get_html(&format!("/orgs/{org}/members?role=viewer"))
+        .await;
     let start = list.find("/remove\"").expect("remove link");
     let id = &list[start - 36..start];
 
-    let (status, confirm) = owner.get_html(&format!("/orgs/{org}/members/{id}/remove")).await;
+    let (status, confirm) = owner
+        .get_html(&format!("/orgs/{org}/members/{id}/remove"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(confirm.contains("will lose access to Acme"));
     assert!(confirm.contains("needs an owner"));
 
-    let response = owner.post_form(&format!("/orgs/{org}/members/{id}/remove"), &[]).await;
+    let response = owner
+        .post_form(&format!("/orgs/{org}/members/{id}/remove"), &[])
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, after) = owner.get_html(&format!("/orgs/{org}/members")).await;
     assert!(after.contains("has been removed from Acme."));
     assert_eq!(app.role_of(&org, &viewer_email).await, None);
-    assert_eq!(viewer.get(&format!("/orgs/{org}/members")).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'member.removed'").await,
+        viewer.get(&format!("/orgs/{org}/members")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'member.removed'")
+            .await,
         1
     );
 }
@@ -231,12 +354,17 @@ async fn members_leave_but_the_owner_cannot() {
     let app = spawn_app().await;
     let (owner, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
     let member_email = email("member");
-    let member = app.member_with_role(&org, &member_email, OrgRole::Member).await;
+    let member = app
+        .member_with_role(&org, &member_email, OrgRole::Member)
+        .await;
 
     let response = member.post_form(&format!("/orgs/{org}/leave"), &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.role_of(&org, &member_email).await, None);
-    assert_eq!(member.get(&format!("/orgs/{org}/members")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        member.get(&format!("/orgs/{org}/members")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     let (_, page) = owner.get_html(&format!("/orgs/{org}/leave")).await;
     assert!(page.contains("The Owner cannot leave."));
@@ -255,55 +383,114 @@ async fn ownership_transfer_swaps_the_roles_after_the_password() {
     let (_, outsider_email) = app.add_member(&outsider_org, OrgRole::Admin).await;
 
     let wrong = owner
-        .post_form(&format!("/orgs/{org}/transfer"), &[("email", &heir_email), ("password", "not it at all")])
+        .post_form(
+            &format!("/orgs/{org}/transfer"),
+            &[("email", &heir_email), ("password", "not it at all")],
+        )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(wrong.text().await.expect("body").contains("Your password is not correct."));
+    assert!(
+        wrong
+            .text()
+            .await
+            .expect("body")
+            .contains("Your password is not correct.")
+    );
 
     let stranger = owner
-        .post_form(&format!("/orgs/{org}/transfer"), &[("email", &outsider_email), ("password", PASSWORD)])
+        .post_form(
+            &format!("/orgs/{org}/transfer"),
+            &[("email", &outsider_email), ("password", PASSWORD)],
+        )
         .await;
-    assert_eq!(stranger.status(), StatusCode::UNPROCESSABLE_ENTITY, "not a member of this organization");
-    assert!(stranger.text().await.expect("body").contains("No member of this organization has that email."));
-    assert_eq!(app.role_of(&org, &owner_email).await.as_deref(), Some("owner"));
+    assert_eq!(
+        stranger.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not a member of this organization"
+    );
+    assert!(
+        stranger
+            .text()
+            .await
+            .expect("body")
+            .contains("No member of this organization has that email.")
+    );
+    assert_eq!(
+        app.role_of(&org, &owner_email).await.as_deref(),
+        Some("owner")
+    );
 
     let done = owner
-        .post_form(&format!("/orgs/{org}/transfer"), &[("email", &heir_email.to_uppercase()), ("password", PASSWORD)])
+        .post_form(
+            &format!("/orgs/{org}/transfer"),
+            &[
+                ("email", &heir_email.to_uppercase()),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.role_of(&org, &heir_email).await.as_deref(), Some("owner"));
-    assert_eq!(app.role_of(&org, &owner_email).await.as_deref(), Some("admin"));
+    assert_eq!(
+        app.role_of(&org, &heir_email).await.as_deref(),
+        Some("owner")
+    );
+    assert_eq!(
+        app.role_of(&org, &owner_email).await.as_deref(),
+        Some("admin")
+    );
     assert_eq!(app.owners_of(&org).await, 1);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'ownership.transferred'").await,
+        app.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'ownership.transferred'")
+            .await,
         1
     );
-    assert_eq!(owner.get(&format!("/orgs/{org}/transfer")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        owner.get(&format!("/orgs/{org}/transfer")).await.status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
 async fn general_settings_are_edited_by_admins_and_shown_to_members() {
     let app = spawn_app().await;
     let (_, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
-    let admin = app.member_with_role(&org, &email("admin"), OrgRole::Admin).await;
-    let viewer = app.member_with_role(&org, &email("viewer"), OrgRole::Viewer).await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
+    let viewer = app
+        .member_with_role(&org, &email("viewer"), OrgRole::Viewer)
+        .await;
 
     let bad = admin
-        .post_form(&format!("/orgs/{org}/settings"), &[("name", ""), ("description", "")])
+        .post_form(
+            &format!("/orgs/{org}/settings"),
+            &[("name", ""), ("description", "")],
+        )
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.text().await.expect("body").contains("Enter an organization name."));
+    assert!(
+        bad.text()
+            .await
+            .expect("body")
+            .contains("Enter an organization name.")
+    );
 
     let saved = admin
         .post_form(
             &format!("/orgs/{org}/settings"),
-            &[("name", "Acme <Labs>"), ("description", "We build <b>rockets</b>.")],
+            &[
+                ("name", "Acme <Labs>"),
+                ("description", "We build <b>rockets</b>."),
+            ],
         )
         .await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let (_, page) = viewer.get_html(&format!("/orgs/{org}/settings")).await;
     // askama escapes < and > as numeric entities.
-    assert!(page.contains("Acme &#60;Labs&#62;"), "escaped, never rendered as markup");
+    assert!(
+        page.contains("Acme &#60;Labs&#62;"),
+        "escaped, never rendered as markup"
+    );
     assert!(page.contains("We build &#60;b&#62;rockets&#60;/b&#62;."));
     assert!(!page.contains("<b>rockets</b>"));
     assert!(page.contains("Only the Owner and Admins can change these settings."));
@@ -318,21 +505,38 @@ async fn general_settings_are_edited_by_admins_and_shown_to_members() {
 async fn deleting_the_organization_needs_the_password_and_the_typed_name() {
     let app = spawn_app().await;
     let (owner, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
-    let member = app.member_with_role(&org, &email("member"), OrgRole::Member).await;
+    let member = app
+        .member_with_role(&org, &email("member"), OrgRole::Member)
+        .await;
 
     let wrong_name = owner
-        .post_form(&format!("/orgs/{org}/delete"), &[("confirm_name", "acme"), ("password", PASSWORD)])
+        .post_form(
+            &format!("/orgs/{org}/delete"),
+            &[("confirm_name", "acme"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(wrong_name.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(wrong_name.text().await.expect("body").contains("Type the organization"));
+    assert!(
+        wrong_name
+            .text()
+            .await
+            .expect("body")
+            .contains("Type the organization")
+    );
     let wrong_password = owner
-        .post_form(&format!("/orgs/{org}/delete"), &[("confirm_name", "Acme"), ("password", "nope nope nope")])
+        .post_form(
+            &format!("/orgs/{org}/delete"),
+            &[("confirm_name", "Acme"), ("password", "nope nope nope")],
+        )
         .await;
     assert_eq!(wrong_password.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("organizations").await, 1);
 
     let deleted = owner
-        .post_form(&format!("/orgs/{org}/delete"), &[("confirm_name", "Acme"), ("password", PASSWORD)])
+        .post_form(
+            &format!("/orgs/{org}/delete"),
+            &[("confirm_name", "Acme"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("organizations").await, 0);
@@ -344,8 +548,15 @@ async fn deleting_the_organization_needs_the_password_and_the_typed_name() {
         1,
         "the record survives the organization"
     );
-    assert_eq!(member.get(&format!("/orgs/{org}/members")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(location(&owner.get("/").await), "/orgs/new", "nothing left: create one");
+    assert_eq!(
+        member.get(&format!("/orgs/{org}/members")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        location(&owner.get("/").await),
+        "/orgs/new",
+        "nothing left: create one"
+    );
 }
 
 #[tokio::test]
@@ -360,15 +571,27 @@ async fn member_ids_from_another_organization_answer_404() {
         format!("/orgs/{org_a}/members/{foreign}/role"),
         format!("/orgs/{org_a}/members/{foreign}/remove"),
     ] {
-        assert_eq!(owner_a.get(&path).await.status(), StatusCode::NOT_FOUND, "GET {path}");
+        assert_eq!(
+            owner_a.get(&path).await.status(),
+            StatusCode::NOT_FOUND,
+            "GET {path}"
+        );
     }
     let role = owner_a
-        .post_form(&format!("/orgs/{org_a}/members/{foreign}/role"), &[("role", "viewer")])
+        .post_form(
+            &format!("/orgs/{org_a}/members/{foreign}/role"),
+            &[("role", "viewer")],
+        )
         .await;
     assert_eq!(role.status(), StatusCode::NOT_FOUND);
-    let remove = owner_a.post_form(&format!("/orgs/{org_a}/members/{foreign}/remove"), &[]).await;
+    let remove = owner_a
+        .post_form(&format!("/orgs/{org_a}/members/{foreign}/remove"), &[])
+        .await;
     assert_eq!(remove.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.role_of(&org_b, &foreign_email).await.as_deref(), Some("member"));
+    assert_eq!(
+        app.role_of(&org_b, &foreign_email).await.as_deref(),
+        Some("member")
+    );
 
     // A hidden field naming another organization is ignored: the path decides.
     let (own, own_email) = app.add_member(&org_a, OrgRole::Member).await;
@@ -379,6 +602,12 @@ async fn member_ids_from_another_organization_answer_404() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.role_of(&org_a, &own_email).await.as_deref(), Some("viewer"));
-    assert_eq!(app.role_of(&org_b, &foreign_email).await.as_deref(), Some("member"));
+    assert_eq!(
+        app.role_of(&org_a, &own_email).await.as_deref(),
+        Some("viewer")
+    );
+    assert_eq!(
+        app.role_of(&org_b, &foreign_email).await.as_deref(),
+        Some("member")
+    );
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmarks the members page, search, role changes and /healthz against a
+# release build on SQLite and on PostgreSQL, with a 100,000-member seed.
+#
+#   bash bench/run.sh               # both backends
+#   BACKENDS=sqlite bash bench/run.sh
+#
+# Needs wrk (apt-get install wrk) and, for PostgreSQL, a server at
+# $BENCH_PG_ADMIN (default postgres://postgres@127.0.0.1:5432/postgres).
+# Results go to bench/results/<backend>.txt; bench/README.md has the
+# figures and how to read them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MEMBERS=${MEMBERS:-100000}
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18080}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+PG_ADMIN=${BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+BASE="http://127.0.0.1:$PORT"
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --quiet
+BIN=target/release/roster
+mkdir -p bench/results
+
+run_backend() {
+  local backend=$1 out="bench/results/$1.txt" work
+  work=$(mktemp -d)
+  local url
+  if [ "$backend" = postgres ]; then
+    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS roster_bench WITH (FORCE)"
+    psql "$PG_ADMIN" -qc "CREATE DATABASE roster_bench"
+    url="${PG_ADMIN%/*}/roster_bench"
+  else
+    url="sqlite://$work/roster.db?mode=rwc"
+  fi
+  export DATABASE_URL=$url ROSTER_DATA_DIR=$work ROSTER_BIND=127.0.0.1:$PORT RUST_LOG=warn
+  {
+    echo "# $backend — $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores — $MEMBERS members"
+    echo "## seed"
+    /usr/bin/time -f "seed wall %e s, peak RSS %M KiB" \
+      "$BIN" seed-bench --members "$MEMBERS" --targets-file "$work/targets.txt" 2>&1
+  } | tee "$out"
+  local org
+  org=$(grep -o 'Organization id: .*' "$out" | tail -n 1 | cut -d' ' -f3)
+  local owner
+  owner=$(grep -o 'Sign in as [^ ]*' "$out" | tail -n 1 | cut -d' ' -f4)
+
+  "$BIN" serve >"$work/server.log" 2>&1 &
+  local pid=$!
+  trap 'kill $pid 2>/dev/null || true' RETURN
+  for _ in $(seq 1 50); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
+
+  # Sign in and keep the session cookie and its CSRF token.
+  local jar="$work/jar"
+  local token
+  token=$(curl -s -c "$jar" -b "$jar" "$BASE/signin" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
+  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=$owner" \
+    --data-urlencode "password=bench-password-1" --data-urlencode "csrf_token=$token" "$BASE/signin"
+  token=$(curl -s -c "$jar" -b "$jar" "$BASE/account" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
+  local cookie
+  cookie="roster_session=$(awk '$6 == "roster_session" { print $7 }' "$jar" | tail -n 1)"
+  curl -fs -o /dev/null -H "Cookie: $cookie" "$BASE/orgs/$org/members" || { echo "sign-in failed" >&2; exit 1; }
+
+  bench() {
+    local label=$1; shift
+    echo "## $label" | tee -a "$out"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$@" 2>&1 |
+      grep -E 'Requests/sec|Non-2xx|Non-303|Socket errors|^ +50%|^ +99%|requests in' | tee -a "$out"
+  }
+  bench "healthz (baseline)" "$BASE/healthz"
+  bench "members page 1" "$BASE/orgs/$org/members"
+  bench "members deep page (page 1900 of 2001)" "$BASE/orgs/$org/members?page=1900"
+  bench "members sorted by last active, page 1" "$BASE/orgs/$org/members?sort=last_active"
+  bench "search by email fragment" "$BASE/orgs/$org/members?q=user4242"
+  bench "search by name fragment" "$BASE/orgs/$org/members?q=hopper"
+  ROSTER_ORG=$org ROSTER_CSRF=$token ROSTER_TARGETS="$work/targets.txt" \
+    bench "role change POST" -s bench/role_change.lua "$BASE"
+  echo "## server peak RSS" | tee -a "$out"
+  grep VmHWM "/proc/$pid/status" | tee -a "$out"
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  if [ "$backend" = postgres ]; then
+    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS roster_bench WITH (FORCE)"
+  fi
+  rm -rf "$work"
+}
+
+for backend in $BACKENDS; do
+  run_backend "$backend"
+done
