@@ -128,7 +128,7 @@ pub async fn seed(
                 _ => OrgRole::Viewer,
             };
             let joined = now - (rng.next() % (3 * 365 * 86_400)) as i64;
-            let active = if rng.next() % 10 == 0 {
+            let active = if rng.next().is_multiple_of(10) {
                 0
             } else {
                 joined + (rng.next() % 86_400) as i64
