@@ -275,6 +275,46 @@ mod tests {
         assert_eq!(format!("{key:?}"), "SecretKey([redacted])");
     }
 
+    fn args(data_dir: &Path) -> ConfigArgs {
+        ConfigArgs {
+            bind: "127.0.0.1:8080".parse().unwrap(),
+            database_url: None,
+            data_dir: data_dir.to_path_buf(),
+            base_url: None,
+            secret_key: None,
+            secure_cookies: None,
+            idle_timeout_minutes: 60,
+            session_lifetime_hours: 12,
+            trust_proxy: false,
+        }
+    }
+
+    #[test]
+    fn the_key_is_generated_once_with_mode_0600_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let first = Config::from_args(args(dir.path())).unwrap();
+        let path = dir.path().join("secret.key");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let second = Config::from_args(args(dir.path())).unwrap();
+        assert_eq!(first.secret_key.as_bytes(), second.secret_key.as_bytes());
+        assert_eq!(first.secret_key.as_bytes().len(), 64);
+        assert!(first.database_url.is_sqlite());
+        assert_eq!(first.base_url, "http://127.0.0.1:8080");
+        assert!(!first.secure_cookies);
+    }
+
+    #[test]
+    fn https_base_url_turns_on_secure_cookies() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        a.base_url = Some("https://roster.example/".into());
+        let config = Config::from_args(a).unwrap();
+        assert!(config.secure_cookies);
+        assert_eq!(config.base_url, "https://roster.example");
+    }
+
     #[test]
     fn short_secret_key_is_refused() {
         assert!(SecretKey::from_bytes(vec![0; 32]).is_err());

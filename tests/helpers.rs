@@ -259,6 +259,23 @@ impl TestApp {
         Some(row.try_get_by_index::<String>(0).expect("role"))
     }
 
+    /// The stored member counts agree with the memberships, role by role.
+    pub async fn assert_counts_match(&self, org_id: &str) {
+        for role in ["owner", "admin", "member", "viewer", "none"] {
+            let real = self
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM memberships WHERE org_id = '{org_id}' AND role = '{role}'"
+                ))
+                .await;
+            let stored = self
+                .scalar(&format!(
+                    "SELECT CAST(COALESCE(SUM(members), 0) AS BIGINT) FROM member_counts WHERE org_id = '{org_id}' AND role = '{role}'"
+                ))
+                .await;
+            assert_eq!(stored, real, "stored count of {role}s");
+        }
+    }
+
     pub async fn owners_of(&self, org_id: &str) -> i64 {
         self.scalar(&format!(
             "SELECT COUNT(*) FROM memberships WHERE org_id = '{org_id}' AND role = 'owner'"

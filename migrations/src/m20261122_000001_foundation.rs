@@ -60,6 +60,8 @@ const UP: &[&str] = &[
     "CREATE INDEX memberships_org_joined ON memberships (org_id, created_at, id, role)",
     "CREATE INDEX memberships_org_active ON memberships (org_id, last_active_at, id, role)",
     "CREATE INDEX memberships_org_role ON memberships (org_id, role, sort_name, id)",
+    // A person's organizations (the switcher).
+    "CREATE INDEX memberships_user ON memberships (user_id)",
     // Exactly one Owner per organization, whatever the application does.
     "CREATE UNIQUE INDEX memberships_one_owner ON memberships (org_id) WHERE role = 'owner'",
     "CREATE TABLE workspaces (

@@ -2,6 +2,7 @@
 //! to a table live in the services that use them.
 
 pub mod audit_event;
+pub mod member_count;
 pub mod membership;
 pub mod organization;
 pub mod sign_in_failure;

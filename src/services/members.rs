@@ -18,7 +18,7 @@ use crate::db::Db;
 use crate::domain::password;
 use crate::domain::policy::{self, Action, Denied};
 use crate::domain::role::OrgRole;
-use crate::entities::{membership, user};
+use crate::entities::{member_count, membership, user};
 
 /// Who is acting, in which organization, as loaded for this request.
 #[derive(Clone, Debug)]
@@ -61,6 +61,7 @@ impl From<sea_orm::DbErr> for MemberError {
 #[derive(Clone, Debug, FromQueryResult)]
 pub struct MemberRow {
     pub membership_id: String,
+    pub org_id: String,
     pub user_id: String,
     pub name: String,
     pub email: String,
@@ -174,6 +175,7 @@ fn with_person(
     select
         .select_only()
         .column_as(membership::Column::Id, "membership_id")
+        .column_as(membership::Column::OrgId, "org_id")
         .column_as(membership::Column::UserId, "user_id")
         .column_as(user::Column::Name, "name")
         .column_as(user::Column::Email, "email")
@@ -195,10 +197,13 @@ pub async fn list(
     query: &MemberQuery,
 ) -> anyhow::Result<(Vec<MemberRow>, u64)> {
     let backend = db.backend();
-    let total = filtered(backend, org_id, query)
-        .count(db.read())
-        .await
-        .context("failed to count members")?;
+    let total = match &query.search {
+        None => stored_total(db, org_id, query.role).await?,
+        Some(_) => filtered(backend, org_id, query)
+            .count(db.read())
+            .await
+            .context("failed to count members")?,
+    };
     let select = filtered(backend, org_id, query);
     let select = match query.sort {
         MemberSort::Name => select
@@ -223,16 +228,36 @@ pub async fn list(
     if ids.is_empty() {
         return Ok((Vec::new(), total));
     }
+    // By primary key alone: with an organization condition too, SQLite may
+    // walk the organization's index instead. The tenant check follows.
     let mut rows = with_person(
         membership::Entity::find()
-            .filter(membership::Column::OrgId.eq(org_id))
             .filter(membership::Column::Id.is_in(ids.iter().map(String::as_str))),
     )
     .all(db.read())
     .await
     .context("failed to load a page of members")?;
+    rows.retain(|row| row.org_id == org_id);
     rows.sort_by_key(|row| ids.iter().position(|id| *id == row.membership_id));
     Ok((rows, total))
+}
+
+/// The total of an unsearched view, from the counts the triggers keep.
+async fn stored_total(db: &Db, org_id: &str, role: Option<OrgRole>) -> anyhow::Result<u64> {
+    let counts = member_count::Entity::find()
+        .filter(member_count::Column::OrgId.eq(org_id))
+        .all(db.read())
+        .await
+        .context("failed to read member counts")?;
+    let total: i64 = counts
+        .iter()
+        .filter(|c| match role {
+            Some(role) => c.role == role,
+            None => c.role != OrgRole::None,
+        })
+        .map(|c| c.members)
+        .sum();
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// One member of the organization, by membership id; `None` for an id of

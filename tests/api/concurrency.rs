@@ -65,6 +65,7 @@ async fn fifty_concurrent_role_changes() {
         ))
         .await;
     assert_eq!(memberships, 12, "nobody was lost or duplicated");
+    app.assert_counts_match(&org).await;
     assert!(changes > 0);
 }
 
