@@ -77,8 +77,8 @@ run_backend() {
   bench "members sorted by last active, page 1" "$BASE/orgs/$org/members?sort=last_active"
   bench "search by email fragment" "$BASE/orgs/$org/members?q=user4242"
   bench "search by name fragment" "$BASE/orgs/$org/members?q=hopper"
-  ROSTER_ORG=$org ROSTER_CSRF=$token ROSTER_TARGETS="$work/targets.txt" \
-    bench "role change POST" -s bench/role_change.lua "$BASE"
+  export ROSTER_ORG=$org ROSTER_CSRF=$token ROSTER_TARGETS="$work/targets.txt"
+  bench "role change POST" -s bench/role_change.lua "$BASE"
   echo "## server peak RSS" | tee -a "$out"
   grep VmHWM "/proc/$pid/status" | tee -a "$out"
   kill "$pid"
