@@ -12,9 +12,10 @@ request = function()
   counter = counter + 1
   local target = targets[(counter % #targets) + 1]
   local role = (math.floor(counter / #targets) % 2 == 0) and "viewer" or "member"
-  return wrk.format("POST", "/orgs/" .. org .. "/members/" .. target .. "/role",
-    { ["Content-Type"] = "application/x-www-form-urlencoded", ["X-CSRF-Token"] = csrf },
-    "role=" .. role)
+  -- Custom headers replace wrk.headers, which carry the session cookie.
+  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", ["X-CSRF-Token"] = csrf }
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return wrk.format("POST", "/orgs/" .. org .. "/members/" .. target .. "/role", headers, "role=" .. role)
 end
 
 local threads = {}

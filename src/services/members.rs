@@ -128,35 +128,45 @@ fn escape_like(fragment: &str) -> String {
 const TRIGRAM_MIN_CHARS: usize = 3;
 
 fn filtered(backend: DbBackend, org_id: &str, query: &MemberQuery) -> Select<membership::Entity> {
-    let mut select = membership::Entity::find().filter(membership::Column::OrgId.eq(org_id));
-    select = match query.role {
+    let search = query.search.as_deref();
+    let mut select = membership::Entity::find();
+    select = match search {
+        // The organization is checked with a unary `+`, which keeps SQLite
+        // from walking the organization's index and probing the trigram
+        // matches row by row: the matches drive the query instead.
+        Some(fragment) if backend == DbBackend::Sqlite && uses_trigrams(fragment) => {
+            select.filter(Expr::cust_with_values(
+                "memberships.rowid IN (SELECT rowid FROM member_search WHERE text LIKE ?) \
+                 AND +memberships.org_id = ?",
+                [escape_like(fragment), org_id.to_string()],
+            ))
+        }
+        Some(fragment) => select
+            .filter(membership::Column::OrgId.eq(org_id))
+            .filter(search_condition(fragment)),
+        None => select.filter(membership::Column::OrgId.eq(org_id)),
+    };
+    match query.role {
         Some(role) => select.filter(membership::Column::Role.eq(role)),
         None => select.filter(membership::Column::Role.ne(OrgRole::None)),
-    };
-    if let Some(search) = &query.search {
-        select = select.filter(search_condition(backend, search));
     }
-    select
 }
 
-/// Matches members whose lower-cased name or email contains `search`.
-fn search_condition(backend: DbBackend, search: &str) -> Condition {
+/// Whether the trigram index can answer a search for `fragment`.
+fn uses_trigrams(fragment: &str) -> bool {
+    fragment.chars().count() >= TRIGRAM_MIN_CHARS && !fragment.contains(['%', '_', '\\'])
+}
+
+/// Matches members whose lower-cased name or email contains `search`
+/// (PostgreSQL's trigram index, or a scan for short fragments).
+fn search_condition(search: &str) -> Condition {
     let pattern = escape_like(search);
-    let plain = !search.contains(['%', '_', '\\']);
-    if search.chars().count() >= TRIGRAM_MIN_CHARS && plain {
-        let indexed = match backend {
-            // The FTS5 trigram index answers LIKE without ESCAPE.
-            DbBackend::Sqlite => Expr::cust_with_values(
-                "memberships.rowid IN (SELECT rowid FROM member_search WHERE text LIKE ?)",
-                [pattern],
-            ),
-            // Matches the expression of the pg_trgm index.
-            _ => Expr::cust_with_values(
-                "(memberships.sort_name || ' ' || memberships.email_normalized) LIKE $1",
-                [pattern],
-            ),
-        };
-        return Condition::all().add(indexed);
+    if uses_trigrams(search) {
+        // Matches the expression of the pg_trgm index.
+        return Condition::all().add(Expr::cust_with_values(
+            "(memberships.sort_name || ' ' || memberships.email_normalized) LIKE $1",
+            [pattern],
+        ));
     }
     Condition::any()
         .add(

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use super::audit::Actor;
 use super::{blocking, new_id, orgs};
@@ -171,6 +171,16 @@ pub async fn seed(
         txn.commit().await.context("failed to commit a batch")?;
         start = end;
     }
+    // Fresh statistics (and, on PostgreSQL, a visibility map so pages can
+    // be read from indexes alone), as a long-running database would have.
+    let maintenance = match db.backend() {
+        sea_orm::DbBackend::Postgres => "VACUUM ANALYZE",
+        _ => "PRAGMA optimize",
+    };
+    db.write()
+        .execute_unprepared(maintenance)
+        .await
+        .context("failed to refresh statistics")?;
     Ok(Seeded {
         org,
         owner_email,
