@@ -6,11 +6,13 @@ local targets = {}
 for line in io.lines(os.getenv("ROSTER_TARGETS")) do
   if #line > 0 then targets[#targets + 1] = line end
 end
-local counter = 0
+counter = 0
+-- Set by setup() for each thread; kept if setup ran before this line.
+id = id or 0
 
 request = function()
   counter = counter + 1
-  local target = targets[(counter % #targets) + 1]
+  local target = targets[((counter + id * math.floor(#targets / 2)) % #targets) + 1]
   local role = (math.floor(counter / #targets) % 2 == 0) and "viewer" or "member"
   -- Custom headers replace wrk.headers, which carry the session cookie.
   local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", ["X-CSRF-Token"] = csrf }
@@ -20,6 +22,9 @@ end
 
 local threads = {}
 setup = function(thread)
+  -- Each thread starts at its own place in the list, so two threads do not
+  -- change the same member at the same moment (that answers 409 Conflict).
+  thread:set("id", #threads)
   threads[#threads + 1] = thread
 end
 

@@ -71,6 +71,15 @@ run_backend() {
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$@" 2>&1 |
       grep -E 'Requests/sec|Non-2xx|Non-303|Socket errors|^ +50%|^ +99%|requests in' | tee -a "$out"
   }
+  single() {
+    local label=$1; shift
+    echo "## $label, one request at a time" | tee -a "$out"
+    wrk -t1 -c1 -d5s --latency -H "Cookie: $cookie" "$@" 2>&1 |
+      grep -E 'Requests/sec|Non-2xx|^ +50%|^ +99%' | tee -a "$out"
+  }
+  single "members page 1" "$BASE/orgs/$org/members"
+  single "search by email fragment" "$BASE/orgs/$org/members?q=user4242"
+  single "members deep page" "$BASE/orgs/$org/members?page=1900"
   bench "healthz (baseline)" "$BASE/healthz"
   bench "members page 1" "$BASE/orgs/$org/members"
   bench "members deep page (page 1900 of 2001)" "$BASE/orgs/$org/members?page=1900"
