@@ -143,6 +143,14 @@ pub async fn sign_in(
     }
 }
 
+/// Re-checks a signed-in person's password (before a change of password,
+/// an ownership transfer or deleting an organization).
+pub async fn check_password(user: &user::Model, attempt: &str) -> anyhow::Result<bool> {
+    let stored = user.password_hash.clone();
+    let attempt = attempt.to_string();
+    blocking(move || password::verify(&attempt, Some(&stored))).await
+}
+
 /// Sets a new password and ends every session of the account; returns the
 /// new session epoch so the caller can keep its own session.
 pub async fn change_password(
@@ -151,10 +159,7 @@ pub async fn change_password(
     current: &str,
     new: NewPassword,
 ) -> Result<i64, PasswordChangeError> {
-    let stored = user.password_hash.clone();
-    let attempt = current.to_string();
-    let matched = blocking(move || password::verify(&attempt, Some(&stored))).await?;
-    if !matched {
+    if !check_password(user, current).await? {
         return Err(PasswordChangeError::WrongPassword);
     }
     let new_hash = blocking(move || password::hash(new.expose()))

@@ -12,10 +12,9 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor, Entry};
-use super::{blocking, is_unique_violation};
+use super::is_unique_violation;
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::domain::password;
 use crate::domain::policy::{self, Action, Denied};
 use crate::domain::role::OrgRole;
 use crate::entities::{member_count, membership, user};
@@ -458,9 +457,7 @@ pub async fn transfer_ownership(
     target_email: &str,
     password_attempt: &str,
 ) -> Result<MemberRow, MemberError> {
-    let stored = owner.password_hash.clone();
-    let attempt = password_attempt.to_string();
-    if !blocking(move || password::verify(&attempt, Some(&stored))).await? {
+    if !super::accounts::check_password(owner, password_attempt).await? {
         return Err(MemberError::WrongPassword);
     }
     let now = clock.now();

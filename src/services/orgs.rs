@@ -262,9 +262,7 @@ pub async fn delete(
     typed_name: &str,
 ) -> Result<organization::Model, super::members::MemberError> {
     use super::members::MemberError;
-    let stored = owner.password_hash.clone();
-    let attempt = password_attempt.to_string();
-    if !super::blocking(move || crate::domain::password::verify(&attempt, Some(&stored))).await? {
+    if !super::accounts::check_password(owner, password_attempt).await? {
         return Err(MemberError::WrongPassword);
     }
     let now = clock.now();
