@@ -47,13 +47,31 @@ pub enum MemberError {
 impl From<sea_orm::DbErr> for MemberError {
     fn from(err: sea_orm::DbErr) -> Self {
         if is_unique_violation(&err) {
-            MemberError::Conflict(
-                "Someone else changed this member at the same moment. Reload and try again.",
-            )
+            MemberError::Conflict(CHANGED_MEANWHILE)
         } else {
             MemberError::Unexpected(anyhow::Error::new(err).context("database error"))
         }
     }
+}
+
+const CHANGED_MEANWHILE: &str =
+    "Someone else changed this member at the same moment. Reload and try again.";
+
+/// Sets a membership's role only if it still holds `expected`, so a
+/// concurrent change makes this one fail instead of overwriting it.
+async fn set_role_if<C: ConnectionTrait>(
+    conn: &C,
+    membership_id: &str,
+    expected: OrgRole,
+    new_role: OrgRole,
+) -> Result<bool, MemberError> {
+    let updated = membership::Entity::update_many()
+        .col_expr(membership::Column::Role, Expr::value(new_role))
+        .filter(membership::Column::Id.eq(membership_id))
+        .filter(membership::Column::Role.eq(expected))
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected == 1)
 }
 
 /// One row of the member list.
@@ -327,16 +345,8 @@ pub async fn change_role(
         },
     )?;
     if target.role != new_role {
-        let updated = membership::Entity::update_many()
-            .col_expr(membership::Column::Role, Expr::value(new_role))
-            .filter(membership::Column::Id.eq(target.id.as_str()))
-            .filter(membership::Column::Role.eq(target.role))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(MemberError::Conflict(
-                "Someone else changed this member at the same moment. Reload and try again.",
-            ));
+        if !set_role_if(&txn, &target.id, target.role, new_role).await? {
+            return Err(MemberError::Conflict(CHANGED_MEANWHILE));
         }
         audit::record(
             &txn,
@@ -425,9 +435,7 @@ async fn delete_membership<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     if deleted.rows_affected != 1 {
-        return Err(MemberError::Conflict(
-            "Someone else changed this member at the same moment. Reload and try again.",
-        ));
+        return Err(MemberError::Conflict(CHANGED_MEANWHILE));
     }
     audit::record(
         conn,
@@ -481,27 +489,13 @@ pub async fn transfer_ownership(
             is_self: target.user_id == acting.user_id,
         },
     )?;
-    let demoted = membership::Entity::update_many()
-        .col_expr(membership::Column::Role, Expr::value(OrgRole::Admin))
-        .filter(membership::Column::Id.eq(acting.membership_id.as_str()))
-        .filter(membership::Column::Role.eq(OrgRole::Owner))
-        .exec(&txn)
-        .await?;
-    if demoted.rows_affected != 1 {
+    if !set_role_if(&txn, &acting.membership_id, OrgRole::Owner, OrgRole::Admin).await? {
         return Err(MemberError::Conflict(
             "You are no longer the Owner of this organization.",
         ));
     }
-    let promoted = membership::Entity::update_many()
-        .col_expr(membership::Column::Role, Expr::value(OrgRole::Owner))
-        .filter(membership::Column::Id.eq(target.id.as_str()))
-        .filter(membership::Column::Role.eq(target.role))
-        .exec(&txn)
-        .await?;
-    if promoted.rows_affected != 1 {
-        return Err(MemberError::Conflict(
-            "Someone else changed this member at the same moment. Reload and try again.",
-        ));
+    if !set_role_if(&txn, &target.id, target.role, OrgRole::Owner).await? {
+        return Err(MemberError::Conflict(CHANGED_MEANWHILE));
     }
     audit::record(
         &txn,
