@@ -12,6 +12,7 @@ use super::new_id;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::names::OrgName;
+use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
 use crate::entities::{membership, organization, user, workspace};
 
@@ -193,15 +194,7 @@ pub async fn update_profile(
     use super::members::MemberError;
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let actor = acting_role(&txn, acting).await?;
-    crate::domain::policy::authorize(
-        actor,
-        crate::domain::policy::Action::Use(crate::domain::permission::Permission::EditSettings),
-    )?;
-    let org = organization::Entity::find_by_id(acting.org_id.clone())
-        .one(&txn)
-        .await?
-        .ok_or(MemberError::NotFound)?;
+    let org = authorized_org(&txn, acting, Permission::EditSettings).await?;
     let mut before = Vec::new();
     let mut after = Vec::new();
     if org.name != profile.name.as_str() {
@@ -267,17 +260,7 @@ pub async fn delete(
     }
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let actor = acting_role(&txn, acting).await?;
-    crate::domain::policy::authorize(
-        actor,
-        crate::domain::policy::Action::Use(
-            crate::domain::permission::Permission::DeleteOrganization,
-        ),
-    )?;
-    let org = organization::Entity::find_by_id(acting.org_id.clone())
-        .one(&txn)
-        .await?
-        .ok_or(MemberError::NotFound)?;
+    let org = authorized_org(&txn, acting, Permission::DeleteOrganization).await?;
     if typed_name.trim() != org.name {
         return Err(MemberError::Invalid(
             "Type the organization's name exactly as shown to confirm.".into(),
@@ -303,6 +286,21 @@ pub async fn delete(
     .await?;
     txn.commit().await?;
     Ok(org)
+}
+
+/// The acting organization, once the actor's role (read inside the
+/// transaction) grants `permission`.
+async fn authorized_org<C: ConnectionTrait>(
+    conn: &C,
+    acting: &super::members::Acting,
+    permission: Permission,
+) -> Result<organization::Model, super::members::MemberError> {
+    let actor = acting_role(conn, acting).await?;
+    crate::domain::policy::authorize(actor, crate::domain::policy::Action::Use(permission))?;
+    organization::Entity::find_by_id(acting.org_id.clone())
+        .one(conn)
+        .await?
+        .ok_or(super::members::MemberError::NotFound)
 }
 
 async fn acting_role<C: ConnectionTrait>(
