@@ -3,7 +3,7 @@
 use anyhow::Context;
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::audit::Actor;
 use super::{blocking, is_unique_violation, new_id, orgs, rate_limit};
@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::domain::email::{EmailAddress, normalize_lookup};
 use crate::domain::names::{OrgName, PersonName};
 use crate::domain::password::{self, NewPassword};
-use crate::entities::{organization, user, user_session};
+use crate::entities::{membership, organization, user, user_session};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignUpError {
@@ -251,14 +251,37 @@ pub async fn end_session(db: &Db, session_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The account behind a live session, if the session still exists.
-pub async fn session_user(db: &Db, session_id: &str) -> anyhow::Result<Option<user::Model>> {
-    let row = user_session::Entity::find_by_id(session_id.to_string())
+/// A signed-in person with every organization they belong to.
+pub struct SessionUser {
+    pub user: user::Model,
+    /// Organizations with the person's membership in each, by name.
+    pub memberships: Vec<(organization::Model, membership::Model)>,
+}
+
+/// The person signed in with the `user_sessions` row `session_id`, with
+/// their organizations, in one query: every page needs both.
+pub async fn session_user(db: &Db, session_id: &str) -> anyhow::Result<Option<SessionUser>> {
+    let rows = user_session::Entity::find_by_id(session_id.to_string())
         .find_also_related(user::Entity)
-        .one(db.read())
+        .and_also_related(membership::Entity)
+        .find_also(membership::Entity, organization::Entity)
+        .order_by_asc(organization::Column::Name)
+        .order_by_asc(organization::Column::Id)
+        .all(db.read())
         .await
         .context("failed to load the session")?;
-    Ok(row.and_then(|(_, user)| user))
+    let mut found: Option<SessionUser> = None;
+    for (_, user, membership, org) in rows {
+        let Some(user) = user else { continue };
+        let current = found.get_or_insert_with(|| SessionUser {
+            user,
+            memberships: Vec::new(),
+        });
+        if let (Some(membership), Some(org)) = (membership, org) {
+            current.memberships.push((org, membership));
+        }
+    }
+    Ok(found)
 }
 
 async fn current_epoch<C: sea_orm::ConnectionTrait>(

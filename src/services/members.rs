@@ -8,7 +8,8 @@ use anyhow::Context;
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
+    Select,
 };
 
 use super::audit::{self, Actor, Entry};
@@ -215,9 +216,9 @@ fn with_person(
 
 /// A page of members and the total matching the query.
 ///
-/// The page is found in two steps: the ids of the page from one index
-/// (cheap even for a deep page, as skipped rows are never joined), then
-/// those rows with their people.
+/// The page's ids come from one index in a subquery (cheap even for a deep
+/// page, as skipped rows are never joined); only those rows are joined
+/// with their people, in one round trip.
 pub async fn list(
     db: &Db,
     org_id: &str,
@@ -231,8 +232,30 @@ pub async fn list(
             .await
             .context("failed to count members")?,
     };
-    let select = filtered(backend, org_id, query);
-    let select = match query.sort {
+    if total == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let page_ids = sorted(filtered(backend, org_id, query), query.sort)
+        .select_only()
+        .column(membership::Column::Id)
+        .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
+        .limit(PER_PAGE)
+        .into_query();
+    // By primary key alone: with an organization condition too, SQLite may
+    // walk the organization's index instead. The tenant check follows.
+    let mut rows = with_person(sorted(
+        membership::Entity::find().filter(membership::Column::Id.in_subquery(page_ids)),
+        query.sort,
+    ))
+    .all(db.read())
+    .await
+    .context("failed to load a page of members")?;
+    rows.retain(|row| row.org_id == org_id);
+    Ok((rows, total))
+}
+
+fn sorted(select: Select<membership::Entity>, sort: MemberSort) -> Select<membership::Entity> {
+    match sort {
         MemberSort::Name => select
             .order_by_asc(membership::Column::SortName)
             .order_by_asc(membership::Column::Id),
@@ -242,31 +265,7 @@ pub async fn list(
         MemberSort::LastActive => select
             .order_by_desc(membership::Column::LastActiveAt)
             .order_by_desc(membership::Column::Id),
-    };
-    let ids: Vec<String> = select
-        .select_only()
-        .column(membership::Column::Id)
-        .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
-        .limit(PER_PAGE)
-        .into_tuple()
-        .all(db.read())
-        .await
-        .context("failed to list members")?;
-    if ids.is_empty() {
-        return Ok((Vec::new(), total));
     }
-    // By primary key alone: with an organization condition too, SQLite may
-    // walk the organization's index instead. The tenant check follows.
-    let mut rows = with_person(
-        membership::Entity::find()
-            .filter(membership::Column::Id.is_in(ids.iter().map(String::as_str))),
-    )
-    .all(db.read())
-    .await
-    .context("failed to load a page of members")?;
-    rows.retain(|row| row.org_id == org_id);
-    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.membership_id));
-    Ok((rows, total))
 }
 
 /// The total of an unsearched view, from the counts the triggers keep.

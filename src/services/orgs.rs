@@ -3,9 +3,7 @@
 
 use anyhow::Context;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::audit::{self, Actor, Entry};
 use super::new_id;
@@ -103,25 +101,14 @@ pub struct OrgSummary {
     pub role: OrgRole,
 }
 
-/// Every organization the person belongs to, by name.
-pub async fn of_user(db: &Db, user_id: &str) -> anyhow::Result<Vec<OrgSummary>> {
-    let rows = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .find_also_related(organization::Entity)
-        .order_by_asc(organization::Column::Name)
-        .all(db.read())
-        .await
-        .context("failed to list the person's organizations")?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(m, org)| {
-            org.map(|org| OrgSummary {
-                id: org.id,
-                name: org.name,
-                role: m.role,
-            })
-        })
-        .collect())
+impl OrgSummary {
+    pub fn of(org: &organization::Model, membership: &membership::Model) -> Self {
+        OrgSummary {
+            id: org.id.clone(),
+            name: org.name.clone(),
+            role: membership.role,
+        }
+    }
 }
 
 /// The organization and the person's membership in it, if they belong.

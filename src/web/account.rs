@@ -12,7 +12,6 @@ use super::session;
 use super::state::AppState;
 use crate::domain::password::NewPassword;
 use crate::services::accounts::{self, PasswordChangeError};
-use crate::services::orgs;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -21,11 +20,8 @@ struct AccountPage {
     errors: FieldErrors,
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    current: CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+pub async fn show(current: CurrentUser) -> Result<HttpResponse, AppError> {
+    let orgs = current.orgs();
     page(&AccountPage {
         layout: Layout::account(&current.session, &current.user, orgs, "Your account"),
         errors: FieldErrors::default(),
@@ -72,7 +68,7 @@ pub async fn change_password(
             Err(PasswordChangeError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
         }
     }
-    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+    let orgs = current.orgs();
     html(
         StatusCode::UNPROCESSABLE_ENTITY,
         &AccountPage {

@@ -66,14 +66,27 @@ impl FromRequest for ClientAddr {
     }
 }
 
+/// How stale the session's "last seen" time may get before it is rewritten.
+const SEEN_RESOLUTION_SECS: i64 = 60;
+
 /// A signed-in person whose session is current.
 pub struct CurrentUser {
     pub user: user::Model,
+    /// Every organization the person belongs to, with their membership.
+    pub memberships: Vec<(organization::Model, membership::Model)>,
     pub session: Session,
     pub address: Option<String>,
 }
 
 impl CurrentUser {
+    /// The person's organizations, for the switcher.
+    pub fn orgs(&self) -> Vec<orgs::OrgSummary> {
+        self.memberships
+            .iter()
+            .map(|(org, m)| orgs::OrgSummary::of(org, m))
+            .collect()
+    }
+
     pub fn audit_actor(&self) -> audit::Actor {
         audit::Actor {
             user_id: Some(self.user.id.clone()),
@@ -114,17 +127,24 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         session.purge();
         return Err(sign_in_required);
     }
-    let user = accounts::session_user(&state.db, &auth.session_id).await?;
-    let Some(user) = user.filter(|u| u.id == auth.user_id && u.session_epoch == auth.epoch) else {
+    let found = accounts::session_user(&state.db, &auth.session_id).await?;
+    let Some(accounts::SessionUser { user, memberships }) =
+        found.filter(|f| f.user.id == auth.user_id && f.user.session_epoch == auth.epoch)
+    else {
         session.purge();
         return Err(sign_in_required);
     };
-    auth.last_seen_at = now;
-    session::set_auth(&session, &auth)?;
+    // Rewriting the cookie at most once a minute keeps most responses free
+    // of a fresh Set-Cookie; the idle timeout is measured to the minute.
+    if now - auth.last_seen_at >= SEEN_RESOLUTION_SECS {
+        auth.last_seen_at = now;
+        session::set_auth(&session, &auth)?;
+    }
     accounts::touch(&state.db, &user, now).await?;
     let address = ClientAddr::extract(req).await?.0;
     Ok(CurrentUser {
         user,
+        memberships,
         session,
         address,
     })
@@ -138,6 +158,8 @@ pub struct OrgCtx {
     pub current: CurrentUser,
     pub org: organization::Model,
     pub membership: membership::Model,
+    /// Every organization the person belongs to, for the switcher.
+    pub orgs: Vec<orgs::OrgSummary>,
 }
 
 impl OrgCtx {
@@ -196,15 +218,20 @@ impl FromRequest for OrgCtx {
                 .ok_or(AppError::NotFound)?
                 .to_string();
             let state = state(&req)?;
-            let (org, membership) = orgs::membership_in(&state.db, &org_id, &current.user.id)
-                .await?
+            let orgs = current.orgs();
+            let position = current
+                .memberships
+                .iter()
+                .position(|(org, _)| org.id == org_id)
                 .ok_or(AppError::NotFound)?;
+            let (org, membership) = current.memberships[position].clone();
             orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
             session::set_last_org(&current.session, &org.id);
             Ok(OrgCtx {
                 current,
                 org,
                 membership,
+                orgs,
             })
         })
     }

@@ -158,13 +158,12 @@ pub async fn list(
     let query = query.validate()?;
     let (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
     let pages = total.div_ceil(PER_PAGE).max(1);
-    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
     let members = rows
         .into_iter()
         .map(|row| MemberView::new(&ctx, row))
         .collect();
     page(&MembersPage {
-        layout: Layout::org(&ctx, orgs, Section::Members, "Members"),
+        layout: Layout::org(&ctx, Section::Members, "Members"),
         org_id: ctx.org.id.clone(),
         members,
         total,
@@ -234,19 +233,14 @@ async fn member_view(
     Ok(MemberView::new(ctx, row))
 }
 
-async fn member_page(
-    state: &AppState,
-    ctx: &OrgCtx,
-    m: MemberView,
-) -> Result<HttpResponse, AppError> {
-    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+fn member_page(ctx: &OrgCtx, m: MemberView) -> Result<HttpResponse, AppError> {
     let roles = if m.can_change {
         policy::grantable_roles(ctx.role())
     } else {
         Vec::new()
     };
     page(&MemberPage {
-        layout: Layout::org(ctx, orgs, Section::Members, &m.row.name),
+        layout: Layout::org(ctx, Section::Members, &m.row.name),
         org_id: ctx.org.id.clone(),
         m,
         roles,
@@ -268,7 +262,7 @@ pub async fn show(
             m,
         });
     }
-    member_page(&state, &ctx, m).await
+    member_page(&ctx, m)
 }
 
 /// The role editor: the row in edit mode for htmx, the member's page
@@ -294,7 +288,7 @@ pub async fn edit_role(
             m,
         });
     }
-    member_page(&state, &ctx, m).await
+    member_page(&ctx, m)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -332,6 +326,11 @@ async fn refreshed(state: &AppState, mut ctx: OrgCtx) -> Result<OrgCtx, AppError
     if let Some((_, membership)) =
         orgs::membership_in(&state.db, &ctx.org.id, &ctx.user().id).await?
     {
+        for summary in &mut ctx.orgs {
+            if summary.id == ctx.org.id {
+                summary.role = membership.role;
+            }
+        }
         ctx.membership = membership;
     }
     Ok(ctx)
@@ -358,9 +357,8 @@ pub async fn confirm_remove(
             "You can only remove members whose role is at or below your own, and never the Owner.",
         ));
     }
-    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
     page(&RemovePage {
-        layout: Layout::org(&ctx, orgs, Section::Members, "Remove member"),
+        layout: Layout::org(&ctx, Section::Members, "Remove member"),
         org_id: ctx.org.id.clone(),
         org_name: ctx.org.name.clone(),
         m,
@@ -396,13 +394,9 @@ struct LeavePage {
     is_owner: bool,
 }
 
-pub async fn confirm_leave(
-    state: web::Data<AppState>,
-    ctx: OrgCtx,
-) -> Result<HttpResponse, AppError> {
-    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
+pub async fn confirm_leave(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     page(&LeavePage {
-        layout: Layout::org(&ctx, orgs, Section::Members, "Leave organization"),
+        layout: Layout::org(&ctx, Section::Members, "Leave organization"),
         org_id: ctx.org.id.clone(),
         org_name: ctx.org.name.clone(),
         is_owner: ctx.role() == OrgRole::Owner,
@@ -429,14 +423,10 @@ struct TransferPage {
     errors: FieldErrors,
 }
 
-pub async fn transfer_form(
-    state: web::Data<AppState>,
-    ctx: OrgCtx,
-) -> Result<HttpResponse, AppError> {
+pub async fn transfer_form(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::TransferOwnership)?;
-    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
     page(&TransferPage {
-        layout: Layout::org(&ctx, orgs, Section::Members, "Transfer ownership"),
+        layout: Layout::org(&ctx, Section::Members, "Transfer ownership"),
         org_id: ctx.org.id.clone(),
         org_name: ctx.org.name.clone(),
         email: String::new(),
@@ -485,11 +475,10 @@ pub async fn transfer(
         Err(MemberError::Denied(denied)) => errors.add("email", denied.to_string()),
         Err(other) => return Err(other.into()),
     }
-    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
     html(
         StatusCode::UNPROCESSABLE_ENTITY,
         &TransferPage {
-            layout: Layout::org(&ctx, orgs, Section::Members, "Transfer ownership"),
+            layout: Layout::org(&ctx, Section::Members, "Transfer ownership"),
             org_id: ctx.org.id.clone(),
             org_name: ctx.org.name.clone(),
             email: form.email,

@@ -16,16 +16,12 @@ use crate::domain::names::OrgName;
 use crate::services::orgs;
 
 /// `/`: the last organization used, else the first, else the sign-in page.
-pub async fn home(
-    state: web::Data<AppState>,
-    session: Session,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
+pub async fn home(session: Session, req: HttpRequest) -> Result<HttpResponse, AppError> {
     if session::auth(&session).is_none() {
         return Ok(see_other("/signin"));
     }
     let current = CurrentUser::extract(&req).await?;
-    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+    let orgs = current.orgs();
     let last = session::last_org(&session);
     let target = orgs
         .iter()
@@ -55,11 +51,8 @@ struct NewOrgPage {
     errors: FieldErrors,
 }
 
-pub async fn new_page(
-    state: web::Data<AppState>,
-    current: CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+pub async fn new_page(current: CurrentUser) -> Result<HttpResponse, AppError> {
+    let orgs = current.orgs();
     page(&NewOrgPage {
         layout: Layout::account(&current.session, &current.user, orgs, "New organization"),
         org_name: String::new(),
@@ -98,7 +91,7 @@ pub async fn create(
         Err(message) => {
             let mut errors = FieldErrors::default();
             errors.add("name", message);
-            let orgs = orgs::of_user(&state.db, &current.user.id).await?;
+            let orgs = current.orgs();
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &NewOrgPage {

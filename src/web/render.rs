@@ -142,7 +142,7 @@ impl Layout {
     }
 
     /// A frame for a Settings page of the organization in `ctx`.
-    pub fn org(ctx: &OrgCtx, orgs: Vec<OrgSummary>, section: Section, title: &str) -> Self {
+    pub fn org(ctx: &OrgCtx, section: Section, title: &str) -> Self {
         let sidebar = Section::ALL
             .into_iter()
             .filter(|s| s.permission().is_none_or(|p| ctx.can(p)))
@@ -159,7 +159,7 @@ impl Layout {
                 role: ctx.role().label(),
             }),
             sidebar,
-            ..Layout::account(ctx.session(), ctx.user(), orgs, title)
+            ..Layout::account(ctx.session(), ctx.user(), ctx.orgs.clone(), title)
         }
     }
 }

@@ -16,12 +16,11 @@ use crate::domain::permission::Permission;
 use crate::services::members::MemberError;
 use crate::services::orgs::{self, OrgProfile};
 
-async fn layout_for(state: &AppState, ctx: &OrgCtx, section: Section) -> Result<Layout, AppError> {
+fn layout_for(ctx: &OrgCtx, section: Section) -> Result<Layout, AppError> {
     if let Some(permission) = section.permission() {
         ctx.require(permission)?;
     }
-    let orgs = orgs::of_user(&state.db, &ctx.user().id).await?;
-    Ok(Layout::org(ctx, orgs, section, section.label()))
+    Ok(Layout::org(ctx, section, section.label()))
 }
 
 #[derive(Template)]
@@ -32,13 +31,8 @@ struct SectionPage {
     empty: &'static str,
 }
 
-async fn section(
-    state: web::Data<AppState>,
-    ctx: OrgCtx,
-    section: Section,
-    empty: &'static str,
-) -> Result<HttpResponse, AppError> {
-    let layout = layout_for(&state, &ctx, section).await?;
+fn section(ctx: OrgCtx, section: Section, empty: &'static str) -> Result<HttpResponse, AppError> {
+    let layout = layout_for(&ctx, section)?;
     page(&SectionPage {
         layout,
         heading: section.label(),
@@ -46,44 +40,36 @@ async fn section(
     })
 }
 
-pub async fn invitations(
-    state: web::Data<AppState>,
-    ctx: OrgCtx,
-) -> Result<HttpResponse, AppError> {
+pub async fn invitations(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     section(
-        state,
         ctx,
         Section::Invitations,
         "No invitations yet. Invitations you send will be listed here with their state.",
     )
-    .await
 }
 
-pub async fn workspaces(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+pub async fn workspaces(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     section(
-        state,
         ctx,
         Section::Workspaces,
         "Workspaces group the organization's work; every organization starts with General.",
     )
-    .await
 }
 
-pub async fn product_access(
-    state: web::Data<AppState>,
-    ctx: OrgCtx,
-) -> Result<HttpResponse, AppError> {
-    section(state, ctx, Section::ProductAccess, "No products yet. Once products exist, you can restrict a member to the ones they may view or edit.").await
-}
-
-pub async fn audit(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+pub async fn product_access(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     section(
-        state,
+        ctx,
+        Section::ProductAccess,
+        "No products yet. Once products exist, you can restrict a member to the ones they may view or edit.",
+    )
+}
+
+pub async fn audit(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+    section(
         ctx,
         Section::AuditLog,
         "Every change to members, roles, invitations and settings will be listed here.",
     )
-    .await
 }
 
 #[derive(Template)]
@@ -100,8 +86,7 @@ struct GeneralPage {
     delete_errors: FieldErrors,
 }
 
-async fn general_page(
-    state: &AppState,
+fn general_page(
     ctx: &OrgCtx,
     status: StatusCode,
     name: String,
@@ -109,7 +94,7 @@ async fn general_page(
     errors: FieldErrors,
     delete_errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let layout = layout_for(state, ctx, Section::General).await?;
+    let layout = layout_for(ctx, Section::General)?;
     html(
         status,
         &GeneralPage {
@@ -126,10 +111,9 @@ async fn general_page(
     )
 }
 
-pub async fn general(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+pub async fn general(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
     general_page(
-        &state,
         &ctx,
         StatusCode::OK,
         name,
@@ -137,7 +121,6 @@ pub async fn general(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResp
         FieldErrors::default(),
         FieldErrors::default(),
     )
-    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,7 +156,6 @@ pub async fn update_general(
         return Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)));
     }
     general_page(
-        &state,
         &ctx,
         StatusCode::UNPROCESSABLE_ENTITY,
         form.name,
@@ -181,7 +163,6 @@ pub async fn update_general(
         errors,
         FieldErrors::default(),
     )
-    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -222,7 +203,6 @@ pub async fn delete_org(
     }
     let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
     general_page(
-        &state,
         &ctx,
         StatusCode::UNPROCESSABLE_ENTITY,
         name,
@@ -230,5 +210,4 @@ pub async fn delete_org(
         FieldErrors::default(),
         errors,
     )
-    .await
 }
