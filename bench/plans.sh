@@ -8,16 +8,12 @@ set -euo pipefail
 backend=$1 target=$2 org=$3
 
 read -r -d '' queries <<SQL || true
--- total of an unsearched view (counts kept by triggers)
-SELECT role, members FROM member_counts WHERE org_id = '$org';
--- ids of a deep page, by name
-SELECT id FROM memberships WHERE org_id = '$org' AND role <> 'none' ORDER BY sort_name, id LIMIT 50 OFFSET 94950;
--- ids of the first page by last activity
-SELECT id FROM memberships WHERE org_id = '$org' AND role <> 'none' ORDER BY last_active_at DESC, id DESC LIMIT 50;
--- the page's rows with their people
-SELECT m.id, m.org_id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id IN ('a', 'b');
--- a person's organizations (the switcher)
-SELECT o.id, o.name, m.role FROM memberships m LEFT JOIN organizations o ON m.org_id = o.id WHERE m.user_id = 'u' ORDER BY o.name;
+-- a deep page by name: page ids from the covering index, those rows with their people, the total from the trigger-kept counts
+SELECT m.id, m.org_id, u.name, u.email, (SELECT SUM(members) FROM member_counts c WHERE c.org_id = '$org' AND c.role <> 'none') AS total FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id IN (SELECT id FROM memberships WHERE org_id = '$org' AND role <> 'none' ORDER BY sort_name, id LIMIT 50 OFFSET 94950) ORDER BY m.sort_name, m.id;
+-- the first page by last activity
+SELECT m.id, m.org_id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id IN (SELECT id FROM memberships WHERE org_id = '$org' AND role <> 'none' ORDER BY last_active_at DESC, id DESC LIMIT 50) ORDER BY m.last_active_at DESC, m.id DESC;
+-- the session, the person and their organizations (the switcher)
+SELECT u.id, m.role, o.name FROM user_sessions s LEFT JOIN users u ON s.user_id = u.id LEFT JOIN memberships m ON u.id = m.user_id LEFT JOIN organizations o ON m.org_id = o.id WHERE s.id = 's' ORDER BY o.name, o.id;
 SQL
 
 if [ "$backend" = sqlite ]; then

@@ -53,6 +53,11 @@ impl Db {
                 .max_connections(POSTGRES_CONNECTIONS)
                 .min_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
+                // A connection busy a moment ago is alive: checking it before
+                // every use would add a network round trip to each query.
+                // One idle for a while (the server may have restarted) is
+                // checked first.
+                .test_before_acquire_if_idle_for(Duration::from_secs(10))
                 .sqlx_logging(false);
             let conn = Database::connect(options)
                 .await
@@ -108,6 +113,9 @@ fn sqlite_options(url: &DatabaseUrl, connections: u32, read_only: bool) -> Conne
         .max_connections(connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        // A connection to a local file cannot go stale, and the check before
+        // each use is one more round trip to the connection's thread.
+        .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)

@@ -99,6 +99,21 @@ async fn fill(client: &Client, id: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
+/// Waits until the browser has navigated to a page whose path satisfies
+/// `arrived`, so that elements of the page before are not mistaken for the
+/// next page's.
+async fn wait_for_path(client: &Client, arrived: impl Fn(&str) -> bool) {
+    for _ in 0..100 {
+        let url = client.current_url().await.expect("url");
+        if arrived(url.path()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = client.current_url().await.expect("url");
+    panic!("the browser stayed on {url}");
+}
+
 #[tokio::test]
 async fn sign_up_land_on_members_and_sign_out_in_chromium() {
     if !browser_available() {
@@ -125,6 +140,7 @@ async fn sign_up_land_on_members_and_sign_out_in_chromium() {
         .await
         .expect("submit");
 
+    wait_for_path(&client, |path| path.ends_with("/members")).await;
     let heading = client
         .wait()
         .for_element(Locator::Css("main h1"))
@@ -144,6 +160,7 @@ async fn sign_up_land_on_members_and_sign_out_in_chromium() {
         .click()
         .await
         .expect("sign out");
+    wait_for_path(&client, |path| path == "/signin").await;
     let signed_out = client
         .wait()
         .for_element(Locator::Css(".alert-success"))

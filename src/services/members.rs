@@ -5,7 +5,7 @@
 //! one-Owner rule) and writes its audit row in the same transaction.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, LikeExpr};
+use sea_orm::sea_query::{Expr, LikeExpr, Query, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -16,6 +16,7 @@ use super::audit::{self, Actor, Entry};
 use super::is_unique_violation;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::domain::email::normalize_lookup;
 use crate::domain::policy::{self, Action, Denied};
 use crate::domain::role::OrgRole;
 use crate::entities::{member_count, membership, user};
@@ -200,6 +201,11 @@ fn search_condition(search: &str) -> Condition {
 fn with_person(
     select: Select<membership::Entity>,
 ) -> sea_orm::Selector<sea_orm::SelectModel<MemberRow>> {
+    person_columns(select).into_model::<MemberRow>()
+}
+
+/// The columns of a [`MemberRow`], with the person joined.
+fn person_columns(select: Select<membership::Entity>) -> Select<membership::Entity> {
     select
         .select_only()
         .column_as(membership::Column::Id, "membership_id")
@@ -211,30 +217,20 @@ fn with_person(
         .column_as(membership::Column::CreatedAt, "joined_at")
         .column_as(membership::Column::LastActiveAt, "last_active_at")
         .join(JoinType::InnerJoin, membership::Relation::User.def())
-        .into_model::<MemberRow>()
 }
 
 /// A page of members and the total matching the query.
 ///
 /// The page's ids come from one index in a subquery (cheap even for a deep
 /// page, as skipped rows are never joined); only those rows are joined
-/// with their people, in one round trip.
+/// with their people. An unsearched view reads its total from the counts
+/// the triggers keep, in the same round trip.
 pub async fn list(
     db: &Db,
     org_id: &str,
     query: &MemberQuery,
 ) -> anyhow::Result<(Vec<MemberRow>, u64)> {
     let backend = db.backend();
-    let total = match &query.search {
-        None => stored_total(db, org_id, query.role).await?,
-        Some(_) => filtered(backend, org_id, query)
-            .count(db.read())
-            .await
-            .context("failed to count members")?,
-    };
-    if total == 0 {
-        return Ok((Vec::new(), 0));
-    }
     let page_ids = sorted(filtered(backend, org_id, query), query.sort)
         .select_only()
         .column(membership::Column::Id)
@@ -243,15 +239,67 @@ pub async fn list(
         .into_query();
     // By primary key alone: with an organization condition too, SQLite may
     // walk the organization's index instead. The tenant check follows.
-    let mut rows = with_person(sorted(
+    let page = sorted(
         membership::Entity::find().filter(membership::Column::Id.in_subquery(page_ids)),
         query.sort,
-    ))
-    .all(db.read())
-    .await
-    .context("failed to load a page of members")?;
+    );
+    let (mut rows, total) = match &query.search {
+        None => {
+            let counted = person_columns(page)
+                .column_as(stored_total_expr(org_id, query.role), "total")
+                .into_model::<CountedRow>()
+                .all(db.read())
+                .await
+                .context("failed to load a page of members")?;
+            let total = match counted.first() {
+                Some(first) => u64::try_from(first.total).unwrap_or(0),
+                // Past the last page: the total still has to be shown.
+                None => stored_total(db, org_id, query.role).await?,
+            };
+            (counted.into_iter().map(|c| c.member).collect(), total)
+        }
+        Some(_) => {
+            let total = filtered(backend, org_id, query)
+                .count(db.read())
+                .await
+                .context("failed to count members")?;
+            if total == 0 {
+                return Ok((Vec::new(), 0));
+            }
+            let rows = with_person(page)
+                .all(db.read())
+                .await
+                .context("failed to load a page of members")?;
+            (rows, total)
+        }
+    };
     rows.retain(|row| row.org_id == org_id);
     Ok((rows, total))
+}
+
+/// A member row with the total of the view beside it.
+#[derive(FromQueryResult)]
+struct CountedRow {
+    #[sea_orm(nested)]
+    member: MemberRow,
+    total: i64,
+}
+
+/// The members counted for an unsearched view, as a scalar subquery over
+/// the counts the triggers keep.
+fn stored_total_expr(org_id: &str, role: Option<OrgRole>) -> Expr {
+    let mut counts = Query::select();
+    counts
+        .expr(Expr::cust(
+            "CAST(COALESCE(SUM(member_counts.members), 0) AS BIGINT)",
+        ))
+        .from(member_count::Entity)
+        .and_where(member_count::Column::OrgId.eq(org_id));
+    match role {
+        Some(role) => counts.and_where(member_count::Column::Role.eq(role)),
+        None => counts.and_where(member_count::Column::Role.ne(OrgRole::None)),
+    };
+    Expr::SubQuery(None, Box::new(counts.into_sub_query_statement()))
 }
 
 fn sorted(select: Select<membership::Entity>, sort: MemberSort) -> Select<membership::Entity> {
@@ -323,6 +371,32 @@ async fn actor_role<C: ConnectionTrait>(conn: &C, acting: &Acting) -> Result<Org
         .role)
 }
 
+/// The actor's role as of now and the target member, inside the
+/// transaction, in one query.
+async fn actor_and_target<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    membership_id: &str,
+) -> Result<(OrgRole, MemberRow), MemberError> {
+    let rows = with_person(
+        membership::Entity::find()
+            .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+            .filter(membership::Column::Id.is_in([acting.membership_id.as_str(), membership_id])),
+    )
+    .all(conn)
+    .await?;
+    let actor = rows
+        .iter()
+        .find(|row| row.membership_id == acting.membership_id)
+        .map(|row| row.role)
+        .ok_or(MemberError::NotFound)?;
+    let target = rows
+        .into_iter()
+        .find(|row| row.membership_id == membership_id)
+        .ok_or(MemberError::NotFound)?;
+    Ok((actor, target))
+}
+
 /// Sets the role of `membership_id` with the role-ceiling rules.
 pub async fn change_role(
     db: &Db,
@@ -333,8 +407,7 @@ pub async fn change_role(
 ) -> Result<MemberRow, MemberError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let actor = actor_role(&txn, acting).await?;
-    let target = load(&txn, &acting.org_id, membership_id).await?;
+    let (actor, mut target) = actor_and_target(&txn, acting, membership_id).await?;
     policy::authorize(
         actor,
         Action::ChangeRole {
@@ -344,7 +417,7 @@ pub async fn change_role(
         },
     )?;
     if target.role != new_role {
-        if !set_role_if(&txn, &target.id, target.role, new_role).await? {
+        if !set_role_if(&txn, &target.membership_id, target.role, new_role).await? {
             return Err(MemberError::Conflict(CHANGED_MEANWHILE));
         }
         audit::record(
@@ -355,7 +428,7 @@ pub async fn change_role(
                 action: "member.role_changed",
                 target_type: Some("member"),
                 target_id: Some(&target.user_id),
-                target_label: Some(&target.email_normalized),
+                target_label: Some(&normalize_lookup(&target.email)),
                 before: Some(target.role.as_str().to_string()),
                 after: Some(new_role.as_str().to_string()),
             },
@@ -363,11 +436,9 @@ pub async fn change_role(
         )
         .await?;
     }
-    let row = find(&txn, &acting.org_id, membership_id)
-        .await?
-        .ok_or(MemberError::NotFound)?;
     txn.commit().await?;
-    Ok(row)
+    target.role = new_role;
+    Ok(target)
 }
 
 /// Removes `membership_id` from the organization.
