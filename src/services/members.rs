@@ -5,7 +5,7 @@
 //! one-Owner rule) and writes its audit row in the same transaction.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, LikeExpr, Query, QueryStatementBuilder};
+use sea_orm::sea_query::{Expr, LikeExpr, Order, Query, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -83,6 +83,8 @@ pub struct MemberRow {
     pub org_id: String,
     pub user_id: String,
     pub name: String,
+    /// The lower-cased name the list sorts by.
+    pub sort_name: String,
     pub email: String,
     pub role: OrgRole,
     pub joined_at: i64,
@@ -125,6 +127,99 @@ pub struct MemberQuery {
     pub sort: MemberSort,
     /// 1-based.
     pub page: u64,
+    /// Set when the page was reached by Next or Previous: it then starts
+    /// beside a member instead of at an offset, which stays cheap deep in
+    /// a long list.
+    pub cursor: Option<Cursor>,
+}
+
+/// Which side of the cursor's member a page lies on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The page that follows the member (Next).
+    After,
+    /// The page that precedes the member (Previous).
+    Before,
+}
+
+/// A member's position in a sort order: the sort key and the membership
+/// id that breaks ties.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub direction: Direction,
+    pub key: CursorKey,
+    pub id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CursorKey {
+    Text(String),
+    Number(i64),
+}
+
+const MAX_CURSOR_KEY_BYTES: usize = 512;
+
+impl Cursor {
+    /// The position of `row` in `sort`.
+    pub fn of(row: &MemberRow, sort: MemberSort, direction: Direction) -> Self {
+        let key = match sort {
+            MemberSort::Name => CursorKey::Text(row.sort_name.clone()),
+            MemberSort::Joined => CursorKey::Number(row.joined_at),
+            MemberSort::LastActive => CursorKey::Number(row.last_active_at),
+        };
+        Cursor {
+            direction,
+            key,
+            id: row.membership_id.clone(),
+        }
+    }
+
+    /// The cursor as it travels in a link: `<membership id>.<sort key>`.
+    pub fn encode(&self) -> String {
+        match &self.key {
+            CursorKey::Text(text) => format!("{}.{text}", self.id),
+            CursorKey::Number(n) => format!("{}.{n}", self.id),
+        }
+    }
+
+    /// Reads a cursor from a link; `None` when it is not one `sort` made.
+    pub fn parse(value: &str, sort: MemberSort, direction: Direction) -> Option<Self> {
+        let (id, key) = value.split_once('.')?;
+        let id = uuid::Uuid::parse_str(id).ok()?.to_string();
+        if key.len() > MAX_CURSOR_KEY_BYTES {
+            return None;
+        }
+        let key = match sort {
+            MemberSort::Name => CursorKey::Text(key.to_string()),
+            MemberSort::Joined | MemberSort::LastActive => CursorKey::Number(key.parse().ok()?),
+        };
+        Some(Cursor { direction, key, id })
+    }
+
+    /// Rows on the cursor's side of its member, in `sort`.
+    fn condition(&self, sort: MemberSort) -> Expr {
+        let column = match sort {
+            MemberSort::Name => membership::Column::SortName,
+            MemberSort::Joined => membership::Column::CreatedAt,
+            MemberSort::LastActive => membership::Column::LastActiveAt,
+        };
+        let key: sea_orm::Value = match &self.key {
+            CursorKey::Text(text) => text.clone().into(),
+            CursorKey::Number(n) => (*n).into(),
+        };
+        let position = Expr::tuple([
+            Expr::col((membership::Entity, column)),
+            Expr::col((membership::Entity, membership::Column::Id)),
+        ]);
+        let at = Expr::tuple([Expr::val(key), Expr::val(self.id.clone())]);
+        // Name sorts ascending; the dates sort newest first.
+        let ascending = sort == MemberSort::Name;
+        if ascending == (self.direction == Direction::After) {
+            position.gt(at)
+        } else {
+            position.lt(at)
+        }
+    }
 }
 
 pub const PER_PAGE: u64 = 50;
@@ -165,6 +260,9 @@ fn filtered(backend: DbBackend, org_id: &str, query: &MemberQuery) -> Select<mem
             .filter(search_condition(fragment)),
         None => select.filter(membership::Column::OrgId.eq(org_id)),
     };
+    if let Some(cursor) = &query.cursor {
+        select = select.filter(cursor.condition(query.sort));
+    }
     match query.role {
         Some(role) => select.filter(membership::Column::Role.eq(role)),
         None => select.filter(membership::Column::Role.ne(OrgRole::None)),
@@ -212,6 +310,7 @@ fn person_columns(select: Select<membership::Entity>) -> Select<membership::Enti
         .column_as(membership::Column::OrgId, "org_id")
         .column_as(membership::Column::UserId, "user_id")
         .column_as(user::Column::Name, "name")
+        .column_as(membership::Column::SortName, "sort_name")
         .column_as(user::Column::Email, "email")
         .column_as(membership::Column::Role, "role")
         .column_as(membership::Column::CreatedAt, "joined_at")
@@ -231,10 +330,20 @@ pub async fn list(
     query: &MemberQuery,
 ) -> anyhow::Result<(Vec<MemberRow>, u64)> {
     let backend = db.backend();
-    let page_ids = sorted(filtered(backend, org_id, query), query.sort)
+    // Previous walks back from its cursor; the page is then put in order
+    // by the outer query.
+    let backwards = query
+        .cursor
+        .as_ref()
+        .is_some_and(|c| c.direction == Direction::Before);
+    let offset = match query.cursor {
+        Some(_) => 0,
+        None => query.page.saturating_sub(1).saturating_mul(PER_PAGE),
+    };
+    let page_ids = sorted(filtered(backend, org_id, query), query.sort, backwards)
         .select_only()
         .column(membership::Column::Id)
-        .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
+        .offset(offset)
         .limit(PER_PAGE)
         .into_query();
     // By primary key alone: with an organization condition too, SQLite may
@@ -242,6 +351,7 @@ pub async fn list(
     let page = sorted(
         membership::Entity::find().filter(membership::Column::Id.in_subquery(page_ids)),
         query.sort,
+        false,
     );
     let (mut rows, total) = match &query.search {
         None => {
@@ -302,18 +412,24 @@ fn stored_total_expr(org_id: &str, role: Option<OrgRole>) -> Expr {
     Expr::SubQuery(None, Box::new(counts.into_sub_query_statement()))
 }
 
-fn sorted(select: Select<membership::Entity>, sort: MemberSort) -> Select<membership::Entity> {
-    match sort {
-        MemberSort::Name => select
-            .order_by_asc(membership::Column::SortName)
-            .order_by_asc(membership::Column::Id),
-        MemberSort::Joined => select
-            .order_by_desc(membership::Column::CreatedAt)
-            .order_by_desc(membership::Column::Id),
-        MemberSort::LastActive => select
-            .order_by_desc(membership::Column::LastActiveAt)
-            .order_by_desc(membership::Column::Id),
-    }
+fn sorted(
+    select: Select<membership::Entity>,
+    sort: MemberSort,
+    reversed: bool,
+) -> Select<membership::Entity> {
+    let (column, ascending) = match sort {
+        MemberSort::Name => (membership::Column::SortName, true),
+        MemberSort::Joined => (membership::Column::CreatedAt, false),
+        MemberSort::LastActive => (membership::Column::LastActiveAt, false),
+    };
+    let order = if ascending != reversed {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
+    select
+        .order_by(column, order.clone())
+        .order_by(membership::Column::Id, order)
 }
 
 /// The total of an unsearched view, from the counts the triggers keep.
@@ -625,5 +741,85 @@ mod sql_tests {
             !sql.contains("member_search"),
             "short fragments scan: {sql}"
         );
+    }
+
+    #[test]
+    fn cursors_travel_in_links_and_refuse_anything_else() {
+        let id = "6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d";
+        let by_name = Cursor::parse(
+            &format!("{id}.ada lovelace. jr"),
+            MemberSort::Name,
+            Direction::After,
+        );
+        assert_eq!(
+            by_name,
+            Some(Cursor {
+                direction: Direction::After,
+                key: CursorKey::Text("ada lovelace. jr".into()),
+                id: id.into(),
+            })
+        );
+        let joined = Cursor {
+            direction: Direction::Before,
+            key: CursorKey::Number(1_700_000_000),
+            id: id.into(),
+        };
+        assert_eq!(
+            Cursor::parse(&joined.encode(), MemberSort::Joined, Direction::Before),
+            Some(joined)
+        );
+        for bad in [
+            "no-dot",
+            "not-a-uuid.ada",
+            &format!("{id}.{}", "x".repeat(MAX_CURSOR_KEY_BYTES + 1)),
+        ] {
+            assert_eq!(
+                Cursor::parse(bad, MemberSort::Name, Direction::After),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Cursor::parse(
+                &format!("{id}.ada"),
+                MemberSort::LastActive,
+                Direction::After
+            ),
+            None,
+            "a date sort needs a number"
+        );
+    }
+
+    #[test]
+    fn next_and_previous_seek_on_both_sides_of_the_cursor() {
+        let id = "6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d";
+        let cases = [
+            (MemberSort::Name, Direction::After, ">"),
+            (MemberSort::Name, Direction::Before, "<"),
+            (MemberSort::Joined, Direction::After, "<"),
+            (MemberSort::LastActive, Direction::Before, ">"),
+        ];
+        for (sort, direction, op) in cases {
+            let key = match sort {
+                MemberSort::Name => CursorKey::Text("ada".into()),
+                _ => CursorKey::Number(5),
+            };
+            let query = MemberQuery {
+                sort,
+                cursor: Some(Cursor {
+                    direction,
+                    key,
+                    id: id.into(),
+                }),
+                ..Default::default()
+            };
+            let sql = filtered(DbBackend::Sqlite, "org", &query)
+                .build(DbBackend::Sqlite)
+                .to_string();
+            assert!(
+                sql.contains(&format!("\"memberships\".\"id\") {op} (")),
+                "{sort:?} {direction:?}: {sql}"
+            );
+        }
     }
 }

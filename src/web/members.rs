@@ -16,7 +16,9 @@ use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
-use crate::services::members::{self, MemberError, MemberQuery, MemberRow, MemberSort, PER_PAGE};
+use crate::services::members::{
+    self, Cursor, Direction, MemberError, MemberQuery, MemberRow, MemberSort, PER_PAGE,
+};
 use crate::services::orgs;
 
 /// A member row with what the viewer may do to it.
@@ -79,6 +81,10 @@ pub struct ListQuery {
     pub role: String,
     pub sort: String,
     pub page: Option<u64>,
+    /// Cursor of the Next link: the page after this member.
+    pub after: String,
+    /// Cursor of the Previous link: the page before this member.
+    pub before: String,
 }
 
 impl ListQuery {
@@ -101,18 +107,37 @@ impl ListQuery {
             value => MemberSort::parse(value)
                 .ok_or_else(|| AppError::bad_request("Unknown sort order."))?,
         };
+        let page = self.page.unwrap_or(1).max(1);
+        let cursor = match (self.after.as_str(), self.before.as_str()) {
+            ("", "") => None,
+            (after, "") => Some((after, Direction::After)),
+            ("", before) => Some((before, Direction::Before)),
+            _ => {
+                return Err(AppError::bad_request(
+                    "Give either after or before, not both.",
+                ));
+            }
+        };
+        let cursor = cursor
+            .map(|(value, direction)| {
+                Cursor::parse(value, sort, direction).ok_or_else(|| {
+                    AppError::bad_request("That page link is not valid; start from the first page.")
+                })
+            })
+            .transpose()?;
         Ok(MemberQuery {
             search: (!search.is_empty()).then_some(search),
             role,
             sort,
-            page: self.page.unwrap_or(1).max(1),
+            page,
+            cursor,
         })
     }
 }
 
 /// The query string for a page of the same view, so a filtered view can be
 /// bookmarked and paged through.
-fn page_href(query: &MemberQuery, page: u64) -> String {
+fn page_href(query: &MemberQuery, page: u64, cursor: Option<&Cursor>) -> String {
     let mut pairs: Vec<(&str, String)> = Vec::new();
     if let Some(search) = &query.search {
         pairs.push(("q", search.clone()));
@@ -124,6 +149,13 @@ fn page_href(query: &MemberQuery, page: u64) -> String {
         pairs.push(("sort", query.sort.as_str().to_string()));
     }
     pairs.push(("page", page.to_string()));
+    if let Some(cursor) = cursor {
+        let name = match cursor.direction {
+            Direction::After => "after",
+            Direction::Before => "before",
+        };
+        pairs.push((name, cursor.encode()));
+    }
     format!(
         "?{}",
         serde_urlencoded::to_string(&pairs).unwrap_or_default()
@@ -157,6 +189,16 @@ pub async fn list(
     ctx.require(Permission::ViewMembers)?;
     let query = query.validate()?;
     let (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
+    // Next and Previous carry the position of the page's last and first
+    // member; the first page needs no cursor.
+    let prev_page = query.page.saturating_sub(1).max(1);
+    let prev_cursor = rows
+        .first()
+        .filter(|_| prev_page > 1)
+        .map(|row| Cursor::of(row, query.sort, Direction::Before));
+    let next_cursor = rows
+        .last()
+        .map(|row| Cursor::of(row, query.sort, Direction::After));
     let pages = total.div_ceil(PER_PAGE).max(1);
     let members = rows
         .into_iter()
@@ -175,8 +217,8 @@ pub async fn list(
             .map(|r| r.as_str().to_string())
             .unwrap_or_default(),
         sort: query.sort.as_str(),
-        prev_href: page_href(&query, query.page.saturating_sub(1).max(1)),
-        next_href: page_href(&query, query.page + 1),
+        prev_href: page_href(&query, prev_page, prev_cursor.as_ref()),
+        next_href: page_href(&query, query.page + 1, next_cursor.as_ref()),
         can_invite: ctx.can(Permission::ManageMembers),
         is_owner: ctx.role() == OrgRole::Owner,
         filter_roles: [
@@ -498,11 +540,22 @@ mod tests {
             role: Some(OrgRole::Admin),
             sort: MemberSort::Joined,
             page: 2,
+            cursor: None,
         };
         assert_eq!(
-            page_href(&query, 3),
+            page_href(&query, 3, None),
             "?q=ada+lo&role=admin&sort=joined&page=3"
         );
-        assert_eq!(page_href(&MemberQuery::default(), 1), "?page=1");
+        assert_eq!(page_href(&MemberQuery::default(), 1, None), "?page=1");
+        let cursor = Cursor {
+            direction: Direction::After,
+            key: members::CursorKey::Number(1_700_000_000),
+            id: "6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d".into(),
+        };
+        assert_eq!(
+            page_href(&query, 3, Some(&cursor)),
+            "?q=ada+lo&role=admin&sort=joined&page=3\
+             &after=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.1700000000"
+        );
     }
 }

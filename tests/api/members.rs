@@ -36,10 +36,8 @@ async fn the_list_searches_filters_sorts_and_pages_with_the_query_in_the_url() {
     assert!(first.contains("62 members"));
     assert!(first.contains("Page 1 of 2"));
     assert_eq!(first.matches("<tr id=\"member-").count(), 50, "50 a page");
-    assert!(
-        first.contains("href=\"?page=2\""),
-        "a link to the next page"
-    );
+    let next = pager_link(&first, "next").expect("a link to the next page");
+    assert!(next.starts_with("?page=2&after="), "{next}");
 
     let (_, second) = owner.get_html(&format!("/orgs/{org}/members?page=2")).await;
     assert_eq!(second.matches("<tr id=\"member-").count(), 12);
@@ -85,9 +83,92 @@ async fn the_list_searches_filters_sorts_and_pages_with_the_query_in_the_url() {
     let p01 = by_name.find("Person 01").expect("Person 01");
     assert!(p00 < p01, "sorted by name");
 
-    for bad in ["role=superuser", "sort=password", "page=abc"] {
+    for bad in [
+        "role=superuser",
+        "sort=password",
+        "page=abc",
+        "after=not-a-cursor",
+        "sort=joined&after=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.ada",
+        "after=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.a&before=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.b",
+    ] {
         let response = owner.get(&format!("/orgs/{org}/members?{bad}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+/// The membership ids of the rows on a members page, in order.
+fn row_ids(html: &str) -> Vec<String> {
+    html.split("<tr id=\"member-")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The pager link with `rel`, as a query string.
+fn pager_link(html: &str, rel: &str) -> Option<String> {
+    let end = html.find(&format!("\" rel=\"{rel}\""))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn next_and_previous_walk_every_member_once_in_each_sort() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    // Seven names for 119 people: the sort keys tie and the id decides.
+    for i in 0..119 {
+        let user = app
+            .insert_user(
+                &format!("walker{i:03}@acme.test"),
+                &format!("Walker {}", i % 7),
+            )
+            .await;
+        app.add_membership(&org, &user, OrgRole::Member).await;
+    }
+    for sort in ["name", "joined", "last_active"] {
+        let base = format!("/orgs/{org}/members");
+        let mut href = format!("{base}?sort={sort}");
+        let mut pages: Vec<(String, Vec<String>)> = Vec::new();
+        loop {
+            let (status, html) = owner.get_html(&href).await;
+            assert_eq!(status, StatusCode::OK, "{href}");
+            pages.push((href.clone(), row_ids(&html)));
+            match pager_link(&html, "next") {
+                Some(next) => {
+                    assert!(next.contains("after="), "Next carries a cursor: {next}");
+                    href = format!("{base}{next}");
+                }
+                None => break,
+            }
+        }
+        let sizes: Vec<usize> = pages.iter().map(|(_, ids)| ids.len()).collect();
+        assert_eq!(sizes, [50, 50, 20], "{sort}");
+        let mut every: Vec<&String> = pages.iter().flat_map(|(_, ids)| ids).collect();
+        every.sort();
+        every.dedup();
+        assert_eq!(every.len(), 120, "{sort}: each member exactly once");
+
+        // The same pages as by number.
+        for (n, (_, ids)) in pages.iter().enumerate() {
+            let (_, html) = owner
+                .get_html(&format!("{base}?sort={sort}&page={}", n + 1))
+                .await;
+            assert_eq!(&row_ids(&html), ids, "{sort}: page {}", n + 1);
+        }
+
+        // Previous from the last page walks back to the same pages.
+        let (_, last) = owner.get_html(&pages[2].0).await;
+        let prev = pager_link(&last, "prev").expect("a Previous link");
+        assert!(prev.contains("before="), "{prev}");
+        let (_, second) = owner.get_html(&format!("{base}{prev}")).await;
+        assert_eq!(row_ids(&second), pages[1].1, "{sort}: back to page 2");
+        let first_href = pager_link(&second, "prev").expect("a Previous link");
+        assert!(!first_href.contains("before="), "page 1 needs no cursor");
+        let (_, first) = owner.get_html(&format!("{base}{first_href}")).await;
+        assert_eq!(row_ids(&first), pages[0].1, "{sort}: back to page 1");
     }
 }
 
