@@ -74,6 +74,92 @@ pub struct ConfigArgs {
         global = true
     )]
     pub trust_proxy: bool,
+
+    /// SMTP server for outgoing mail. Without it, mail stays in the outbox
+    /// and Owners and Admins read their organization's invitations on the
+    /// Mailbox page.
+    #[arg(long, env = "ROSTER_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    /// SMTP port; defaults to 587 (starttls), 465 (tls) or 25 (none).
+    #[arg(long, env = "ROSTER_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+    /// How to secure the SMTP connection: starttls, tls or none.
+    #[arg(long, env = "ROSTER_SMTP_TLS", default_value = "starttls", global = true)]
+    pub smtp_tls: String,
+    /// SMTP user name, when the server wants one.
+    #[arg(long, env = "ROSTER_SMTP_USER", global = true)]
+    pub smtp_user: Option<String>,
+    /// SMTP password.
+    #[arg(long, env = "ROSTER_SMTP_PASSWORD", global = true, hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The From address of Roster's mail.
+    #[arg(
+        long,
+        env = "ROSTER_MAIL_FROM",
+        default_value = "Roster <roster@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine or network.
+    None,
+}
+
+impl SmtpTls {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Some(Self::StartTls),
+            "tls" => Some(Self::Tls),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Self::StartTls => 587,
+            Self::Tls => 465,
+            Self::None => 25,
+        }
+    }
+}
+
+/// A password whose `Debug` hides it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where and how Roster sends mail.
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
 }
 
 /// A 64-byte key for signing and encrypting session cookies.
@@ -174,6 +260,10 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub session_lifetime: Duration,
     pub trust_proxy: bool,
+    /// `None`: mail stays in the outbox (the Mailbox page shows it).
+    pub smtp: Option<SmtpConfig>,
+    /// The From header of Roster's mail, e.g. `Roster <roster@example.com>`.
+    pub mail_from: String,
 }
 
 impl Config {
@@ -211,6 +301,28 @@ impl Config {
         if args.idle_timeout_minutes == 0 || args.session_lifetime_hours == 0 {
             bail!("session timeouts must be at least one minute and one hour");
         }
+        let tls = SmtpTls::parse(&args.smtp_tls).with_context(|| {
+            format!(
+                "ROSTER_SMTP_TLS must be starttls, tls or none, got {}",
+                args.smtp_tls
+            )
+        })?;
+        let smtp = args
+            .smtp_host
+            .filter(|host| !host.trim().is_empty())
+            .map(|host| SmtpConfig {
+                host: host.trim().to_string(),
+                port: args.smtp_port.unwrap_or_else(|| tls.default_port()),
+                tls,
+                user: args.smtp_user.filter(|u| !u.is_empty()),
+                password: args.smtp_password.map(Secret::new),
+            });
+        if args.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!(
+                "ROSTER_MAIL_FROM must be an address such as \"Roster <roster@example.com>\", got {}",
+                args.mail_from
+            );
+        }
         Ok(Self {
             bind: args.bind,
             database_url,
@@ -220,6 +332,8 @@ impl Config {
             idle_timeout: Duration::from_secs(args.idle_timeout_minutes * 60),
             session_lifetime: Duration::from_secs(args.session_lifetime_hours * 3600),
             trust_proxy: args.trust_proxy,
+            smtp,
+            mail_from: args.mail_from,
         })
     }
 }
@@ -286,6 +400,12 @@ mod tests {
             idle_timeout_minutes: 60,
             session_lifetime_hours: 12,
             trust_proxy: false,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: "starttls".into(),
+            smtp_user: None,
+            smtp_password: None,
+            mail_from: "Roster <roster@localhost>".into(),
         }
     }
 
@@ -313,6 +433,24 @@ mod tests {
         let config = Config::from_args(a).unwrap();
         assert!(config.secure_cookies);
         assert_eq!(config.base_url, "https://roster.example");
+    }
+
+    #[test]
+    fn smtp_settings_pick_the_port_from_the_tls_mode_and_hide_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        assert!(Config::from_args(a.clone()).unwrap().smtp.is_none());
+        a.smtp_host = Some("mail.example".into());
+        a.smtp_tls = "tls".into();
+        a.smtp_password = Some("hunter2".into());
+        let smtp = Config::from_args(a.clone()).unwrap().smtp.unwrap();
+        assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
+        assert!(!format!("{smtp:?}").contains("hunter2"));
+        a.smtp_tls = "ssl3".into();
+        assert!(Config::from_args(a.clone()).is_err());
+        a.smtp_tls = "none".into();
+        a.mail_from = "not an address".into();
+        assert!(Config::from_args(a).is_err());
     }
 
     #[test]

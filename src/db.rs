@@ -25,7 +25,7 @@ use sea_orm::{
 use crate::config::DatabaseUrl;
 
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-const SQLITE_READERS: u32 = 8;
+const SQLITE_READERS: u32 = 4;
 const POSTGRES_CONNECTIONS: u32 = 16;
 
 #[derive(Clone, Debug)]

@@ -12,6 +12,7 @@
 //! - [`entities`]: SeaORM entities.
 //! - [`domain`]: pure rules (roles, permissions, policy, validated input).
 //! - [`services`]: use cases over the database.
+//! - [`mail`]: the outbox and the worker that delivers it over SMTP.
 //! - [`web`]: handlers, extractors, CSRF, errors, assets.
 
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod entities;
+pub mod mail;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

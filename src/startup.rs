@@ -18,6 +18,7 @@ use tracing_actix_web::TracingLogger;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::mail::Mailer;
 use crate::web::errors::{AppError, render_error_page};
 use crate::web::state::AppState;
 use crate::web::{csrf, routes};
@@ -29,6 +30,7 @@ pub const SESSION_COOKIE: &str = "roster_session";
 pub struct Application {
     port: u16,
     server: Server,
+    mailer: Mailer,
 }
 
 impl Application {
@@ -54,10 +56,12 @@ impl Application {
             .port();
         let key = Key::try_from(config.secret_key.as_bytes())
             .map_err(|err| anyhow::anyhow!("the session key is unusable: {err}"))?;
+        let mailer = Mailer::new(&config, db.clone(), clock.clone())?;
         let state = web::Data::new(AppState {
             db,
             clock,
             config: Arc::new(config),
+            mailer: mailer.clone(),
         });
         let server = HttpServer::new(move || {
             let config = &state.config;
@@ -86,16 +90,25 @@ impl Application {
         .context("failed to listen")?
         .shutdown_timeout(30)
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            mailer,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until stopped (SIGTERM or Ctrl-C: in-flight requests finish).
+    /// Serves until stopped (SIGTERM or Ctrl-C: in-flight requests finish),
+    /// with the mail worker beside it. Mail not yet delivered stays in the
+    /// outbox for the next start.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let worker = tokio::spawn(self.mailer.run());
+        let result = self.server.await;
+        worker.abort();
+        result
     }
 }
 

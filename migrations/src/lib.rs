@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_foundation;
 mod m20261122_000002_member_search;
 mod m20261122_000003_member_counts;
+mod m20261123_000004_invitations;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_member_search::Migration),
             Box::new(m20261122_000003_member_counts::Migration),
+            Box::new(m20261123_000004_invitations::Migration),
         ]
     }
 }

@@ -2,9 +2,11 @@
 //! to a table live in the services that use them.
 
 pub mod audit_event;
+pub mod invitation;
 pub mod member_count;
 pub mod membership;
 pub mod organization;
+pub mod outbox_message;
 pub mod sign_in_failure;
 pub mod user;
 pub mod user_session;

@@ -238,6 +238,11 @@ fn escape_like(fragment: &str) -> String {
     out
 }
 
+/// A LIKE pattern matching text that contains `fragment` literally.
+pub fn contains(fragment: &str) -> LikeExpr {
+    LikeExpr::new(escape_like(fragment)).escape('\\')
+}
+
 /// Fragments at least this long use the trigram index.
 const TRIGRAM_MIN_CHARS: usize = 3;
 

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod rate_limit;

@@ -123,7 +123,7 @@ struct SignInPage {
 }
 
 /// Only same-site paths are followed after sign-in.
-fn safe_next(next: &str) -> Option<&str> {
+pub(crate) fn safe_next(next: &str) -> Option<&str> {
     let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
     ok.then_some(next)
 }
@@ -201,16 +201,25 @@ pub(crate) async fn begin_session(
     Ok(())
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignOutForm {
+    /// Where to go afterwards (an invitation link, say), on this site.
+    pub next: String,
+}
+
 /// Ends this browser's session; a copy of its cookie is refused afterwards.
 pub async fn signout(
     state: web::Data<AppState>,
     session: Session,
+    form: Option<web::Form<SignOutForm>>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(auth) = session::auth(&session) {
         accounts::end_session(&state.db, &auth.session_id).await?;
     }
     session.purge();
-    Ok(see_other("/signin?signed_out=1"))
+    let next = form.as_ref().and_then(|f| safe_next(&f.next));
+    Ok(see_other(next.unwrap_or("/signin?signed_out=1")))
 }
 
 #[cfg(test)]

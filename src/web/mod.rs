@@ -10,6 +10,8 @@ pub mod errors;
 pub mod extract;
 pub mod format;
 pub mod health;
+pub mod invitations;
+pub mod join;
 pub mod members;
 pub mod orgs;
 pub mod render;
@@ -60,7 +62,14 @@ route_table! {
     post "/orgs/{org_id}/leave" => members::leave,
     get "/orgs/{org_id}/transfer" => members::transfer_form,
     post "/orgs/{org_id}/transfer" => members::transfer,
-    get "/orgs/{org_id}/invitations" => settings::invitations,
+    get "/orgs/{org_id}/invitations" => invitations::list,
+    post "/orgs/{org_id}/invitations" => invitations::send,
+    post "/orgs/{org_id}/invitations/{invitation_id}/resend" => invitations::resend,
+    post "/orgs/{org_id}/invitations/{invitation_id}/cancel" => invitations::cancel,
+    get "/orgs/{org_id}/mailbox" => invitations::mailbox,
+    get "/invitations/{token}" => join::landing,
+    post "/invitations/{token}/accept" => join::accept,
+    post "/invitations/{token}/signup" => join::signup,
     get "/orgs/{org_id}/workspaces" => settings::workspaces,
     get "/orgs/{org_id}/product-access" => settings::product_access,
     get "/orgs/{org_id}/settings" => settings::general,

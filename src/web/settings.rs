@@ -40,14 +40,6 @@ fn section(ctx: OrgCtx, section: Section, empty: &'static str) -> Result<HttpRes
     })
 }
 
-pub async fn invitations(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
-    section(
-        ctx,
-        Section::Invitations,
-        "No invitations yet. Invitations you send will be listed here with their state.",
-    )
-}
-
 pub async fn workspaces(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     section(
         ctx,

@@ -1,0 +1,168 @@
+//! The background worker that delivers the outbox over SMTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::Notify;
+
+use super::outbox;
+use crate::clock::Clock;
+use crate::config::{Config, SmtpConfig, SmtpTls};
+use crate::db::Db;
+use crate::entities::outbox_message;
+
+/// How often the worker looks for due messages when nothing wakes it.
+const POLL: Duration = Duration::from_secs(5);
+/// Messages claimed at a time.
+const BATCH: u64 = 20;
+/// How long one SMTP conversation may take.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Delivers queued mail. Cheap to clone; every clone shares one wake-up.
+#[derive(Clone)]
+pub struct Mailer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    clock: Clock,
+    from: Mailbox,
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("smtp", &self.inner.transport.is_some())
+            .finish()
+    }
+}
+
+impl Mailer {
+    pub fn new(config: &Config, db: Db, clock: Clock) -> anyhow::Result<Self> {
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .with_context(|| format!("the From address {} is invalid", config.mail_from))?;
+        let transport = config.smtp.as_ref().map(transport).transpose()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                from,
+                transport,
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// Whether mail leaves through SMTP (otherwise it stays in the outbox
+    /// for the Mailbox page).
+    pub fn sends(&self) -> bool {
+        self.inner.transport.is_some()
+    }
+
+    /// Asks the worker to look at the outbox now (after a commit that
+    /// queued mail).
+    pub fn nudge(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Runs the worker until the task is dropped. Without SMTP it does
+    /// nothing: the mail waits in the outbox.
+    pub async fn run(self) {
+        if !self.sends() {
+            return;
+        }
+        loop {
+            match self.deliver_due().await {
+                // A full batch: there may be more.
+                Ok(n) if n as u64 == BATCH => continue,
+                Ok(_) => {}
+                Err(err) => tracing::error!(error = ?err, "the mail worker failed a round"),
+            }
+            tokio::select! {
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Delivers the messages that are due now; returns how many it tried.
+    pub async fn deliver_due(&self) -> anyhow::Result<usize> {
+        let Some(transport) = &self.inner.transport else {
+            return Ok(0);
+        };
+        let now = self.inner.clock.now();
+        let due = outbox::claim_due(&self.inner.db, now, BATCH).await?;
+        for message in &due {
+            let outcome = match self.build(message) {
+                Ok(email) => transport
+                    .send(email)
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| format!("{err}")),
+                Err(err) => Err(format!("{err:#}")),
+            };
+            let now = self.inner.clock.now();
+            match outcome {
+                Ok(()) => {
+                    tracing::info!(message = %message.id, kind = %message.kind, "mail delivered");
+                    outbox::mark_sent(&self.inner.db, &message.id, now).await?;
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        message = %message.id,
+                        attempts = message.attempts,
+                        %error,
+                        "mail delivery failed; will retry"
+                    );
+                    outbox::mark_failed(&self.inner.db, message, &error, now).await?;
+                }
+            }
+        }
+        Ok(due.len())
+    }
+
+    fn build(&self, message: &outbox_message::Model) -> anyhow::Result<Message> {
+        let to: Mailbox = message
+            .recipient
+            .parse()
+            .with_context(|| format!("the recipient {} is invalid", message.recipient))?;
+        Message::builder()
+            .from(self.inner.from.clone())
+            .to(to)
+            .subject(message.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                message.body_text.clone(),
+                message.body_html.clone(),
+            ))
+            .context("failed to build the message")
+    }
+}
+
+fn transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let builder = match smtp.tls {
+        SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+            .with_context(|| format!("cannot use {} for STARTTLS", smtp.host))?,
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+            .with_context(|| format!("cannot use {} for TLS", smtp.host))?,
+        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+    };
+    let mut builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
+    if let Some(user) = &smtp.user {
+        let password = smtp
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_default();
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    Ok(builder.build())
+}

@@ -1,0 +1,881 @@
+//! Invitations: send (one or many addresses), resend, cancel, and accept —
+//! by a new person signing up from the link or by a signed-in account.
+//!
+//! The link's token is 32 random bytes; only its SHA-256 is stored. A link
+//! is valid for seven days from the last send; resending issues a new
+//! token and the old one stops working. Acceptance consumes the invitation
+//! with one conditional update, so two accepts of one link give one
+//! membership.
+
+use anyhow::Context;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::audit::{self, Actor, Entry};
+use super::members::{Acting, MemberError};
+use super::{is_unique_violation, new_id};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::email::EmailAddress;
+use crate::domain::policy::{self, Action};
+use crate::domain::role::OrgRole;
+use crate::domain::token;
+use crate::entities::invitation::{self, StoredState};
+use crate::entities::{membership, organization, outbox_message, user};
+use crate::mail::outbox;
+use crate::mail::templates;
+
+/// How long a link stays valid after it is sent.
+pub const VALID_SECS: i64 = 7 * 24 * 3600;
+/// The most addresses one send takes.
+pub const MAX_PER_SEND: usize = 100;
+pub const PER_PAGE: u64 = 50;
+
+/// An invitation's state as people see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl State {
+    pub fn of(invitation: &invitation::Model, now: i64) -> Self {
+        match invitation.state {
+            StoredState::Accepted => State::Accepted,
+            StoredState::Revoked => State::Revoked,
+            StoredState::Pending if now >= invitation.expires_at => State::Expired,
+            StoredState::Pending => State::Pending,
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(State::Pending),
+            "accepted" => Some(State::Accepted),
+            "revoked" => Some(State::Revoked),
+            "expired" => Some(State::Expired),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Accepted => "accepted",
+            State::Revoked => "revoked",
+            State::Expired => "expired",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Pending => "Pending",
+            State::Accepted => "Accepted",
+            State::Revoked => "Revoked",
+            State::Expired => "Expired",
+        }
+    }
+
+    pub const ALL: [State; 4] = [
+        State::Pending,
+        State::Accepted,
+        State::Revoked,
+        State::Expired,
+    ];
+}
+
+/// What happened to one address of a send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Invited,
+    AlreadyMember,
+    /// A pending invitation exists; the page offers to resend it.
+    AlreadyInvited { invitation_id: String },
+    Invalid(String),
+}
+
+/// One line of a send's result.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub input: String,
+    pub outcome: Outcome,
+}
+
+/// A link that went into the outbox, for the server log.
+#[derive(Clone, Debug)]
+pub struct SentLink {
+    pub email: String,
+    pub link: String,
+}
+
+/// The addresses of a pasted list: split on commas, semicolons and line
+/// breaks, blanks dropped.
+pub fn split_addresses(raw: &str) -> Vec<String> {
+    raw.split([',', ';', '\n', '\r'])
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Who sends, for the invitation's message.
+pub struct Sender<'a> {
+    pub acting: &'a Acting,
+    pub name: &'a str,
+    pub org_name: &'a str,
+    pub base_url: &'a str,
+}
+
+/// Invites every address in `addresses` with `role`, in one transaction.
+pub async fn invite(
+    db: &Db,
+    clock: &Clock,
+    sender: &Sender<'_>,
+    addresses: &[String],
+    role: OrgRole,
+) -> Result<(Vec<Line>, Vec<SentLink>), MemberError> {
+    if addresses.is_empty() {
+        return Err(MemberError::Invalid(
+            "Enter at least one email address.".into(),
+        ));
+    }
+    if addresses.len() > MAX_PER_SEND {
+        return Err(MemberError::Invalid(format!(
+            "Invite at most {MAX_PER_SEND} addresses at a time; this list has {}.",
+            addresses.len()
+        )));
+    }
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = current_role(&txn, &sender.acting.org_id, &sender.acting.user_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    policy::authorize(actor, Action::Invite { role })?;
+    let mut lines = Vec::with_capacity(addresses.len());
+    let mut links = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for input in addresses {
+        let email = match EmailAddress::parse(input) {
+            Ok(email) => email,
+            Err(message) => {
+                lines.push(Line {
+                    input: input.clone(),
+                    outcome: Outcome::Invalid(message.to_string()),
+                });
+                continue;
+            }
+        };
+        if !seen.insert(email.normalized().to_string()) {
+            continue;
+        }
+        let outcome = invite_one(&txn, sender, &email, role, now, &mut links).await?;
+        lines.push(Line {
+            input: email.as_str().to_string(),
+            outcome,
+        });
+    }
+    txn.commit().await?;
+    Ok((lines, links))
+}
+
+async fn invite_one(
+    txn: &DatabaseTransaction,
+    sender: &Sender<'_>,
+    email: &EmailAddress,
+    role: OrgRole,
+    now: i64,
+    links: &mut Vec<SentLink>,
+) -> Result<Outcome, MemberError> {
+    let org_id = sender.acting.org_id.as_str();
+    let member = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::EmailNormalized.eq(email.normalized()))
+        .filter(membership::Column::Role.ne(OrgRole::None))
+        .count(txn)
+        .await?;
+    if member > 0 {
+        return Ok(Outcome::AlreadyMember);
+    }
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrgId.eq(org_id))
+        .filter(invitation::Column::EmailNormalized.eq(email.normalized()))
+        .filter(invitation::Column::State.eq(StoredState::Pending))
+        .one(txn)
+        .await?;
+    let link = match pending {
+        Some(existing) if State::of(&existing, now) == State::Pending => {
+            return Ok(Outcome::AlreadyInvited {
+                invitation_id: existing.id,
+            });
+        }
+        // An expired invitation is renewed, as by Resend.
+        Some(expired) => renew(txn, sender, &expired, Some(role), now).await?,
+        None => {
+            let secret = token::generate();
+            let id = new_id();
+            let message = queue_message(txn, sender, &id, email.as_str(), role, &secret, now).await?;
+            let created = invitation::ActiveModel {
+                id: Set(id.clone()),
+                org_id: Set(org_id.to_string()),
+                email: Set(email.as_str().to_string()),
+                email_normalized: Set(email.normalized().to_string()),
+                role: Set(role),
+                token_hash: Set(token::hash(&secret)),
+                state: Set(StoredState::Pending),
+                invited_by: Set(Some(sender.acting.user_id.clone())),
+                invited_by_name: Set(sender.name.to_string()),
+                created_at: Set(now),
+                sent_at: Set(now),
+                expires_at: Set(now + VALID_SECS),
+                accepted_at: Set(None),
+                accepted_by: Set(None),
+                revoked_at: Set(None),
+                message_id: Set(Some(message.id)),
+            }
+            .insert(txn)
+            .await;
+            match created {
+                Ok(_) => {}
+                Err(err) if is_unique_violation(&err) => {
+                    return Err(MemberError::Conflict(
+                        "Someone invited this address at the same moment; reload the page.",
+                    ));
+                }
+                Err(err) => return Err(err.into()),
+            }
+            record(
+                txn,
+                &sender.acting.actor,
+                org_id,
+                "invitation.sent",
+                &id,
+                email.normalized(),
+                None,
+                Some(role.as_str().to_string()),
+                now,
+            )
+            .await?;
+            link_for(sender.base_url, &secret)
+        }
+    };
+    links.push(SentLink {
+        email: email.as_str().to_string(),
+        link,
+    });
+    Ok(Outcome::Invited)
+}
+
+/// The link in an invitation message.
+pub fn link_for(base_url: &str, secret: &str) -> String {
+    format!("{base_url}/invitations/{secret}")
+}
+
+async fn queue_message(
+    txn: &DatabaseTransaction,
+    sender: &Sender<'_>,
+    invitation_id: &str,
+    recipient: &str,
+    role: OrgRole,
+    secret: &str,
+    now: i64,
+) -> anyhow::Result<outbox_message::Model> {
+    let link = link_for(sender.base_url, secret);
+    let message = templates::Invitation {
+        org_id: &sender.acting.org_id,
+        org_name: sender.org_name,
+        inviter: sender.name,
+        role: role.label(),
+        recipient,
+        link: &link,
+        expires_at: now + VALID_SECS,
+    };
+    let subject = message.subject();
+    let queued = outbox::enqueue(txn, message.render(&subject)?, now).await?;
+    tracing::debug!(invitation = invitation_id, message = %queued.id, "invitation queued");
+    Ok(queued)
+}
+
+/// Issues a new token for a pending (or expired) invitation and queues a
+/// new message: the old link stops working, the expiry restarts.
+async fn renew(
+    txn: &DatabaseTransaction,
+    sender: &Sender<'_>,
+    existing: &invitation::Model,
+    role: Option<OrgRole>,
+    now: i64,
+) -> Result<String, MemberError> {
+    let role = role.unwrap_or(existing.role);
+    let secret = token::generate();
+    let message = queue_message(txn, sender, &existing.id, &existing.email, role, &secret, now).await?;
+    let updated = invitation::Entity::update_many()
+        .col_expr(invitation::Column::TokenHash, Expr::value(token::hash(&secret)))
+        .col_expr(invitation::Column::Role, Expr::value(role))
+        .col_expr(invitation::Column::SentAt, Expr::value(now))
+        .col_expr(invitation::Column::ExpiresAt, Expr::value(now + VALID_SECS))
+        .col_expr(
+            invitation::Column::InvitedBy,
+            Expr::value(Some(sender.acting.user_id.clone())),
+        )
+        .col_expr(invitation::Column::InvitedByName, Expr::value(sender.name))
+        .col_expr(invitation::Column::MessageId, Expr::value(Some(message.id)))
+        .filter(invitation::Column::Id.eq(existing.id.as_str()))
+        .filter(invitation::Column::State.eq(StoredState::Pending))
+        .filter(invitation::Column::TokenHash.eq(existing.token_hash.as_str()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(MemberError::Conflict(
+            "The invitation changed meanwhile; reload the page.",
+        ));
+    }
+    record(
+        txn,
+        &sender.acting.actor,
+        &existing.org_id,
+        "invitation.resent",
+        &existing.id,
+        &existing.email_normalized,
+        Some(existing.role.as_str().to_string()),
+        Some(role.as_str().to_string()),
+        now,
+    )
+    .await?;
+    Ok(link_for(sender.base_url, &secret))
+}
+
+/// Resends a pending or expired invitation with a new link.
+pub async fn resend(
+    db: &Db,
+    clock: &Clock,
+    sender: &Sender<'_>,
+    invitation_id: &str,
+) -> Result<(invitation::Model, SentLink), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let existing = load(&txn, &sender.acting.org_id, invitation_id).await?;
+    let actor = current_role(&txn, &sender.acting.org_id, &sender.acting.user_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    policy::authorize(
+        actor,
+        Action::Invite {
+            role: existing.role,
+        },
+    )?;
+    if existing.state != StoredState::Pending {
+        return Err(MemberError::Conflict(
+            "Only a pending or expired invitation can be resent.",
+        ));
+    }
+    let link = renew(&txn, sender, &existing, None, now).await?;
+    let updated = load(&txn, &sender.acting.org_id, invitation_id).await?;
+    txn.commit().await?;
+    let sent = SentLink {
+        email: updated.email.clone(),
+        link,
+    };
+    Ok((updated, sent))
+}
+
+/// Cancels a pending invitation: its link stops working.
+pub async fn cancel(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    invitation_id: &str,
+) -> Result<invitation::Model, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let existing = load(&txn, &acting.org_id, invitation_id).await?;
+    let actor = current_role(&txn, &acting.org_id, &acting.user_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    policy::authorize(
+        actor,
+        Action::Invite {
+            role: existing.role,
+        },
+    )?;
+    let updated = invitation::Entity::update_many()
+        .col_expr(invitation::Column::State, Expr::value(StoredState::Revoked))
+        .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(invitation::Column::Id.eq(existing.id.as_str()))
+        .filter(invitation::Column::State.eq(StoredState::Pending))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(MemberError::Conflict(
+            "Only a pending or expired invitation can be cancelled.",
+        ));
+    }
+    record(
+        &txn,
+        &acting.actor,
+        &acting.org_id,
+        "invitation.revoked",
+        &existing.id,
+        &existing.email_normalized,
+        Some("pending".into()),
+        Some("revoked".into()),
+        now,
+    )
+    .await?;
+    let revoked = load(&txn, &acting.org_id, invitation_id).await?;
+    txn.commit().await?;
+    Ok(revoked)
+}
+
+async fn load<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    invitation_id: &str,
+) -> Result<invitation::Model, MemberError> {
+    invitation::Entity::find()
+        .filter(invitation::Column::OrgId.eq(org_id))
+        .filter(invitation::Column::Id.eq(invitation_id))
+        .one(conn)
+        .await?
+        .ok_or(MemberError::NotFound)
+}
+
+async fn current_role<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<OrgRole>, sea_orm::DbErr> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(conn)
+        .await?
+        .map(|m| m.role))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    org_id: &str,
+    action: &str,
+    invitation_id: &str,
+    email: &str,
+    before: Option<String>,
+    after: Option<String>,
+    now: i64,
+) -> anyhow::Result<()> {
+    audit::record(
+        conn,
+        actor,
+        Entry {
+            org_id: Some(org_id),
+            action,
+            target_type: Some("invitation"),
+            target_id: Some(invitation_id),
+            target_label: Some(email),
+            before,
+            after,
+        },
+        now,
+    )
+    .await
+}
+
+/// A row of the Invitations page with its delivery state.
+#[derive(Clone, Debug)]
+pub struct InvitationRow {
+    pub invitation: invitation::Model,
+    pub message: Option<outbox_message::Model>,
+}
+
+/// A validated Invitations page query.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub state: Option<State>,
+    /// Lower-cased fragment of the address.
+    pub search: Option<String>,
+    pub page: u64,
+}
+
+/// A page of the organization's invitations, newest send first, and the
+/// total matching.
+pub async fn list(
+    db: &Db,
+    clock: &Clock,
+    org_id: &str,
+    query: &ListQuery,
+) -> anyhow::Result<(Vec<InvitationRow>, u64)> {
+    let now = clock.now();
+    let mut select = invitation::Entity::find().filter(invitation::Column::OrgId.eq(org_id));
+    if let Some(state) = query.state {
+        select = match state {
+            State::Pending => select
+                .filter(invitation::Column::State.eq(StoredState::Pending))
+                .filter(invitation::Column::ExpiresAt.gt(now)),
+            State::Expired => select
+                .filter(invitation::Column::State.eq(StoredState::Pending))
+                .filter(invitation::Column::ExpiresAt.lte(now)),
+            State::Accepted => select.filter(invitation::Column::State.eq(StoredState::Accepted)),
+            State::Revoked => select.filter(invitation::Column::State.eq(StoredState::Revoked)),
+        };
+    }
+    if let Some(search) = &query.search {
+        select = select.filter(
+            invitation::Column::EmailNormalized.like(crate::services::members::contains(search)),
+        );
+    }
+    let total = select
+        .clone()
+        .count(db.read())
+        .await
+        .context("failed to count invitations")?;
+    let rows = select
+        .find_also_related(outbox_message::Entity)
+        .order_by_desc(invitation::Column::SentAt)
+        .order_by_desc(invitation::Column::Id)
+        .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
+        .limit(PER_PAGE)
+        .all(db.read())
+        .await
+        .context("failed to list invitations")?;
+    Ok((
+        rows.into_iter()
+            .map(|(invitation, message)| InvitationRow {
+                invitation,
+                message,
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// One invitation of the organization with its delivery state.
+pub async fn find(
+    db: &Db,
+    org_id: &str,
+    invitation_id: &str,
+) -> anyhow::Result<Option<InvitationRow>> {
+    let row = invitation::Entity::find()
+        .filter(invitation::Column::OrgId.eq(org_id))
+        .filter(invitation::Column::Id.eq(invitation_id))
+        .find_also_related(outbox_message::Entity)
+        .one(db.read())
+        .await
+        .context("failed to load an invitation")?;
+    Ok(row.map(|(invitation, message)| InvitationRow {
+        invitation,
+        message,
+    }))
+}
+
+/// An invitation found by the token of its link, with its organization.
+#[derive(Clone, Debug)]
+pub struct Invited {
+    pub invitation: invitation::Model,
+    pub org: organization::Model,
+    pub state: State,
+}
+
+/// The invitation a link names, if the token is one Roster issued (and
+/// still current: a resend replaces it).
+pub async fn by_token(db: &Db, clock: &Clock, secret: &str) -> anyhow::Result<Option<Invited>> {
+    if secret.len() > 64 {
+        return Ok(None);
+    }
+    let row = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(token::hash(secret)))
+        .find_also_related(organization::Entity)
+        .one(db.read())
+        .await
+        .context("failed to look up an invitation")?;
+    let now = clock.now();
+    Ok(row.and_then(|(invitation, org)| {
+        org.map(|org| Invited {
+            state: State::of(&invitation, now),
+            invitation,
+            org,
+        })
+    }))
+}
+
+/// Why an invitation cannot be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("This invitation link is not valid. It may have been replaced by a newer one.")]
+    NotFound,
+    #[error("This invitation has expired.")]
+    Expired,
+    #[error("This invitation was cancelled.")]
+    Revoked,
+    #[error("This invitation has already been used.")]
+    Used,
+    #[error("This invitation is for another email address.")]
+    WrongAccount,
+    #[error("You are already a member of this organization.")]
+    AlreadyMember,
+    #[error("{0}")]
+    InviterCannotGrant(String),
+    #[error("An account with this email already exists. Sign in to accept the invitation.")]
+    AccountExists,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for AcceptError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AcceptError::Unexpected(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+/// The person joining, as the acceptance needs them.
+pub enum Joiner<'a> {
+    /// A signed-in account.
+    Existing(&'a user::Model),
+    /// A new account from the sign-up form on the link's page (the link
+    /// proves the address for this invitation).
+    New {
+        name: &'a str,
+        password_hash: String,
+    },
+}
+
+/// Accepts the invitation behind `secret`: checks it is pending and not
+/// expired, that the inviter may still grant its role, consumes it with one
+/// conditional update and adds the membership — all in one transaction.
+/// Returns the organization id and the member's account.
+pub async fn accept(
+    db: &Db,
+    clock: &Clock,
+    secret: &str,
+    joiner: Joiner<'_>,
+    address: Option<String>,
+) -> Result<(String, user::Model), AcceptError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let invitation = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(token::hash(secret)))
+        .one(&txn)
+        .await?
+        .ok_or(AcceptError::NotFound)?;
+    match State::of(&invitation, now) {
+        State::Pending => {}
+        State::Expired => return Err(AcceptError::Expired),
+        State::Revoked => return Err(AcceptError::Revoked),
+        State::Accepted => return Err(AcceptError::Used),
+    }
+    if let Joiner::Existing(user) = &joiner
+        && user.email_normalized != invitation.email_normalized
+    {
+        return Err(AcceptError::WrongAccount);
+    }
+    if let Some(reason) = inviter_refusal(&txn, &invitation).await? {
+        // Nothing else is written: the refusal alone is recorded.
+        txn.rollback().await?;
+        let actor = match &joiner {
+            Joiner::Existing(user) => Actor {
+                user_id: Some(user.id.clone()),
+                label: user.email.clone(),
+                address,
+            },
+            Joiner::New { .. } => Actor {
+                user_id: None,
+                label: invitation.email.clone(),
+                address,
+            },
+        };
+        record_refusal(db, &actor, &invitation, &reason, now).await?;
+        return Err(AcceptError::InviterCannotGrant(reason));
+    }
+    let person = match joiner {
+        Joiner::Existing(user) => user.clone(),
+        Joiner::New {
+            name,
+            password_hash,
+        } => {
+            let created = user::ActiveModel {
+                id: Set(new_id()),
+                email: Set(invitation.email.clone()),
+                email_normalized: Set(invitation.email_normalized.clone()),
+                name: Set(name.to_string()),
+                password_hash: Set(password_hash),
+                // The link proves the address for this invitation only; the
+                // separate verification email is still needed elsewhere.
+                email_verified_at: Set(None),
+                session_epoch: Set(0),
+                created_at: Set(now),
+                last_active_at: Set(Some(now)),
+            }
+            .insert(&txn)
+            .await;
+            match created {
+                Ok(user) => user,
+                Err(err) if is_unique_violation(&err) => return Err(AcceptError::AccountExists),
+                Err(err) => return Err(err.into()),
+            }
+        }
+    };
+    let actor = Actor {
+        user_id: Some(person.id.clone()),
+        label: person.email.clone(),
+        address,
+    };
+    let consumed = invitation::Entity::update_many()
+        .col_expr(invitation::Column::State, Expr::value(StoredState::Accepted))
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(Some(now)))
+        .col_expr(
+            invitation::Column::AcceptedBy,
+            Expr::value(Some(person.id.clone())),
+        )
+        .filter(invitation::Column::Id.eq(invitation.id.as_str()))
+        .filter(invitation::Column::State.eq(StoredState::Pending))
+        .filter(invitation::Column::TokenHash.eq(invitation.token_hash.as_str()))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .exec(&txn)
+        .await?;
+    if consumed.rows_affected != 1 {
+        return Err(AcceptError::Used);
+    }
+    let joined = membership::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(invitation.org_id.clone()),
+        user_id: Set(person.id.clone()),
+        role: Set(invitation.role),
+        sort_name: Set(person.name.to_lowercase()),
+        email_normalized: Set(person.email_normalized.clone()),
+        created_at: Set(now),
+        last_active_at: Set(0),
+    }
+    .insert(&txn)
+    .await;
+    match joined {
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => return Err(AcceptError::AlreadyMember),
+        Err(err) => return Err(err.into()),
+    }
+    record(
+        &txn,
+        &actor,
+        &invitation.org_id,
+        "invitation.accepted",
+        &invitation.id,
+        &invitation.email_normalized,
+        Some("pending".into()),
+        Some(invitation.role.as_str().to_string()),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((invitation.org_id, person))
+}
+
+/// Why the inviter can no longer stand behind the invitation, if so.
+async fn inviter_refusal(
+    txn: &DatabaseTransaction,
+    invitation: &invitation::Model,
+) -> Result<Option<String>, AcceptError> {
+    let inviter_role = match &invitation.invited_by {
+        Some(inviter) => current_role(txn, &invitation.org_id, inviter).await?,
+        None => None,
+    };
+    Ok(match inviter_role {
+        None => Some(format!(
+            "{} is no longer a member of this organization, so their invitation cannot be \
+             accepted. Ask an Admin of the organization to invite you again.",
+            invitation.invited_by_name
+        )),
+        Some(role) => policy::authorize(
+            role,
+            Action::Invite {
+                role: invitation.role,
+            },
+        )
+        .err()
+        .map(|_| {
+            format!(
+                "{} can no longer grant the {} role, so this invitation cannot be accepted. \
+                 Ask an Admin of the organization to invite you again.",
+                invitation.invited_by_name,
+                invitation.role.label()
+            )
+        }),
+    })
+}
+
+async fn record_refusal(
+    db: &Db,
+    actor: &Actor,
+    invitation: &invitation::Model,
+    reason: &str,
+    now: i64,
+) -> Result<(), AcceptError> {
+    let txn = db.begin_write().await?;
+    record(
+        &txn,
+        actor,
+        &invitation.org_id,
+        "invitation.refused",
+        &invitation.id,
+        &invitation.email_normalized,
+        Some(invitation.role.as_str().to_string()),
+        Some(reason.to_string()),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Whether `user` already belongs to the organization.
+pub async fn is_member(db: &Db, org_id: &str, user_id: &str) -> anyhow::Result<bool> {
+    Ok(current_role(db.read(), org_id, user_id)
+        .await
+        .context("failed to check a membership")?
+        .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_lists_split_on_commas_semicolons_and_lines() {
+        assert_eq!(
+            split_addresses(" a@x.test, b@x.test;\r\nc@x.test\n\n ,"),
+            ["a@x.test", "b@x.test", "c@x.test"]
+        );
+        assert!(split_addresses(" \n , ").is_empty());
+    }
+
+    #[test]
+    fn a_pending_invitation_expires_at_seven_days() {
+        let invitation = invitation::Model {
+            id: "i".into(),
+            org_id: "o".into(),
+            email: "a@x.test".into(),
+            email_normalized: "a@x.test".into(),
+            role: OrgRole::Member,
+            token_hash: "h".into(),
+            state: StoredState::Pending,
+            invited_by: None,
+            invited_by_name: "Ada".into(),
+            created_at: 0,
+            sent_at: 0,
+            expires_at: VALID_SECS,
+            accepted_at: None,
+            accepted_by: None,
+            revoked_at: None,
+            message_id: None,
+        };
+        assert_eq!(State::of(&invitation, VALID_SECS - 1), State::Pending);
+        assert_eq!(State::of(&invitation, VALID_SECS), State::Expired);
+        let revoked = invitation::Model {
+            state: StoredState::Revoked,
+            ..invitation
+        };
+        assert_eq!(State::of(&revoked, 0), State::Revoked);
+    }
+}

@@ -1,0 +1,435 @@
+//! Settings → Invitations: send to one or many addresses, list with state
+//! and delivery, resend and cancel (htmx in place, or plain forms), and the
+//! Mailbox page that shows an organization's invitation mail when no SMTP
+//! server is configured.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::{Htmx, OrgCtx};
+use super::render::{FieldErrors, Layout, Section, html, page, see_other};
+use super::session;
+use super::state::AppState;
+use crate::domain::permission::Permission;
+use crate::domain::policy;
+use crate::domain::role::OrgRole;
+use crate::entities::outbox_message;
+use crate::mail::{outbox, templates};
+use crate::services::members::{Acting, MemberError};
+use crate::services::invitations::{
+    self, InvitationRow, Line, ListQuery, Outcome, PER_PAGE, Sender, SentLink, State,
+};
+
+/// An invitation row with what the page shows about it.
+pub struct InvitationView {
+    pub row: InvitationRow,
+    pub state: State,
+    pub can_manage: bool,
+    /// Whether mail leaves through SMTP (otherwise it waits in the
+    /// Mailbox).
+    pub sends: bool,
+}
+
+impl InvitationView {
+    fn new(ctx: &OrgCtx, state: &AppState, row: InvitationRow) -> Self {
+        let now = state.clock.now();
+        let current = State::of(&row.invitation, now);
+        let can_manage = matches!(current, State::Pending | State::Expired)
+            && policy::authorize(
+                ctx.role(),
+                policy::Action::Invite {
+                    role: row.invitation.role,
+                },
+            )
+            .is_ok();
+        InvitationView {
+            state: current,
+            can_manage,
+            sends: state.mailer.sends(),
+            row,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.row.invitation.id
+    }
+
+    pub fn sent(&self) -> String {
+        templates::date_time(self.row.invitation.sent_at)
+    }
+
+    pub fn expires(&self) -> String {
+        templates::date_time(self.row.invitation.expires_at)
+    }
+
+    /// Queued, sent, failing (with the last error) or kept in the mailbox.
+    pub fn delivery(&self) -> String {
+        match &self.row.message {
+            None => "—".into(),
+            Some(m) if m.sent_at.is_some() => "Sent".into(),
+            Some(_) if !self.sends => "In the mailbox".into(),
+            Some(outbox_message::Model {
+                last_error: Some(error),
+                next_attempt_at,
+                ..
+            }) => format!(
+                "Failing: {error} (next try {})",
+                templates::date_time(*next_attempt_at)
+            ),
+            Some(_) => "Queued".into(),
+        }
+    }
+
+    pub fn delivery_failing(&self) -> bool {
+        self.row
+            .message
+            .as_ref()
+            .is_some_and(|m| m.sent_at.is_none() && m.last_error.is_some())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InvitationsQuery {
+    pub state: String,
+    pub q: String,
+    pub page: Option<u64>,
+}
+
+impl InvitationsQuery {
+    fn validate(&self) -> Result<ListQuery, AppError> {
+        let state = match self.state.as_str() {
+            "" => None,
+            value => Some(
+                State::parse(value)
+                    .ok_or_else(|| AppError::bad_request("Unknown invitation state."))?,
+            ),
+        };
+        let search = self.q.trim().to_lowercase();
+        if search.chars().count() > 254 {
+            return Err(AppError::bad_request(
+                "The search is too long; use at most 254 characters.",
+            ));
+        }
+        Ok(ListQuery {
+            state,
+            search: (!search.is_empty()).then_some(search),
+            page: self.page.unwrap_or(1).max(1),
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InviteForm {
+    pub emails: String,
+    pub role: String,
+}
+
+#[derive(Template)]
+#[template(path = "invitations.html")]
+struct InvitationsPage {
+    layout: Layout,
+    csrf: String,
+    org_id: String,
+    roles: Vec<OrgRole>,
+    form: InviteForm,
+    errors: FieldErrors,
+    lines: Vec<Line>,
+    invitations: Vec<InvitationView>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    state_filter: String,
+    search: String,
+    states: [State; 4],
+    prev_href: String,
+    next_href: String,
+    sends: bool,
+}
+
+impl InvitationsPage {
+    pub fn invited_count(&self) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| l.outcome == Outcome::Invited)
+            .count()
+    }
+}
+
+fn page_href(query: &ListQuery, page: u64) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(state) = query.state {
+        pairs.push(("state", state.as_str().to_string()));
+    }
+    if let Some(search) = &query.search {
+        pairs.push(("q", search.clone()));
+    }
+    pairs.push(("page", page.to_string()));
+    format!(
+        "?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+async fn render_page(
+    state: &AppState,
+    ctx: &OrgCtx,
+    status: StatusCode,
+    query: ListQuery,
+    form: InviteForm,
+    errors: FieldErrors,
+    lines: Vec<Line>,
+) -> Result<HttpResponse, AppError> {
+    let (rows, total) = invitations::list(&state.db, &state.clock, &ctx.org.id, &query).await?;
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let layout = Layout::org(ctx, Section::Invitations, "Invitations");
+    html(
+        status,
+        &InvitationsPage {
+            csrf: layout.csrf.clone(),
+            layout,
+            org_id: ctx.org.id.clone(),
+            roles: policy::grantable_roles(ctx.role()),
+            form,
+            errors,
+            lines,
+            invitations: rows
+                .into_iter()
+                .map(|row| InvitationView::new(ctx, state, row))
+                .collect(),
+            total,
+            page: query.page,
+            pages,
+            state_filter: query.state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            search: query.search.clone().unwrap_or_default(),
+            states: State::ALL,
+            prev_href: page_href(&query, query.page.saturating_sub(1).max(1)),
+            next_href: page_href(&query, query.page + 1),
+            sends: state.mailer.sends(),
+        },
+    )
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    query: web::Query<InvitationsQuery>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let query = query.validate()?;
+    let form = InviteForm {
+        emails: String::new(),
+        role: OrgRole::Member.as_str().to_string(),
+    };
+    render_page(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        query,
+        form,
+        FieldErrors::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+/// Logs the links of mail that stays in the outbox, so the operator of an
+/// instance without SMTP can pass them on.
+fn log_links(state: &AppState, links: &[SentLink]) {
+    if state.mailer.sends() {
+        state.mailer.nudge();
+        return;
+    }
+    for sent in links {
+        tracing::info!(
+            to = %sent.email,
+            link = %sent.link,
+            "invitation kept in the outbox (no SMTP configured)"
+        );
+    }
+}
+
+fn sender<'a>(state: &'a AppState, ctx: &'a OrgCtx, acting: &'a Acting) -> Sender<'a> {
+    Sender {
+        acting,
+        name: &ctx.user().name,
+        org_name: &ctx.org.name,
+        base_url: &state.config.base_url,
+    }
+}
+
+pub async fn send(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let form = form.into_inner();
+    let mut errors = FieldErrors::default();
+    let role = OrgRole::parse(&form.role)
+        .filter(|role| policy::grantable_roles(ctx.role()).contains(role));
+    let Some(role) = role else {
+        return Err(AppError::bad_request("Choose one of the roles offered."));
+    };
+    let addresses = invitations::split_addresses(&form.emails);
+    let acting = ctx.acting();
+    let outcome = invitations::invite(
+        &state.db,
+        &state.clock,
+        &sender(&state, &ctx, &acting),
+        &addresses,
+        role,
+    )
+    .await;
+    let (status, lines, form) = match outcome {
+        Ok((lines, links)) => {
+            log_links(&state, &links);
+            let kept = InviteForm {
+                emails: String::new(),
+                role: form.role,
+            };
+            (StatusCode::OK, lines, kept)
+        }
+        Err(MemberError::Invalid(message)) => {
+            errors.add("emails", message);
+            (StatusCode::UNPROCESSABLE_ENTITY, Vec::new(), form)
+        }
+        Err(err) => return Err(err.into()),
+    };
+    render_page(
+        &state,
+        &ctx,
+        status,
+        ListQuery {
+            page: 1,
+            ..ListQuery::default()
+        },
+        form,
+        errors,
+        lines,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "partials/invitation_changed.html")]
+struct ChangedFragment {
+    org_id: String,
+    csrf: String,
+    i: InvitationView,
+    message: String,
+}
+
+async fn answer(
+    state: &AppState,
+    ctx: &OrgCtx,
+    htmx: Htmx,
+    invitation_id: &str,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    if htmx.0 {
+        let row = invitations::find(&state.db, &ctx.org.id, invitation_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        return page(&ChangedFragment {
+            org_id: ctx.org.id.clone(),
+            csrf: session::csrf_token(ctx.session()),
+            i: InvitationView::new(ctx, state, row),
+            message,
+        });
+    }
+    session::flash(ctx.session(), "success", message);
+    Ok(see_other(&format!("/orgs/{}/invitations", ctx.org.id)))
+}
+
+pub async fn resend(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let acting = ctx.acting();
+    let (invitation, link) = invitations::resend(
+        &state.db,
+        &state.clock,
+        &sender(&state, &ctx, &acting),
+        &path.1,
+    )
+    .await?;
+    log_links(&state, &[link]);
+    let message = format!(
+        "A new invitation is on its way to {}; the previous link no longer works.",
+        invitation.email
+    );
+    answer(&state, &ctx, htmx, &invitation.id, message).await
+}
+
+pub async fn cancel(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let invitation =
+        invitations::cancel(&state.db, &state.clock, &ctx.acting(), &path.1).await?;
+    let message = format!(
+        "The invitation to {} is cancelled; its link no longer works.",
+        invitation.email
+    );
+    answer(&state, &ctx, htmx, &invitation.id, message).await
+}
+
+/// A message on the Mailbox page.
+pub struct MailView {
+    pub message: outbox_message::Model,
+    pub link: Option<String>,
+}
+
+impl MailView {
+    pub fn created(&self) -> String {
+        templates::date_time(self.message.created_at)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mailbox.html")]
+struct MailboxPage {
+    layout: Layout,
+    messages: Vec<MailView>,
+}
+
+/// How many messages the Mailbox page shows.
+const MAILBOX_SIZE: u64 = 100;
+
+/// The organization's invitation mail, when Roster keeps mail in the outbox
+/// (no SMTP configured): Owners and Admins copy the links from here.
+pub async fn mailbox(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+    if state.mailer.sends() {
+        return Err(AppError::NotFound);
+    }
+    ctx.require(Permission::ManageMembers)?;
+    let prefix = format!("{}/invitations/", state.config.base_url);
+    let messages = outbox::of_org(&state.db, &ctx.org.id, MAILBOX_SIZE)
+        .await?
+        .into_iter()
+        .map(|message| {
+            let link = message
+                .body_text
+                .lines()
+                .map(str::trim)
+                .find(|line| line.starts_with(&prefix))
+                .map(str::to_string);
+            MailView { message, link }
+        })
+        .collect();
+    page(&MailboxPage {
+        layout: Layout::org(&ctx, Section::Invitations, "Mailbox"),
+        messages,
+    })
+}
