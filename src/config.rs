@@ -84,13 +84,23 @@ pub struct ConfigArgs {
     #[arg(long, env = "ROSTER_SMTP_PORT", global = true)]
     pub smtp_port: Option<u16>,
     /// How to secure the SMTP connection: starttls, tls or none.
-    #[arg(long, env = "ROSTER_SMTP_TLS", default_value = "starttls", global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_SMTP_TLS",
+        default_value = "starttls",
+        global = true
+    )]
     pub smtp_tls: String,
     /// SMTP user name, when the server wants one.
     #[arg(long, env = "ROSTER_SMTP_USER", global = true)]
     pub smtp_user: Option<String>,
     /// SMTP password.
-    #[arg(long, env = "ROSTER_SMTP_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ROSTER_SMTP_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
     pub smtp_password: Option<String>,
     /// The From address of Roster's mail.
     #[arg(

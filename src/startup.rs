@@ -101,6 +101,11 @@ impl Application {
         self.port
     }
 
+    /// The mail worker's handle (to nudge it after the clock moves, say).
+    pub fn mailer(&self) -> Mailer {
+        self.mailer.clone()
+    }
+
     /// Serves until stopped (SIGTERM or Ctrl-C: in-flight requests finish),
     /// with the mail worker beside it. Mail not yet delivered stays in the
     /// outbox for the next start.

@@ -10,10 +10,11 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderValue;
 use reqwest::{Response, StatusCode};
 use roster::clock::Clock;
-use roster::config::{Config, DatabaseUrl, SecretKey};
+use roster::config::{Config, DatabaseUrl, SecretKey, SmtpConfig, SmtpTls};
 use roster::db::Db;
 use roster::domain::role::OrgRole;
-use roster::entities::{membership, user};
+use roster::entities::{invitation, membership, user};
+use roster::mail::Mailer;
 use roster::startup::Application;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
 
@@ -74,6 +75,7 @@ pub struct TestApp {
     pub address: String,
     pub clock: Clock,
     pub db: Db,
+    pub mailer: Mailer,
     pub browser: Browser,
     _db_guard: TestDb,
 }
@@ -125,6 +127,19 @@ pub fn test_config(database_url: DatabaseUrl) -> Config {
         idle_timeout: Duration::from_secs(60 * 60),
         session_lifetime: Duration::from_secs(12 * 60 * 60),
         trust_proxy: false,
+        smtp: None,
+        mail_from: "Roster <roster@roster.test>".into(),
+    }
+}
+
+/// Settings that deliver mail to a local sink on `port`.
+pub fn smtp_to(port: u16) -> SmtpConfig {
+    SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: SmtpTls::None,
+        user: None,
+        password: None,
     }
 }
 
@@ -138,21 +153,27 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         roster::telemetry::init();
     }
     let (database_url, guard) = test_database().await;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("address").port()
+    );
     let mut config = test_config(database_url);
+    config.base_url = address.clone();
     configure(&mut config);
     let db = Db::connect(&config.database_url).await.expect("connect");
     db.migrate().await.expect("migrate");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let clock = Clock::default();
     let app =
         Application::build_with(config, clock.clone(), db.clone(), listener).expect("build app");
-    let address = format!("http://127.0.0.1:{}", app.port());
+    let mailer = app.mailer();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         browser: Browser::new(&address),
         address,
         clock,
         db,
+        mailer,
         _db_guard: guard,
     }
 }
@@ -223,6 +244,55 @@ impl TestApp {
 
     /// Adds a new person to an organization with `role` straight in the
     /// database and returns a browser signed in as them.
+    /// A pending invitation (sent by the Owner) for a new address, straight
+    /// in the database; returns its id and the token of its link.
+    pub async fn add_invitation(&self, org_id: &str, role: OrgRole) -> (String, String) {
+        let owner = self
+            .scalar_text(&format!(
+                "SELECT user_id FROM memberships WHERE org_id = '{org_id}' AND role = 'owner'"
+            ))
+            .await;
+        let token = roster::domain::token::generate();
+        let id = uuid::Uuid::new_v4().to_string();
+        let address = email("invitee");
+        let now = self.clock.now();
+        invitation::ActiveModel {
+            id: Set(id.clone()),
+            org_id: Set(org_id.to_string()),
+            email: Set(address.clone()),
+            email_normalized: Set(address.to_lowercase()),
+            role: Set(role),
+            token_hash: Set(roster::domain::token::hash(&token)),
+            state: Set(invitation::StoredState::Pending),
+            invited_by: Set(Some(owner)),
+            invited_by_name: Set("Olivia Owner".into()),
+            created_at: Set(now),
+            sent_at: Set(now),
+            expires_at: Set(now + roster::services::invitations::VALID_SECS),
+            accepted_at: Set(None),
+            accepted_by: Set(None),
+            revoked_at: Set(None),
+            message_id: Set(None),
+        }
+        .insert(self.db.write())
+        .await
+        .expect("insert invitation");
+        (id, token)
+    }
+
+    /// One text value from the database.
+    pub async fn scalar_text(&self, sql: &str) -> String {
+        let backend = self.db.read().get_database_backend();
+        let row = self
+            .db
+            .read()
+            .query_one_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
+            .await
+            .expect("query")
+            .expect("a row");
+        row.try_get_by_index::<String>(0).expect("a text value")
+    }
+
     pub async fn member_with_role(&self, org_id: &str, email: &str, role: OrgRole) -> Browser {
         let user = self
             .insert_user(email, &format!("{} person", role.label()))

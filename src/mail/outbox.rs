@@ -110,7 +110,10 @@ pub async fn claim_due(
 pub async fn mark_sent(db: &Db, id: &str, now: i64) -> anyhow::Result<()> {
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::SentAt, now.into())
-        .col_expr(outbox_message::Column::LastError, Option::<String>::None.into())
+        .col_expr(
+            outbox_message::Column::LastError,
+            Option::<String>::None.into(),
+        )
         .col_expr(outbox_message::Column::LockedUntil, 0_i64.into())
         .col_expr(outbox_message::Column::BodyText, DELIVERED_BODY.into())
         .col_expr(outbox_message::Column::BodyHtml, DELIVERED_BODY.into())

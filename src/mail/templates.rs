@@ -55,7 +55,10 @@ pub fn date_time(ts: i64) -> String {
 
 impl Invitation<'_> {
     pub fn subject(&self) -> String {
-        format!("{} invited you to {} on Roster", self.inviter, self.org_name)
+        format!(
+            "{} invited you to {} on Roster",
+            self.inviter, self.org_name
+        )
     }
 
     /// The message, ready for the outbox.

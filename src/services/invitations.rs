@@ -95,7 +95,9 @@ pub enum Outcome {
     Invited,
     AlreadyMember,
     /// A pending invitation exists; the page offers to resend it.
-    AlreadyInvited { invitation_id: String },
+    AlreadyInvited {
+        invitation_id: String,
+    },
     Invalid(String),
 }
 
@@ -218,7 +220,8 @@ async fn invite_one(
         None => {
             let secret = token::generate();
             let id = new_id();
-            let message = queue_message(txn, sender, &id, email.as_str(), role, &secret, now).await?;
+            let message =
+                queue_message(txn, sender, &id, email.as_str(), role, &secret, now).await?;
             let created = invitation::ActiveModel {
                 id: Set(id.clone()),
                 org_id: Set(org_id.to_string()),
@@ -311,9 +314,21 @@ async fn renew(
 ) -> Result<String, MemberError> {
     let role = role.unwrap_or(existing.role);
     let secret = token::generate();
-    let message = queue_message(txn, sender, &existing.id, &existing.email, role, &secret, now).await?;
+    let message = queue_message(
+        txn,
+        sender,
+        &existing.id,
+        &existing.email,
+        role,
+        &secret,
+        now,
+    )
+    .await?;
     let updated = invitation::Entity::update_many()
-        .col_expr(invitation::Column::TokenHash, Expr::value(token::hash(&secret)))
+        .col_expr(
+            invitation::Column::TokenHash,
+            Expr::value(token::hash(&secret)),
+        )
         .col_expr(invitation::Column::Role, Expr::value(role))
         .col_expr(invitation::Column::SentAt, Expr::value(now))
         .col_expr(invitation::Column::ExpiresAt, Expr::value(now + VALID_SECS))
@@ -724,7 +739,10 @@ pub async fn accept(
         address,
     };
     let consumed = invitation::Entity::update_many()
-        .col_expr(invitation::Column::State, Expr::value(StoredState::Accepted))
+        .col_expr(
+            invitation::Column::State,
+            Expr::value(StoredState::Accepted),
+        )
         .col_expr(invitation::Column::AcceptedAt, Expr::value(Some(now)))
         .col_expr(
             invitation::Column::AcceptedBy,

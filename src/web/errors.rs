@@ -8,7 +8,7 @@
 //! which sees the request. The person sees a short message; the log gets
 //! the whole cause chain.
 
-use actix_web::body::BoxBody;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -177,7 +177,9 @@ struct AlertFragment<'a> {
 /// Gives every error response a body: a whole page for a normal request,
 /// an alert fragment for htmx. Responses a handler rendered on purpose
 /// (forms with messages) carry no error and pass through untouched.
-pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+pub fn render_error_page<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let status = res.status();
     let message = match res.response().error() {
         Some(err) => match err.as_error::<AppError>() {
@@ -187,7 +189,14 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
             Some(app) => app.to_string(),
             None => generic_message(status, &err.to_string()),
         },
-        None if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED => {
+        // A page a handler rendered itself (the invalid-invitation page,
+        // say) is kept; actix's own bare 404/405 answers get the error page.
+        None if (status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED)
+            && matches!(
+                res.response().body().size(),
+                BodySize::None | BodySize::Sized(0)
+            ) =>
+        {
             generic_message(status, "")
         }
         None => return Ok(ErrorHandlerResponse::Response(res.map_into_left_body())),

@@ -18,10 +18,10 @@ use crate::domain::policy;
 use crate::domain::role::OrgRole;
 use crate::entities::outbox_message;
 use crate::mail::{outbox, templates};
-use crate::services::members::{Acting, MemberError};
 use crate::services::invitations::{
     self, InvitationRow, Line, ListQuery, Outcome, PER_PAGE, Sender, SentLink, State,
 };
+use crate::services::members::{Acting, MemberError};
 
 /// An invitation row with what the page shows about it.
 pub struct InvitationView {
@@ -204,7 +204,10 @@ async fn render_page(
             total,
             page: query.page,
             pages,
-            state_filter: query.state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            state_filter: query
+                .state
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
             search: query.search.clone().unwrap_or_default(),
             states: State::ALL,
             prev_href: page_href(&query, query.page.saturating_sub(1).max(1)),
@@ -376,8 +379,7 @@ pub async fn cancel(
     htmx: Htmx,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
-    let invitation =
-        invitations::cancel(&state.db, &state.clock, &ctx.acting(), &path.1).await?;
+    let invitation = invitations::cancel(&state.db, &state.clock, &ctx.acting(), &path.1).await?;
     let message = format!(
         "The invitation to {} is cancelled; its link no longer works.",
         invitation.email

@@ -28,11 +28,15 @@ pub enum View {
     /// Signed in with the invited address: one click to join.
     Join,
     /// Signed in with another address.
-    OtherAccount { signed_in_as: String },
+    OtherAccount {
+        signed_in_as: String,
+    },
     AlreadyMember,
     /// Expired, revoked, used, or refused at acceptance: why, and whom to
     /// ask.
-    Closed { reason: String },
+    Closed {
+        reason: String,
+    },
 }
 
 #[derive(Template)]
@@ -329,7 +333,10 @@ pub async fn signup(
             session::flash(
                 &session,
                 "success",
-                format!("Welcome to Roster, {}. You joined {}.", user.name, invited.org.name),
+                format!(
+                    "Welcome to Roster, {}. You joined {}.",
+                    user.name, invited.org.name
+                ),
             );
             Ok(see_other(&format!("/orgs/{org_id}")))
         }

@@ -43,6 +43,19 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("post", "/orgs/{org_id}/leave") => [303, 404, 404, 303, 303, 303, 303, 403],
         ("get", "/orgs/{org_id}/transfer") => [303, 404, 404, 403, 403, 403, 403, 200],
         ("post", "/orgs/{org_id}/transfer") => [303, 404, 404, 403, 403, 403, 403, 303],
+        ("post", "/orgs/{org_id}/invitations") => [303, 404, 404, 403, 403, 403, 200, 200],
+        ("post", "/orgs/{org_id}/invitations/{invitation_id}/resend")
+        | ("post", "/orgs/{org_id}/invitations/{invitation_id}/cancel") => {
+            [303, 404, 404, 403, 403, 403, 303, 303]
+        }
+        // Without SMTP settings, as here, the Mailbox page exists.
+        ("get", "/orgs/{org_id}/mailbox") => [303, 404, 404, 403, 403, 403, 200, 200],
+        // A pending invitation for someone else: a sign-up form for the
+        // signed out, "this is for another address" for everyone else.
+        ("get", "/invitations/{token}") => [200; 8],
+        ("post", "/invitations/{token}/accept") => [303, 403, 403, 403, 403, 403, 403, 403],
+        // The link is the proof: whoever holds it creates that account.
+        ("post", "/invitations/{token}/signup") => [303; 8],
         ("get", "/orgs/{org_id}/invitations")
         | ("get", "/orgs/{org_id}/product-access")
         | ("get", "/orgs/{org_id}/audit") => [303, 404, 404, 403, 403, 403, 200, 200],
@@ -61,6 +74,10 @@ fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, Strin
         "/orgs/{org_id}/members/{member_id}/role" => vec![("role", "viewer")],
         "/orgs/{org_id}/transfer" => vec![("email", target_email), ("password", PASSWORD)],
         "/orgs/{org_id}/settings" => vec![("name", "Renamed Co"), ("description", "")],
+        "/orgs/{org_id}/invitations" => {
+            vec![("emails", "newcomer@matrix.test"), ("role", "viewer")]
+        }
+        "/invitations/{token}/signup" => vec![("name", "Nora Newcomer"), ("password", PASSWORD)],
         "/orgs/{org_id}/delete" => {
             vec![("confirm_name", &fixture.org_name), ("password", PASSWORD)]
         }
@@ -78,9 +95,13 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
     for (who, want) in Who::ALL.into_iter().zip(row) {
         // A fresh Member to act on in each cell.
         let (target, target_email) = app.add_member(&fixture.org_id, OrgRole::Member).await;
+        // And a fresh pending invitation.
+        let (invitation, token) = app.add_invitation(&fixture.org_id, OrgRole::Member).await;
         let path = pattern
             .replace("{org_id}", &fixture.org_id)
             .replace("{member_id}", &target)
+            .replace("{invitation_id}", &invitation)
+            .replace("{token}", &token)
             .replace("{path:.*}", "css/roster.css");
         let browser = fixture.browser(who);
         let response = if method == "get" {
@@ -147,11 +168,21 @@ async fn matrix_for_organization_member_routes() {
 }
 
 #[tokio::test]
+async fn matrix_for_invitation_routes() {
+    check(|p| p.starts_with("/orgs/{org_id}/invitations") || p.starts_with("/invitations")).await;
+}
+
+#[tokio::test]
 async fn matrix_for_other_organization_routes() {
-    check(|p| p.starts_with("/orgs/{org_id}") && !p.starts_with("/orgs/{org_id}/members")).await;
+    check(|p| {
+        p.starts_with("/orgs/{org_id}")
+            && !p.starts_with("/orgs/{org_id}/members")
+            && !p.starts_with("/orgs/{org_id}/invitations")
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn matrix_for_account_and_public_routes() {
-    check(|p| !p.starts_with("/orgs/{org_id}")).await;
+    check(|p| !p.starts_with("/orgs/{org_id}") && !p.starts_with("/invitations")).await;
 }

@@ -2,6 +2,7 @@ mod assets_and_health;
 mod auth;
 mod concurrency;
 mod csrf_and_headers;
+mod invitations;
 mod matrix;
 mod members;
 mod orgs;
