@@ -83,6 +83,7 @@ async fn one_send_reports_each_address_and_the_mail_arrives_over_smtp() {
     assert_eq!(app.count("invitations").await, 2);
 
     let mail = sink.wait_for(2).await;
+    wait_for_outbox(&app, "sent_at IS NOT NULL", 2).await;
     let ada = sink.last_to("ada@example.test");
     assert!(mail.iter().all(|m| m.recipients.len() == 1));
     assert!(
@@ -500,6 +501,21 @@ async fn fifty_simultaneous_accepts_make_one_membership() {
     app.assert_counts_match(&org).await;
 }
 
+/// Waits (5 s at most) until `count` messages of the outbox match
+/// `condition`.
+async fn wait_for_outbox(app: &TestApp, condition: &str, count: i64) {
+    for _ in 0..100 {
+        let matching = app
+            .scalar(&format!("SELECT COUNT(*) FROM outbox WHERE {condition}"))
+            .await;
+        if matching == count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the outbox never got to {condition}");
+}
+
 #[tokio::test]
 async fn with_smtp_down_invitations_wait_and_go_out_once_it_is_back() {
     let port = SmtpSink::free_port();
@@ -509,7 +525,8 @@ async fn with_smtp_down_invitations_wait_and_go_out_once_it_is_back() {
         .await;
     let (status, _) = invite(&owner, &org, "hana@example.test", "member").await;
     assert_eq!(status, StatusCode::OK, "queued even though SMTP is down");
-    app.mailer.deliver_due().await.expect("a delivery round");
+    // The worker (nudged by the send) records the failed attempt.
+    wait_for_outbox(&app, "last_error IS NOT NULL", 1).await;
 
     let (_, listing) = owner.get_html(&format!("/orgs/{org}/invitations")).await;
     assert!(listing.contains("Failing:"), "the failure shows: {listing}");
@@ -526,6 +543,7 @@ async fn with_smtp_down_invitations_wait_and_go_out_once_it_is_back() {
     app.mailer.nudge();
     let mail = sink.wait_for(1).await;
     assert_eq!(mail[0].recipients, ["hana@example.test"]);
+    wait_for_outbox(&app, "sent_at IS NOT NULL", 1).await;
     let (_, listing) = owner.get_html(&format!("/orgs/{org}/invitations")).await;
     assert!(listing.contains(">Sent<"));
     app.mailer.deliver_due().await.expect("a delivery round");
