@@ -311,3 +311,129 @@ async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
     assert_eq!(app.role_of(&org, &target_email).await, None);
     client.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn invite_follow_the_mailbox_link_in_a_second_browser_and_join_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let driver = start_driver().await;
+    let owner = chromium(&driver, true).await;
+
+    owner
+        .goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
+    fill(&owner, "email", &owner_email).await;
+    fill(&owner, "password", PASSWORD).await;
+    owner
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("sign in");
+    wait_for_path(&owner, |path| path.ends_with("/members")).await;
+    owner
+        .find(Locator::LinkText("Invite member"))
+        .await
+        .expect("the Invite member button")
+        .click()
+        .await
+        .expect("open Invitations");
+    wait_for_path(&owner, |path| path.ends_with("/invitations")).await;
+    fill(&owner, "emails", "newcomer@example.test").await;
+    owner
+        .find(Locator::Css("select#invite-role"))
+        .await
+        .expect("role")
+        .select_by_value("viewer")
+        .await
+        .expect("choose Viewer");
+    owner
+        .find(Locator::Css(
+            "form[action$='/invitations'] button[type=submit]",
+        ))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("send invitations");
+    let results = owner
+        .wait()
+        .for_element(Locator::Id("results-heading"))
+        .await
+        .expect("results");
+    assert_eq!(results.text().await.expect("text"), "Results: 1 invited");
+
+    owner
+        .find(Locator::LinkText("Open the mailbox"))
+        .await
+        .expect("mailbox link")
+        .click()
+        .await
+        .expect("open the mailbox");
+    wait_for_path(&owner, |path| path.ends_with("/mailbox")).await;
+    let link = owner
+        .find(Locator::LinkText(
+            "Invitation link for newcomer@example.test",
+        ))
+        .await
+        .expect("the invitation link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("an address");
+
+    // Someone else, in a browser of their own.
+    let newcomer = chromium(&driver, true).await;
+    newcomer.goto(&link).await.expect("open the invitation");
+    let heading = newcomer
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("heading");
+    assert_eq!(heading.text().await.expect("text"), "Join Acme");
+    fill(&newcomer, "name", "Nora Newcomer").await;
+    fill(&newcomer, "password", PASSWORD).await;
+    newcomer
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("create account")
+        .click()
+        .await
+        .expect("create account and join");
+    wait_for_path(&newcomer, |path| path.starts_with(&format!("/orgs/{org}"))).await;
+    let welcome = newcomer
+        .wait()
+        .for_element(Locator::Css(".alert-success"))
+        .await
+        .expect("welcome");
+    assert!(
+        welcome
+            .text()
+            .await
+            .expect("text")
+            .contains("You joined Acme.")
+    );
+    let org_nav = newcomer.source().await.expect("source");
+    assert!(org_nav.contains("Nora Newcomer"));
+
+    // The first browser sees the invitation accepted.
+    owner
+        .goto(&format!("{}/orgs/{org}/invitations", app.address))
+        .await
+        .expect("invitations");
+    let state = owner
+        .wait()
+        .for_element(Locator::Css("table.invitations .state-accepted"))
+        .await
+        .expect("an accepted invitation");
+    assert_eq!(state.text().await.expect("text"), "Accepted");
+
+    newcomer.close().await.expect("close");
+    owner.close().await.expect("close");
+}
