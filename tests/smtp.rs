@@ -160,6 +160,27 @@ impl SmtpSink {
         }
     }
 
+    /// Waits (10 s at most) for a message to `address` whose text has
+    /// `containing` (a link's path, say); returns the last such.
+    pub async fn wait_to(&self, address: &str, containing: &str) -> Received {
+        for _ in 0..200 {
+            if let Some(found) = self.all_to(address, containing).pop() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no message to {address} arrived");
+    }
+
+    /// Every message to `address` whose text has `containing`, in order.
+    pub fn all_to(&self, address: &str, containing: &str) -> Vec<Received> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(address)))
+            .filter(|m| m.text.contains(containing))
+            .collect()
+    }
+
     /// The last message to `address`.
     pub fn last_to(&self, address: &str) -> Received {
         self.messages()

@@ -11,6 +11,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_member_search;
 mod m20261122_000003_member_counts;
 mod m20261123_000004_invitations;
+mod m20261123_000005_account_tokens;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_member_search::Migration),
             Box::new(m20261122_000003_member_counts::Migration),
             Box::new(m20261123_000004_invitations::Migration),
+            Box::new(m20261123_000005_account_tokens::Migration),
         ]
     }
 }

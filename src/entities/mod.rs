@@ -1,7 +1,9 @@
 //! SeaORM entities, one module per table. Hand-written queries that belong
 //! to a table live in the services that use them.
 
+pub mod account_token;
 pub mod audit_event;
+pub mod auto_join_domain;
 pub mod invitation;
 pub mod member_count;
 pub mod membership;

@@ -8,6 +8,9 @@ pub struct Model {
     pub name: String,
     pub description: String,
     pub created_at: i64,
+    /// The role of people who join by a verified address on one of the
+    /// organization's auto-join domains (Member or Viewer).
+    pub auto_join_role: crate::domain::role::OrgRole,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

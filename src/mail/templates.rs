@@ -6,6 +6,8 @@ use askama::Template;
 use super::outbox::NewMessage;
 
 pub const INVITATION_KIND: &str = "invitation";
+pub const RESET_KIND: &str = "password_reset";
+pub const VERIFY_KIND: &str = "verify_email";
 
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -87,6 +89,123 @@ impl Invitation<'_> {
             subject,
             body_text,
             body_html,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "emails/reset_password.txt")]
+struct ResetText<'a> {
+    name: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/reset_password.html")]
+struct ResetHtml<'a> {
+    name: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/verify_email.txt")]
+struct VerifyText<'a> {
+    name: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/verify_email.html")]
+struct VerifyHtml<'a> {
+    name: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+
+/// A message about the person's own account (reset, verification). It has
+/// no organization, so no Mailbox page ever shows it.
+pub struct AccountMessage {
+    kind: &'static str,
+    subject: &'static str,
+    body_text: String,
+    body_html: String,
+}
+
+impl AccountMessage {
+    pub fn reset(name: &str, link: &str, expires_at: i64) -> Self {
+        let expires = date_time(expires_at);
+        let (text, html) = (
+            ResetText {
+                name,
+                link,
+                expires: &expires,
+            }
+            .render(),
+            ResetHtml {
+                name,
+                link,
+                expires: &expires,
+            }
+            .render(),
+        );
+        Self::of(RESET_KIND, "Reset your Roster password", text, html)
+    }
+
+    pub fn verify(name: &str, link: &str, expires_at: i64) -> Self {
+        let expires = date_time(expires_at);
+        let (text, html) = (
+            VerifyText {
+                name,
+                link,
+                expires: &expires,
+            }
+            .render(),
+            VerifyHtml {
+                name,
+                link,
+                expires: &expires,
+            }
+            .render(),
+        );
+        Self::of(
+            VERIFY_KIND,
+            "Confirm your email address for Roster",
+            text,
+            html,
+        )
+    }
+
+    fn of(
+        kind: &'static str,
+        subject: &'static str,
+        text: askama::Result<String>,
+        html: askama::Result<String>,
+    ) -> Self {
+        // A template that fails to render leaves an empty part; `render`
+        // refuses to queue it.
+        AccountMessage {
+            kind,
+            subject,
+            body_text: text.unwrap_or_default(),
+            body_html: html.unwrap_or_default(),
+        }
+    }
+
+    /// The message for `recipient`, ready for the outbox.
+    pub fn render<'a>(&'a self, recipient: &'a str) -> anyhow::Result<NewMessage<'a>> {
+        if self.body_text.is_empty() || self.body_html.is_empty() {
+            anyhow::bail!("the {} message did not render", self.kind);
+        }
+        Ok(NewMessage {
+            kind: self.kind,
+            org_id: None,
+            recipient,
+            subject: self.subject,
+            body_text: self.body_text.clone(),
+            body_html: self.body_html.clone(),
         })
     }
 }

@@ -74,6 +74,17 @@ impl Mailer {
         self.inner.wake.notify_one();
     }
 
+    /// Called after a commit that queued a message with a one-time `link`:
+    /// wakes the worker, or — without SMTP — writes the link to the server
+    /// log for the operator (the message itself waits in the outbox).
+    pub fn queued(&self, kind: &str, to: &str, link: &str) {
+        if self.sends() {
+            self.nudge();
+        } else {
+            tracing::info!(%kind, %to, %link, "mail kept in the outbox (no SMTP configured)");
+        }
+    }
+
     /// Runs the worker until the task is dropped. Without SMTP it does
     /// nothing: the mail waits in the outbox.
     pub async fn run(self) {

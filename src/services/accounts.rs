@@ -5,6 +5,7 @@ use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::account_links::{self, AccountLink};
 use super::audit::Actor;
 use super::{blocking, is_unique_violation, new_id, orgs, rate_limit};
 use crate::clock::Clock;
@@ -51,12 +52,15 @@ pub struct SignUp {
 
 /// Creates the account, its organization (owned by it) with the first
 /// workspace, in one transaction.
+/// Creates the account, its organization (with the person as Owner) and a
+/// verification link, in one transaction.
 pub async fn sign_up(
     db: &Db,
     clock: &Clock,
     input: SignUp,
     address: Option<String>,
-) -> Result<(user::Model, organization::Model), SignUpError> {
+    base_url: &str,
+) -> Result<(user::Model, organization::Model, AccountLink), SignUpError> {
     if find_by_email(db, input.email.normalized()).await?.is_some() {
         return Err(SignUpError::EmailTaken);
     }
@@ -94,8 +98,9 @@ pub async fn sign_up(
         address,
     };
     let org = orgs::create_in(&txn, &user, &input.org_name, &actor, now).await?;
+    let link = account_links::issue_verification(&txn, &user, base_url, now).await?;
     txn.commit().await.context("failed to commit sign-up")?;
-    Ok((user, org))
+    Ok((user, org, link))
 }
 
 pub async fn find_by_email(db: &Db, normalized: &str) -> anyhow::Result<Option<user::Model>> {

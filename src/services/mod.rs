@@ -2,6 +2,7 @@
 //! acts on tenant data, runs its writes in one transaction and writes the
 //! audit row in that same transaction. Services never see HTTP.
 
+pub mod account_links;
 pub mod accounts;
 pub mod audit;
 pub mod invitations;

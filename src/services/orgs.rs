@@ -31,6 +31,7 @@ pub async fn create_in<C: ConnectionTrait>(
         name: Set(name.as_str().to_string()),
         description: Set(String::new()),
         created_at: Set(now),
+        auto_join_role: Set(OrgRole::Member),
     }
     .insert(conn)
     .await

@@ -11,6 +11,8 @@ use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::password::NewPassword;
+use crate::entities::organization;
+use crate::services::account_links;
 use crate::services::accounts::{self, PasswordChangeError};
 
 #[derive(Template)]
@@ -18,14 +20,36 @@ use crate::services::accounts::{self, PasswordChangeError};
 struct AccountPage {
     layout: Layout,
     errors: FieldErrors,
+    verified: bool,
+    /// Organizations the person may join by their confirmed address.
+    offers: Vec<organization::Model>,
 }
 
-pub async fn show(current: CurrentUser) -> Result<HttpResponse, AppError> {
-    let orgs = current.orgs();
-    page(&AccountPage {
-        layout: Layout::account(&current.session, &current.user, orgs, "Your account"),
-        errors: FieldErrors::default(),
-    })
+impl AccountPage {
+    async fn of(
+        state: &AppState,
+        current: &CurrentUser,
+        errors: FieldErrors,
+    ) -> Result<Self, AppError> {
+        Ok(AccountPage {
+            layout: Layout::account(
+                &current.session,
+                &current.user,
+                current.orgs(),
+                "Your account",
+            ),
+            errors,
+            verified: current.user.email_verified_at.is_some(),
+            offers: account_links::auto_join_offers(&state.db, &current.user).await?,
+        })
+    }
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    page(&AccountPage::of(&state, &current, FieldErrors::default()).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,13 +92,9 @@ pub async fn change_password(
             Err(PasswordChangeError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
         }
     }
-    let orgs = current.orgs();
     html(
         StatusCode::UNPROCESSABLE_ENTITY,
-        &AccountPage {
-            layout: Layout::account(&current.session, &current.user, orgs, "Your account"),
-            errors,
-        },
+        &AccountPage::of(&state, &current, errors).await?,
     )
 }
 

@@ -14,6 +14,7 @@ use super::state::AppState;
 use crate::domain::email::EmailAddress;
 use crate::domain::names::{OrgName, PersonName};
 use crate::domain::password::NewPassword;
+use crate::mail::templates;
 use crate::services::accounts::{self, SignInError, SignUp, SignUpError};
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,8 +74,19 @@ pub async fn signup(
             password,
             org_name,
         };
-        match accounts::sign_up(&state.db, &state.clock, input, addr.0).await {
-            Ok((user, org)) => {
+        match accounts::sign_up(
+            &state.db,
+            &state.clock,
+            input,
+            addr.0,
+            &state.config.base_url,
+        )
+        .await
+        {
+            Ok((user, org, link)) => {
+                state
+                    .mailer
+                    .queued(templates::VERIFY_KIND, &link.email, &link.link);
                 begin_session(&state, &session, &user.id, user.session_epoch).await?;
                 session::flash(
                     &session,

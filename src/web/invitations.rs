@@ -240,19 +240,11 @@ pub async fn list(
     .await
 }
 
-/// Logs the links of mail that stays in the outbox, so the operator of an
-/// instance without SMTP can pass them on.
 fn log_links(state: &AppState, links: &[SentLink]) {
-    if state.mailer.sends() {
-        state.mailer.nudge();
-        return;
-    }
     for sent in links {
-        tracing::info!(
-            to = %sent.email,
-            link = %sent.link,
-            "invitation kept in the outbox (no SMTP configured)"
-        );
+        state
+            .mailer
+            .queued(templates::INVITATION_KIND, &sent.email, &sent.link);
     }
 }
 

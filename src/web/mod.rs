@@ -3,6 +3,7 @@
 //! into validated types and call services; they never build SQL.
 
 pub mod account;
+pub mod account_links;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -46,6 +47,14 @@ route_table! {
     get "/signin" => auth::signin_page,
     post "/signin" => auth::signin,
     post "/signout" => auth::signout,
+    get "/password/forgot" => account_links::forgot_page,
+    post "/password/forgot" => account_links::forgot,
+    get "/password/reset/{token}" => account_links::reset_page,
+    post "/password/reset/{token}" => account_links::reset,
+    get "/verify/{token}" => account_links::verify_page,
+    post "/verify/{token}" => account_links::verify,
+    post "/account/verify" => account_links::resend_verification,
+    post "/auto-join/{org_id}" => account_links::auto_join,
     get "/account" => account::show,
     post "/account/password" => account::change_password,
     post "/account/sign-out-everywhere" => account::sign_out_everywhere,
@@ -74,6 +83,7 @@ route_table! {
     get "/orgs/{org_id}/product-access" => settings::product_access,
     get "/orgs/{org_id}/settings" => settings::general,
     post "/orgs/{org_id}/settings" => settings::update_general,
+    post "/orgs/{org_id}/settings/auto-join" => settings::update_auto_join,
     post "/orgs/{org_id}/delete" => settings::delete_org,
     get "/orgs/{org_id}/audit" => settings::audit,
 }

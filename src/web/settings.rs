@@ -13,6 +13,8 @@ use super::session;
 use super::state::AppState;
 use crate::domain::names::OrgName;
 use crate::domain::permission::Permission;
+use crate::domain::role::OrgRole;
+use crate::services::account_links;
 use crate::services::members::MemberError;
 use crate::services::orgs::{self, OrgProfile};
 
@@ -76,17 +78,53 @@ struct GeneralPage {
     current_name: String,
     errors: FieldErrors,
     delete_errors: FieldErrors,
+    can_auto_join: bool,
+    auto_join: AutoJoinForm,
+    auto_join_errors: FieldErrors,
 }
 
-fn general_page(
+/// Which form of the page comes back with messages.
+enum Errors {
+    None,
+    Profile(FieldErrors),
+    Delete(FieldErrors),
+    AutoJoin(AutoJoinForm, FieldErrors),
+}
+
+async fn general_page(
+    state: &AppState,
     ctx: &OrgCtx,
     status: StatusCode,
     name: String,
     description: String,
-    errors: FieldErrors,
-    delete_errors: FieldErrors,
+    errors: Errors,
 ) -> Result<HttpResponse, AppError> {
     let layout = layout_for(ctx, Section::General)?;
+    let (profile_errors, delete_errors, auto_join, auto_join_errors) = match errors {
+        Errors::None => (
+            FieldErrors::default(),
+            FieldErrors::default(),
+            None,
+            FieldErrors::default(),
+        ),
+        Errors::Profile(e) => (e, FieldErrors::default(), None, FieldErrors::default()),
+        Errors::Delete(e) => (FieldErrors::default(), e, None, FieldErrors::default()),
+        Errors::AutoJoin(form, e) => (
+            FieldErrors::default(),
+            FieldErrors::default(),
+            Some(form),
+            e,
+        ),
+    };
+    let auto_join = match auto_join {
+        Some(form) => form,
+        None => AutoJoinForm {
+            domains: account_links::domains_of(&state.db, &ctx.org.id)
+                .await?
+                .join("\n"),
+            role: ctx.org.auto_join_role.as_str().to_string(),
+        },
+    };
     html(
         status,
         &GeneralPage {
@@ -97,22 +135,80 @@ fn general_page(
             can_edit: ctx.can(Permission::EditSettings),
             can_delete: ctx.can(Permission::DeleteOrganization),
             current_name: ctx.org.name.clone(),
-            errors,
+            errors: profile_errors,
             delete_errors,
+            can_auto_join: ctx.can(Permission::ManageAutoJoin),
+            auto_join,
+            auto_join_errors,
         },
     )
 }
 
-pub async fn general(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AutoJoinForm {
+    pub domains: String,
+    pub role: String,
+}
+
+/// The Owner lists the email domains whose verified owners may join, and
+/// the role they get.
+pub async fn update_auto_join(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    form: web::Form<AutoJoinForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageAutoJoin)?;
+    let form = form.into_inner();
+    let mut errors = FieldErrors::default();
+    let role = match OrgRole::parse(&form.role) {
+        Some(role @ (OrgRole::Member | OrgRole::Viewer)) => Some(role),
+        _ => {
+            errors.add("auto_join_role", "Choose Member or Viewer.");
+            None
+        }
+    };
+    let domains = account_links::parse_domains(&form.domains)
+        .map_err(|e| errors.add("domains", e))
+        .ok();
+    if let (Some(domains), Some(role)) = (domains, role) {
+        account_links::set_auto_join(&state.db, &state.clock, &ctx.acting(), &domains, role)
+            .await?;
+        let message = if domains.is_empty() {
+            "Auto-join is off.".to_string()
+        } else {
+            format!(
+                "People with a confirmed address at {} can now join as {}.",
+                domains.join(", "),
+                role.label()
+            )
+        };
+        session::flash(ctx.session(), "success", message);
+        return Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)));
+    }
     let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
     general_page(
+        &state,
+        &ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        name,
+        description,
+        Errors::AutoJoin(form, errors),
+    )
+    .await
+}
+
+pub async fn general(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {
+    let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
+    general_page(
+        &state,
         &ctx,
         StatusCode::OK,
         name,
         description,
-        FieldErrors::default(),
-        FieldErrors::default(),
+        Errors::None,
     )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,13 +244,14 @@ pub async fn update_general(
         return Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)));
     }
     general_page(
+        &state,
         &ctx,
         StatusCode::UNPROCESSABLE_ENTITY,
         form.name,
         form.description,
-        errors,
-        FieldErrors::default(),
+        Errors::Profile(errors),
     )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -195,11 +292,12 @@ pub async fn delete_org(
     }
     let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
     general_page(
+        &state,
         &ctx,
         StatusCode::UNPROCESSABLE_ENTITY,
         name,
         description,
-        FieldErrors::default(),
-        errors,
+        Errors::Delete(errors),
     )
+    .await
 }

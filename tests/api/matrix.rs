@@ -22,6 +22,16 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         // Empty forms: the form comes back with its messages.
         ("post", "/signup") | ("post", "/signin") => [422; 8],
         ("post", "/signout") => [303; 8],
+        ("get", "/password/forgot") | ("post", "/password/forgot") => [200; 8],
+        // The token here is no reset or verification link.
+        ("get", "/password/reset/{token}")
+        | ("post", "/password/reset/{token}")
+        | ("get", "/verify/{token}")
+        | ("post", "/verify/{token}") => [410; 8],
+        ("post", "/account/verify") => [303; 8],
+        // Nobody here has confirmed their address.
+        ("post", "/auto-join/{org_id}") => [303, 403, 403, 403, 403, 403, 403, 403],
+        ("post", "/orgs/{org_id}/settings/auto-join") => [303, 404, 404, 403, 403, 403, 403, 303],
         ("get", "/account") | ("get", "/orgs/new") => SIGNED_IN,
         ("post", "/account/password") | ("post", "/orgs") => {
             [303, 422, 422, 422, 422, 422, 422, 422]
@@ -78,6 +88,14 @@ fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, Strin
             vec![("emails", "newcomer@matrix.test"), ("role", "viewer")]
         }
         "/invitations/{token}/signup" => vec![("name", "Nora Newcomer"), ("password", PASSWORD)],
+        "/password/forgot" => vec![("email", target_email)],
+        "/password/reset/{token}" => {
+            vec![
+                ("new_password", "a new long password"),
+                ("confirm_password", "a new long password"),
+            ]
+        }
+        "/orgs/{org_id}/settings/auto-join" => vec![("domains", "matrix.test"), ("role", "viewer")],
         "/orgs/{org_id}/delete" => {
             vec![("confirm_name", &fixture.org_name), ("password", PASSWORD)]
         }

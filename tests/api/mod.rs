@@ -1,3 +1,4 @@
+mod account_links;
 mod assets_and_health;
 mod auth;
 mod concurrency;

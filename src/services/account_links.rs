@@ -1,0 +1,581 @@
+//! One-time account links and what they unlock: password reset (one hour,
+//! single use, the same answer whether or not the account exists; a reset
+//! ends every session) and email verification, which lets a person join
+//! the organizations that list their email's domain for auto-join.
+//!
+//! Tokens are 32 random bytes; only their SHA-256 is stored. The messages
+//! go through the outbox and are never shown on a page: without SMTP the
+//! operator finds the link in the server log.
+
+use anyhow::Context;
+use sea_orm::ExprTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use super::audit::{self, Actor, Entry};
+use super::{blocking, is_unique_violation, new_id};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::email::normalize_lookup;
+use crate::domain::password::{self, NewPassword};
+use crate::domain::policy::{self, Action};
+use crate::domain::role::OrgRole;
+use crate::domain::token;
+use crate::entities::account_token::{self, Purpose};
+use crate::entities::{auto_join_domain, membership, organization, user, user_session};
+use crate::mail::{outbox, templates};
+use crate::services::members::MemberError;
+
+/// A password-reset link works for an hour.
+pub const RESET_VALID_SECS: i64 = 3600;
+/// A verification link works for two days.
+pub const VERIFY_VALID_SECS: i64 = 2 * 24 * 3600;
+/// The most auto-join domains an organization lists.
+pub const MAX_DOMAINS: usize = 20;
+
+/// A link that went into the outbox, for the server log.
+#[derive(Clone, Debug)]
+pub struct AccountLink {
+    pub email: String,
+    pub link: String,
+    pub purpose: Purpose,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("This link has expired or has already been used. Ask for a new one.")]
+    Invalid,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for LinkError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        LinkError::Unexpected(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+/// Writes a token and its message, inside the caller's transaction.
+async fn issue<C: ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    purpose: Purpose,
+    base_url: &str,
+    now: i64,
+) -> anyhow::Result<AccountLink> {
+    let secret = token::generate();
+    let valid = match purpose {
+        Purpose::ResetPassword => RESET_VALID_SECS,
+        Purpose::VerifyEmail => VERIFY_VALID_SECS,
+    };
+    account_token::ActiveModel {
+        token_hash: Set(token::hash(&secret)),
+        user_id: Set(user.id.clone()),
+        purpose: Set(purpose),
+        email_normalized: Set(user.email_normalized.clone()),
+        created_at: Set(now),
+        expires_at: Set(now + valid),
+        used_at: Set(None),
+    }
+    .insert(conn)
+    .await
+    .context("failed to store a link")?;
+    let (link, message) = match purpose {
+        Purpose::ResetPassword => {
+            let link = format!("{base_url}/password/reset/{secret}");
+            let message = templates::AccountMessage::reset(&user.name, &link, now + valid);
+            (link, message)
+        }
+        Purpose::VerifyEmail => {
+            let link = format!("{base_url}/verify/{secret}");
+            let message = templates::AccountMessage::verify(&user.name, &link, now + valid);
+            (link, message)
+        }
+    };
+    outbox::enqueue(conn, message.render(&user.email)?, now).await?;
+    Ok(AccountLink {
+        email: user.email.clone(),
+        link,
+        purpose,
+    })
+}
+
+/// Sends a verification link to `user`'s address, inside the caller's
+/// transaction (sign-up's, say).
+pub async fn issue_verification<C: ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    base_url: &str,
+    now: i64,
+) -> anyhow::Result<AccountLink> {
+    issue(conn, user, Purpose::VerifyEmail, base_url, now).await
+}
+
+/// Sends a new verification link (the account page's button).
+pub async fn resend_verification(
+    db: &Db,
+    clock: &Clock,
+    user: &user::Model,
+    base_url: &str,
+) -> anyhow::Result<Option<AccountLink>> {
+    if user.email_verified_at.is_some() {
+        return Ok(None);
+    }
+    let txn = db.begin_write().await.context("failed to begin")?;
+    let link = issue(&txn, user, Purpose::VerifyEmail, base_url, clock.now()).await?;
+    txn.commit().await.context("failed to commit")?;
+    Ok(Some(link))
+}
+
+/// Sends a reset link when an account has this address; says nothing
+/// either way (the page answers the same).
+pub async fn request_reset(
+    db: &Db,
+    clock: &Clock,
+    email: &str,
+    base_url: &str,
+) -> anyhow::Result<Option<AccountLink>> {
+    let normalized = normalize_lookup(email);
+    if normalized.is_empty() || normalized.len() > 254 {
+        return Ok(None);
+    }
+    let now = clock.now();
+    let txn = db.begin_write().await.context("failed to begin")?;
+    let Some(user) = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(normalized.as_str()))
+        .one(&txn)
+        .await
+        .context("failed to look up the account")?
+    else {
+        return Ok(None);
+    };
+    // Only the newest reset link works.
+    account_token::Entity::delete_many()
+        .filter(account_token::Column::UserId.eq(user.id.as_str()))
+        .filter(account_token::Column::Purpose.eq(Purpose::ResetPassword))
+        .filter(account_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await
+        .context("failed to retire older reset links")?;
+    let link = issue(&txn, &user, Purpose::ResetPassword, base_url, now).await?;
+    txn.commit().await.context("failed to commit")?;
+    Ok(Some(link))
+}
+
+/// The unused, unexpired link behind `secret`, if any.
+pub async fn valid_link(
+    db: &Db,
+    clock: &Clock,
+    secret: &str,
+    purpose: Purpose,
+) -> anyhow::Result<Option<account_token::Model>> {
+    if secret.len() > 64 {
+        return Ok(None);
+    }
+    let found = account_token::Entity::find_by_id(token::hash(secret))
+        .filter(account_token::Column::Purpose.eq(purpose))
+        .filter(account_token::Column::UsedAt.is_null())
+        .filter(account_token::Column::ExpiresAt.gt(clock.now()))
+        .one(db.read())
+        .await
+        .context("failed to look up a link")?;
+    Ok(found)
+}
+
+/// Uses the link behind `secret` once: the conditional update lets one
+/// request through however many arrive together.
+async fn consume<C: ConnectionTrait>(
+    conn: &C,
+    secret: &str,
+    purpose: Purpose,
+    now: i64,
+) -> Result<account_token::Model, LinkError> {
+    let hash = token::hash(secret);
+    let used = account_token::Entity::update_many()
+        .col_expr(account_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(account_token::Column::TokenHash.eq(hash.as_str()))
+        .filter(account_token::Column::Purpose.eq(purpose))
+        .filter(account_token::Column::UsedAt.is_null())
+        .filter(account_token::Column::ExpiresAt.gt(now))
+        .exec(conn)
+        .await?;
+    if used.rows_affected != 1 {
+        return Err(LinkError::Invalid);
+    }
+    account_token::Entity::find_by_id(hash)
+        .one(conn)
+        .await?
+        .ok_or(LinkError::Invalid)
+}
+
+/// Sets a new password from a reset link and ends every session of the
+/// account; returns the account to sign this browser in.
+pub async fn reset_password(
+    db: &Db,
+    clock: &Clock,
+    secret: &str,
+    new_password: NewPassword,
+    address: Option<String>,
+) -> Result<user::Model, LinkError> {
+    if valid_link(db, clock, secret, Purpose::ResetPassword)
+        .await?
+        .is_none()
+    {
+        return Err(LinkError::Invalid);
+    }
+    let hash = blocking(move || password::hash(new_password.expose()))
+        .await?
+        .map_err(|err| anyhow::anyhow!("failed to hash a password: {err}"))?;
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let link = consume(&txn, secret, Purpose::ResetPassword, now).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(
+            user::Column::SessionEpoch,
+            Expr::col(user::Column::SessionEpoch).add(1),
+        )
+        .filter(user::Column::Id.eq(link.user_id.as_str()))
+        .exec(&txn)
+        .await?;
+    user_session::Entity::delete_many()
+        .filter(user_session::Column::UserId.eq(link.user_id.as_str()))
+        .exec(&txn)
+        .await?;
+    let user = user::Entity::find_by_id(link.user_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or(LinkError::Invalid)?;
+    audit::record(
+        &txn,
+        &Actor {
+            user_id: Some(user.id.clone()),
+            label: user.email.clone(),
+            address,
+        },
+        Entry {
+            action: "account.password_reset",
+            target_type: Some("account"),
+            target_id: Some(&user.id),
+            target_label: Some(&user.email_normalized),
+            ..Entry::default()
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Marks the address verified from a verification link.
+pub async fn verify_email(
+    db: &Db,
+    clock: &Clock,
+    secret: &str,
+    address: Option<String>,
+) -> Result<user::Model, LinkError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let link = consume(&txn, secret, Purpose::VerifyEmail, now).await?;
+    // Only the address the link was sent to: a later change of address
+    // would need its own link.
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(Some(now)))
+        .filter(user::Column::Id.eq(link.user_id.as_str()))
+        .filter(user::Column::EmailNormalized.eq(link.email_normalized.as_str()))
+        .exec(&txn)
+        .await?;
+    let user = user::Entity::find_by_id(link.user_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or(LinkError::Invalid)?;
+    audit::record(
+        &txn,
+        &Actor {
+            user_id: Some(user.id.clone()),
+            label: user.email.clone(),
+            address,
+        },
+        Entry {
+            action: "account.email_verified",
+            target_type: Some("account"),
+            target_id: Some(&user.id),
+            target_label: Some(&user.email_normalized),
+            ..Entry::default()
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// The domain of a normalized address.
+fn domain_of(email_normalized: &str) -> Option<&str> {
+    email_normalized.rsplit_once('@').map(|(_, d)| d)
+}
+
+/// Organizations the person may join by their verified address, and is
+/// not in yet.
+pub async fn auto_join_offers(
+    db: &Db,
+    user: &user::Model,
+) -> anyhow::Result<Vec<organization::Model>> {
+    if user.email_verified_at.is_none() {
+        return Ok(Vec::new());
+    }
+    let Some(domain) = domain_of(&user.email_normalized) else {
+        return Ok(Vec::new());
+    };
+    let listed = auto_join_domain::Entity::find()
+        .filter(auto_join_domain::Column::Domain.eq(domain))
+        .find_also_related(organization::Entity)
+        .order_by_asc(auto_join_domain::Column::OrgId)
+        .all(db.read())
+        .await
+        .context("failed to find auto-join organizations")?;
+    let mine: Vec<String> = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user.id.as_str()))
+        .all(db.read())
+        .await
+        .context("failed to list memberships")?
+        .into_iter()
+        .map(|m| m.org_id)
+        .collect();
+    Ok(listed
+        .into_iter()
+        .filter_map(|(_, org)| org)
+        .filter(|org| !mine.contains(&org.id))
+        .collect())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AutoJoinError {
+    #[error("Verify your email address first.")]
+    NotVerified,
+    #[error("This organization does not offer to join with your email address.")]
+    NotOffered,
+    #[error("You are already a member of this organization.")]
+    AlreadyMember,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for AutoJoinError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AutoJoinError::Unexpected(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+/// Joins an organization that lists the person's verified domain, with the
+/// role it gives joiners.
+pub async fn auto_join(
+    db: &Db,
+    clock: &Clock,
+    user_id: &str,
+    org_id: &str,
+    address: Option<String>,
+) -> Result<organization::Model, AutoJoinError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let user = user::Entity::find_by_id(user_id.to_string())
+        .one(&txn)
+        .await?
+        .ok_or(AutoJoinError::NotVerified)?;
+    if user.email_verified_at.is_none() {
+        return Err(AutoJoinError::NotVerified);
+    }
+    let domain = domain_of(&user.email_normalized).ok_or(AutoJoinError::NotOffered)?;
+    let listed = auto_join_domain::Entity::find_by_id((org_id.to_string(), domain.to_string()))
+        .find_also_related(organization::Entity)
+        .one(&txn)
+        .await?;
+    let Some((_, Some(org))) = listed else {
+        return Err(AutoJoinError::NotOffered);
+    };
+    let role = match org.auto_join_role {
+        OrgRole::Viewer => OrgRole::Viewer,
+        _ => OrgRole::Member,
+    };
+    let joined = membership::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(org.id.clone()),
+        user_id: Set(user.id.clone()),
+        role: Set(role),
+        sort_name: Set(user.name.to_lowercase()),
+        email_normalized: Set(user.email_normalized.clone()),
+        created_at: Set(now),
+        last_active_at: Set(0),
+    }
+    .insert(&txn)
+    .await;
+    match joined {
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => return Err(AutoJoinError::AlreadyMember),
+        Err(err) => return Err(err.into()),
+    }
+    audit::record(
+        &txn,
+        &Actor {
+            user_id: Some(user.id.clone()),
+            label: user.email.clone(),
+            address,
+        },
+        Entry {
+            org_id: Some(&org.id),
+            action: "member.auto_joined",
+            target_type: Some("member"),
+            target_id: Some(&user.id),
+            target_label: Some(&user.email_normalized),
+            before: None,
+            after: Some(role.as_str().to_string()),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(org)
+}
+
+/// Validates an auto-join domain list: one per line (or comma), lower-case
+/// DNS names with a dot, at most [`MAX_DOMAINS`].
+pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
+    let mut domains: Vec<String> = Vec::new();
+    for part in raw.split([',', '\n', '\r', ' ', ';']) {
+        let domain = part.trim().trim_start_matches('@').to_ascii_lowercase();
+        if domain.is_empty() {
+            continue;
+        }
+        let valid = domain.len() <= 253
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            return Err(format!("{domain} is not a domain like example.com."));
+        }
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    if domains.len() > MAX_DOMAINS {
+        return Err(format!("List at most {MAX_DOMAINS} domains."));
+    }
+    Ok(domains)
+}
+
+/// The organization's auto-join domains.
+pub async fn domains_of(db: &Db, org_id: &str) -> anyhow::Result<Vec<String>> {
+    Ok(auto_join_domain::Entity::find()
+        .filter(auto_join_domain::Column::OrgId.eq(org_id))
+        .order_by_asc(auto_join_domain::Column::Domain)
+        .all(db.read())
+        .await
+        .context("failed to read auto-join domains")?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect())
+}
+
+/// Replaces the organization's auto-join domains and joiners' role (the
+/// Owner's setting).
+pub async fn set_auto_join(
+    db: &Db,
+    clock: &Clock,
+    acting: &crate::services::members::Acting,
+    domains: &[String],
+    role: OrgRole,
+) -> Result<(), MemberError> {
+    if !matches!(role, OrgRole::Member | OrgRole::Viewer) {
+        return Err(MemberError::Invalid(
+            "People who join by domain become Members or Viewers.".into(),
+        ));
+    }
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+        .filter(membership::Column::UserId.eq(acting.user_id.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    policy::authorize(
+        actor.role,
+        Action::Use(crate::domain::permission::Permission::ManageAutoJoin),
+    )?;
+    let before = auto_join_domain::Entity::find()
+        .filter(auto_join_domain::Column::OrgId.eq(acting.org_id.as_str()))
+        .order_by_asc(auto_join_domain::Column::Domain)
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect::<Vec<_>>();
+    let old_role = organization::Entity::find_by_id(acting.org_id.clone())
+        .one(&txn)
+        .await?
+        .map(|o| o.auto_join_role)
+        .unwrap_or(OrgRole::Member);
+    auto_join_domain::Entity::delete_many()
+        .filter(auto_join_domain::Column::OrgId.eq(acting.org_id.as_str()))
+        .exec(&txn)
+        .await?;
+    for domain in domains {
+        auto_join_domain::ActiveModel {
+            org_id: Set(acting.org_id.clone()),
+            domain: Set(domain.clone()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    organization::Entity::update_many()
+        .col_expr(organization::Column::AutoJoinRole, Expr::value(role))
+        .filter(organization::Column::Id.eq(acting.org_id.as_str()))
+        .exec(&txn)
+        .await?;
+    let mut sorted = domains.to_vec();
+    sorted.sort();
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "settings.auto_join_changed",
+            target_type: Some("organization"),
+            target_id: Some(&acting.org_id),
+            target_label: None,
+            before: Some(format!("{} as {}", before.join(", "), old_role.as_str())),
+            after: Some(format!("{} as {}", sorted.join(", "), role.as_str())),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_checked_lowercased_and_deduplicated() {
+        assert_eq!(
+            parse_domains("Example.com\n@acme.test, example.com").unwrap(),
+            ["example.com", "acme.test"]
+        );
+        assert!(parse_domains("localhost").is_err());
+        assert!(parse_domains("exa mple.com").is_err(), "exa is no domain");
+        assert!(parse_domains("-bad.com").is_err());
+        assert!(parse_domains("ok.com").is_ok());
+        let many: Vec<String> = (0..21).map(|i| format!("d{i}.test")).collect();
+        assert!(parse_domains(&many.join("\n")).is_err());
+        assert_eq!(parse_domains(" \n ").unwrap(), Vec::<String>::new());
+    }
+}

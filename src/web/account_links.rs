@@ -1,0 +1,274 @@
+//! Pages behind the account emails: forgot password → reset link → new
+//! password; verification link → confirmed address; joining an
+//! organization that lists the verified address's domain.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::begin_session;
+use super::errors::AppError;
+use super::extract::{ClientAddr, CurrentUser};
+use super::render::{FieldErrors, Layout, html, page, see_other};
+use super::session;
+use super::state::AppState;
+use crate::domain::password::NewPassword;
+use crate::entities::account_token::Purpose;
+use crate::mail::templates;
+use crate::services::account_links::{self, AutoJoinError, LinkError};
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    layout: Layout,
+    email: String,
+    sent: bool,
+}
+
+pub async fn forgot_page(session: Session) -> Result<HttpResponse, AppError> {
+    page(&ForgotPage {
+        layout: Layout::public(&session, "Forgot your password?"),
+        email: String::new(),
+        sent: false,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ForgotForm {
+    pub email: String,
+}
+
+/// Answers the same whether or not an account has the address.
+pub async fn forgot(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<ForgotForm>,
+) -> Result<HttpResponse, AppError> {
+    let sent =
+        account_links::request_reset(&state.db, &state.clock, &form.email, &state.config.base_url)
+            .await?;
+    if let Some(link) = sent {
+        state
+            .mailer
+            .queued(templates::RESET_KIND, &link.email, &link.link);
+    }
+    page(&ForgotPage {
+        layout: Layout::public(&session, "Check your email"),
+        email: form.email.trim().to_string(),
+        sent: true,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    layout: Layout,
+    token: String,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "link_closed.html")]
+struct LinkClosedPage {
+    layout: Layout,
+    heading: &'static str,
+    message: String,
+    retry_href: &'static str,
+    retry_label: &'static str,
+}
+
+fn reset_closed(session: &Session) -> Result<HttpResponse, AppError> {
+    html(
+        StatusCode::GONE,
+        &LinkClosedPage {
+            layout: Layout::public(session, "Link expired"),
+            heading: "This reset link can't be used",
+            message: LinkError::Invalid.to_string(),
+            retry_href: "/password/forgot",
+            retry_label: "Ask for a new reset link",
+        },
+    )
+}
+
+pub async fn reset_page(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    if account_links::valid_link(&state.db, &state.clock, &token, Purpose::ResetPassword)
+        .await?
+        .is_none()
+    {
+        return reset_closed(&session);
+    }
+    page(&ResetPage {
+        layout: Layout::public(&session, "Choose a new password"),
+        token,
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResetForm {
+    pub new_password: String,
+    pub confirm_password: String,
+}
+
+/// Sets the new password, ends every session, signs this browser in.
+pub async fn reset(
+    state: web::Data<AppState>,
+    session: Session,
+    addr: ClientAddr,
+    path: web::Path<String>,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    let mut errors = FieldErrors::default();
+    let new = NewPassword::parse(&form.new_password)
+        .map_err(|e| errors.add("new_password", e))
+        .ok();
+    if form.new_password != form.confirm_password {
+        errors.add("confirm_password", "The two new passwords don't match.");
+    }
+    let Some(new) = new.filter(|_| errors.is_empty()) else {
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ResetPage {
+                layout: Layout::public(&session, "Choose a new password"),
+                token,
+                errors,
+            },
+        );
+    };
+    match account_links::reset_password(&state.db, &state.clock, &token, new, addr.0).await {
+        Ok(user) => {
+            begin_session(&state, &session, &user.id, user.session_epoch).await?;
+            session::flash(
+                &session,
+                "success",
+                "Your password is changed, and every other session of your account has ended.",
+            );
+            Ok(see_other("/"))
+        }
+        Err(LinkError::Invalid) => reset_closed(&session),
+        Err(LinkError::Unexpected(err)) => Err(AppError::Unexpected(err)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    layout: Layout,
+    token: String,
+}
+
+fn verify_closed(session: &Session) -> Result<HttpResponse, AppError> {
+    html(
+        StatusCode::GONE,
+        &LinkClosedPage {
+            layout: Layout::public(session, "Link expired"),
+            heading: "This verification link can't be used",
+            message: LinkError::Invalid.to_string(),
+            retry_href: "/account",
+            retry_label: "Send a new link from your account page",
+        },
+    )
+}
+
+/// The link opens a page with a button: no GET changes anything.
+pub async fn verify_page(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    if account_links::valid_link(&state.db, &state.clock, &token, Purpose::VerifyEmail)
+        .await?
+        .is_none()
+    {
+        return verify_closed(&session);
+    }
+    page(&VerifyPage {
+        layout: Layout::public(&session, "Confirm your email address"),
+        token,
+    })
+}
+
+pub async fn verify(
+    state: web::Data<AppState>,
+    session: Session,
+    addr: ClientAddr,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    match account_links::verify_email(&state.db, &state.clock, &token, addr.0).await {
+        Ok(user) => {
+            session::flash(
+                &session,
+                "success",
+                format!("Thank you: {} is confirmed.", user.email),
+            );
+            let signed_in = session::auth(&session).is_some_and(|auth| auth.user_id == user.id);
+            Ok(see_other(if signed_in { "/account" } else { "/signin" }))
+        }
+        Err(LinkError::Invalid) => verify_closed(&session),
+        Err(LinkError::Unexpected(err)) => Err(AppError::Unexpected(err)),
+    }
+}
+
+/// Sends a new verification link to the signed-in person.
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let sent = account_links::resend_verification(
+        &state.db,
+        &state.clock,
+        &current.user,
+        &state.config.base_url,
+    )
+    .await?;
+    let message = match sent {
+        Some(link) => {
+            state
+                .mailer
+                .queued(templates::VERIFY_KIND, &link.email, &link.link);
+            format!("A new verification link is on its way to {}.", link.email)
+        }
+        None => "Your email address is already confirmed.".to_string(),
+    };
+    session::flash(&current.session, "success", message);
+    Ok(see_other("/account"))
+}
+
+/// Joins an organization that lists the person's verified domain.
+pub async fn auto_join(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    addr: ClientAddr,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let org_id = path.into_inner();
+    match account_links::auto_join(&state.db, &state.clock, &current.user.id, &org_id, addr.0).await
+    {
+        Ok(org) => {
+            session::flash(
+                &current.session,
+                "success",
+                format!("You joined {}.", org.name),
+            );
+            Ok(see_other(&format!("/orgs/{}", org.id)))
+        }
+        // An organization that does not offer it looks like one that does
+        // not exist.
+        Err(AutoJoinError::NotOffered) => Err(AppError::NotFound),
+        Err(err @ AutoJoinError::NotVerified) => Err(AppError::Forbidden(err.to_string())),
+        Err(err @ AutoJoinError::AlreadyMember) => Err(AppError::Conflict(err.to_string())),
+        Err(AutoJoinError::Unexpected(err)) => Err(AppError::Unexpected(err)),
+    }
+}
