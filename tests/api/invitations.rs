@@ -5,6 +5,7 @@
 
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
+use roster::mail::Mailer;
 use roster::services::invitations::VALID_SECS;
 use sea_orm::ConnectionTrait;
 
@@ -680,4 +681,38 @@ async fn bad_invitation_forms_get_a_clear_answer_and_write_nothing() {
         .scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'invitation'")
         .await;
     assert_eq!(invitation_mail, 0);
+}
+
+#[tokio::test]
+async fn several_workers_on_one_database_send_each_message_once() {
+    let (app, sink) = app_with_sink().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let addresses: Vec<String> = (0..40)
+        .map(|i| format!("crowd{i:02}@example.test"))
+        .collect();
+    let (status, _) = invite(&owner, &org, &addresses.join(","), "viewer").await;
+    assert_eq!(status, StatusCode::OK);
+    // Two more workers, as two more instances would run, race the
+    // application's own for the same outbox.
+    let mut config = crate::helpers::test_config(roster::config::DatabaseUrl::new("unused"));
+    config.smtp = Some(smtp_to(sink.port));
+    let others: Vec<Mailer> = (0..2)
+        .map(|_| Mailer::new(&config, app.db.clone(), app.clock.clone()).expect("mailer"))
+        .collect();
+    let rounds = others.iter().map(|mailer| async move {
+        for _ in 0..5 {
+            mailer.deliver_due().await.expect("a delivery round");
+        }
+    });
+    futures_util::future::join_all(rounds).await;
+    wait_for_outbox(&app, "kind = 'invitation' AND sent_at IS NOT NULL", 40).await;
+    for address in &addresses {
+        assert_eq!(
+            sink.all_to(address, "/invitations/").len(),
+            1,
+            "{address} got exactly one message"
+        );
+    }
 }
