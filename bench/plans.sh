@@ -10,6 +10,8 @@ backend=$1 target=$2 org=$3
 read -r -d '' queries <<SQL || true
 -- a deep page by name: page ids from the covering index, those rows with their people, the total from the trigger-kept counts
 SELECT m.id, m.org_id, u.name, u.email, (SELECT SUM(members) FROM member_counts c WHERE c.org_id = '$org' AND c.role <> 'none') AS total FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id IN (SELECT id FROM memberships WHERE org_id = '$org' AND role <> 'none' ORDER BY sort_name, id LIMIT 50 OFFSET 94950) ORDER BY m.sort_name, m.id;
+-- a page reached by Next (keyset): the seek starts at the cursor
+SELECT id FROM memberships WHERE org_id = '$org' AND (sort_name, id) > ('m', '') AND role <> 'none' ORDER BY sort_name, id LIMIT 50;
 -- the first page by last activity
 SELECT m.id, m.org_id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id IN (SELECT id FROM memberships WHERE org_id = '$org' AND role <> 'none' ORDER BY last_active_at DESC, id DESC LIMIT 50) ORDER BY m.last_active_at DESC, m.id DESC;
 -- the session, the person and their organizations (the switcher)
