@@ -32,6 +32,9 @@ use crate::services::members::MemberError;
 pub const RESET_VALID_SECS: i64 = 3600;
 /// A verification link works for two days.
 pub const VERIFY_VALID_SECS: i64 = 2 * 24 * 3600;
+/// A second reset link for one account within this many seconds is not
+/// sent (the answer stays the same), so nobody can flood a mailbox.
+pub const RESET_RESEND_SECS: i64 = 120;
 /// The most auto-join domains an organization lists.
 pub const MAX_DOMAINS: usize = 20;
 
@@ -151,6 +154,17 @@ pub async fn request_reset(
     else {
         return Ok(None);
     };
+    let recent = account_token::Entity::find()
+        .filter(account_token::Column::UserId.eq(user.id.as_str()))
+        .filter(account_token::Column::Purpose.eq(Purpose::ResetPassword))
+        .filter(account_token::Column::UsedAt.is_null())
+        .filter(account_token::Column::CreatedAt.gt(now - RESET_RESEND_SECS))
+        .one(&txn)
+        .await
+        .context("failed to look for a recent reset link")?;
+    if recent.is_some() {
+        return Ok(None);
+    }
     // Only the newest reset link works.
     account_token::Entity::delete_many()
         .filter(account_token::Column::UserId.eq(user.id.as_str()))

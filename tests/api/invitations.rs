@@ -233,6 +233,12 @@ async fn an_existing_account_signs_in_then_joins_in_one_click() {
         None,
         "nothing before the click"
     );
+    let (status, _) = bob.get_html(&format!("/orgs/{org}/members")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a pending invitation grants nothing"
+    );
 
     let joined = bob.post_form(&format!("{path}/accept"), &[]).await;
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
