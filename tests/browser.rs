@@ -437,3 +437,163 @@ async fn invite_follow_the_mailbox_link_in_a_second_browser_and_join_in_chromium
     newcomer.close().await.expect("close");
     owner.close().await.expect("close");
 }
+
+/// Opens `path` and audits it.
+async fn audit_page(
+    client: &Client,
+    app: &crate::helpers::TestApp,
+    axe: &str,
+    path: &str,
+    found: &mut Vec<String>,
+) {
+    client
+        .goto(&format!("{}{path}", app.address))
+        .await
+        .expect("open the page");
+    found.extend(crate::a11y::audit(client, axe, path).await);
+}
+
+#[tokio::test]
+async fn every_page_passes_axe_core_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let Some(axe) = crate::a11y::axe_source() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (owner_http, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let (member, _) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    app.add_member(&org, roster::domain::role::OrgRole::Viewer)
+        .await;
+    owner_http
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[("emails", "ivy@example.test"), ("role", "member")],
+        )
+        .await;
+    let driver = start_driver().await;
+    let mut found = Vec::new();
+
+    // Signed out.
+    let anon = chromium(&driver, true).await;
+    // First, proof that the audit sees a fault: an image without a text
+    // alternative and a field without a label.
+    anon.goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
+    anon.execute(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', \
+         '<img src=\"/static/none.png\"><input type=\"text\">'); return null;",
+        vec![],
+    )
+    .await
+    .expect("break the page");
+    let faults = crate::a11y::audit(&anon, &axe, "broken sign-in").await;
+    assert!(
+        faults.iter().any(|f| f.contains("image-alt"))
+            && faults.iter().any(|f| f.contains("label")),
+        "the audit must catch known faults: {faults:?}"
+    );
+    for path in ["/signup", "/signin", "/password/forgot", "/no-such-page"] {
+        audit_page(&anon, &app, &axe, path, &mut found).await;
+    }
+
+    // The Owner, page by page.
+    let owner = chromium(&driver, true).await;
+    owner
+        .goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
+    fill(&owner, "email", &owner_email).await;
+    fill(&owner, "password", PASSWORD).await;
+    owner
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("sign in");
+    wait_for_path(&owner, |path| path.ends_with("/members")).await;
+    for path in [
+        format!("/orgs/{org}/members"),
+        format!("/orgs/{org}/members?q=nobody-matches"),
+        format!("/orgs/{org}/members/{member}"),
+        format!("/orgs/{org}/members/{member}/remove"),
+        format!("/orgs/{org}/invitations"),
+        format!("/orgs/{org}/invitations?state=revoked"),
+        format!("/orgs/{org}/mailbox"),
+        format!("/orgs/{org}/workspaces"),
+        format!("/orgs/{org}/product-access"),
+        format!("/orgs/{org}/settings"),
+        format!("/orgs/{org}/audit"),
+        format!("/orgs/{org}/transfer"),
+        format!("/orgs/{org}/leave"),
+        "/account".to_string(),
+        "/orgs/new".to_string(),
+    ] {
+        audit_page(&owner, &app, &axe, &path, &mut found).await;
+    }
+
+    // After htmx swaps: the role editor open, then the row updated.
+    owner
+        .goto(&format!("{}/orgs/{org}/members", app.address))
+        .await
+        .expect("members");
+    let row = format!("#member-{member}");
+    owner
+        .find(Locator::Css(&format!("{row} a.badge-edit")))
+        .await
+        .expect("badge")
+        .click()
+        .await
+        .expect("open the editor");
+    owner
+        .wait()
+        .for_element(Locator::Css(&format!("{row} select[name=role]")))
+        .await
+        .expect("editor");
+    found.extend(crate::a11y::audit(&owner, &axe, "members, role editor open").await);
+    owner
+        .find(Locator::Css(&format!("{row} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save");
+    owner
+        .wait()
+        .for_element(Locator::Css("#flash-region .alert-success"))
+        .await
+        .expect("announcement");
+    found.extend(crate::a11y::audit(&owner, &axe, "members, row updated").await);
+
+    // The invitation link, signed out, and a dead link.
+    owner
+        .goto(&format!("{}/orgs/{org}/mailbox", app.address))
+        .await
+        .expect("mailbox");
+    let link = owner
+        .find(Locator::LinkText("Invitation link for ivy@example.test"))
+        .await
+        .expect("link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("address");
+    let path = &link[link.find("/invitations/").expect("path")..];
+    audit_page(&anon, &app, &axe, path, &mut found).await;
+    audit_page(&anon, &app, &axe, "/invitations/not-a-token", &mut found).await;
+
+    anon.close().await.expect("close");
+    owner.close().await.expect("close");
+    assert!(
+        found.is_empty(),
+        "axe-core found {} violations:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}

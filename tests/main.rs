@@ -6,6 +6,7 @@
 // Test code fails by panicking: that is how a test reports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod a11y;
 mod api;
 mod browser;
 mod helpers;
