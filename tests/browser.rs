@@ -475,6 +475,11 @@ async fn every_page_passes_axe_core_in_chromium() {
             &[("emails", "ivy@example.test"), ("role", "member")],
         )
         .await;
+    let general = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
+        ))
+        .await;
     let driver = start_driver().await;
     let mut found = Vec::new();
 
@@ -527,6 +532,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{org}/invitations?state=revoked"),
         format!("/orgs/{org}/mailbox"),
         format!("/orgs/{org}/workspaces"),
+        format!("/orgs/{org}/workspaces/{general}"),
         format!("/orgs/{org}/product-access"),
         format!("/orgs/{org}/settings"),
         format!("/orgs/{org}/audit"),

@@ -242,8 +242,6 @@ impl TestApp {
         (self.add_membership(org_id, &user, role).await, address)
     }
 
-    /// Adds a new person to an organization with `role` straight in the
-    /// database and returns a browser signed in as them.
     /// A pending invitation (sent by the Owner) for a new address, straight
     /// in the database; returns its id and the token of its link.
     pub async fn add_invitation(&self, org_id: &str, role: OrgRole) -> (String, String) {
@@ -280,6 +278,20 @@ impl TestApp {
         (id, token)
     }
 
+    /// Gives `user_id` a direct role in a workspace, straight in the
+    /// database.
+    pub async fn add_workspace_role(&self, workspace_id: &str, user_id: &str, role: &str) {
+        self.db
+            .write()
+            .execute_unprepared(&format!(
+                "INSERT INTO workspace_members (id, workspace_id, org_id, user_id, role, created_at) \
+                 SELECT '{}', id, org_id, '{user_id}', '{role}', 0 FROM workspaces WHERE id = '{workspace_id}'",
+                uuid::Uuid::new_v4()
+            ))
+            .await
+            .expect("add a workspace role");
+    }
+
     /// One text value from the database.
     pub async fn scalar_text(&self, sql: &str) -> String {
         let backend = self.db.read().get_database_backend();
@@ -293,6 +305,8 @@ impl TestApp {
         row.try_get_by_index::<String>(0).expect("a text value")
     }
 
+    /// Adds a new person to an organization with `role` straight in the
+    /// database and returns a browser signed in as them.
     pub async fn member_with_role(&self, org_id: &str, email: &str, role: OrgRole) -> Browser {
         let user = self
             .insert_user(email, &format!("{} person", role.label()))

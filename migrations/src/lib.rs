@@ -12,6 +12,7 @@ mod m20261122_000002_member_search;
 mod m20261122_000003_member_counts;
 mod m20261123_000004_invitations;
 mod m20261123_000005_account_tokens;
+mod m20261123_000006_workspace_members;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_member_counts::Migration),
             Box::new(m20261123_000004_invitations::Migration),
             Box::new(m20261123_000005_account_tokens::Migration),
+            Box::new(m20261123_000006_workspace_members::Migration),
         ]
     }
 }

@@ -8,3 +8,4 @@ pub mod permission;
 pub mod policy;
 pub mod role;
 pub mod token;
+pub mod workspace;

@@ -40,6 +40,8 @@ pub enum Denied {
     OwnerProtected,
     #[error("Choose another member to transfer ownership to.")]
     InvalidTransferTarget,
+    #[error("You don't have permission to do that in this workspace.")]
+    MissingWorkspacePermission,
 }
 
 /// Roles that may be granted through invitations and role changes.

@@ -13,3 +13,4 @@ pub mod sign_in_failure;
 pub mod user;
 pub mod user_session;
 pub mod workspace;
+pub mod workspace_member;

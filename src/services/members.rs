@@ -628,6 +628,7 @@ async fn delete_membership<C: ConnectionTrait>(
     if deleted.rows_affected != 1 {
         return Err(MemberError::Conflict(CHANGED_MEANWHILE));
     }
+    super::workspaces::on_member_gone(conn, &acting.org_id, &row.user_id).await?;
     audit::record(
         conn,
         &acting.actor,

@@ -10,6 +10,7 @@ pub mod members;
 pub mod orgs;
 pub mod rate_limit;
 pub mod seed;
+pub mod workspaces;
 
 /// A new random id for a row whose id may appear in a URL.
 pub fn new_id() -> String {

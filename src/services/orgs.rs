@@ -49,7 +49,7 @@ pub async fn create_in<C: ConnectionTrait>(
     .insert(conn)
     .await
     .context("failed to make the creator the Owner")?;
-    workspace::ActiveModel {
+    let first = workspace::ActiveModel {
         id: Set(new_id()),
         org_id: Set(org.id.clone()),
         title: Set(FIRST_WORKSPACE.to_string()),
@@ -60,6 +60,7 @@ pub async fn create_in<C: ConnectionTrait>(
     .insert(conn)
     .await
     .context("failed to create the first workspace")?;
+    super::workspaces::add_owner(conn, &first, &owner.id, now).await?;
     audit::record(
         conn,
         actor,

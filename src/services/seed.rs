@@ -14,7 +14,8 @@ use crate::db::Db;
 use crate::domain::names::OrgName;
 use crate::domain::password;
 use crate::domain::role::OrgRole;
-use crate::entities::{membership, organization, user, workspace};
+use crate::domain::workspace::WorkspaceRole;
+use crate::entities::{membership, organization, user, workspace, workspace_member};
 
 /// What a seed run made.
 #[derive(Debug)]
@@ -97,11 +98,26 @@ pub async fn seed(
             }
         })
         .collect();
+    let owners: Vec<workspace_member::ActiveModel> = extra_workspaces
+        .iter()
+        .map(|w| workspace_member::ActiveModel {
+            id: Set(new_id()),
+            workspace_id: w.id.clone(),
+            org_id: Set(org.id.clone()),
+            user_id: Set(owner.id.clone()),
+            role: Set(WorkspaceRole::Owner),
+            created_at: Set(now),
+        })
+        .collect();
     if !extra_workspaces.is_empty() {
         workspace::Entity::insert_many(extra_workspaces)
             .exec(&txn)
             .await
             .context("failed to create workspaces")?;
+        workspace_member::Entity::insert_many(owners)
+            .exec(&txn)
+            .await
+            .context("failed to give the workspaces their owner")?;
     }
     txn.commit()
         .await

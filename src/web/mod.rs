@@ -19,6 +19,7 @@ pub mod render;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod workspaces;
 
 use actix_web::web;
 
@@ -79,7 +80,10 @@ route_table! {
     get "/invitations/{token}" => join::landing,
     post "/invitations/{token}/accept" => join::accept,
     post "/invitations/{token}/signup" => join::signup,
-    get "/orgs/{org_id}/workspaces" => settings::workspaces,
+    get "/orgs/{org_id}/workspaces" => workspaces::list,
+    post "/orgs/{org_id}/workspaces" => workspaces::create,
+    get "/orgs/{org_id}/workspaces/{workspace_id}" => workspaces::show,
+    post "/orgs/{org_id}/workspaces/{workspace_id}" => workspaces::update,
     get "/orgs/{org_id}/product-access" => settings::product_access,
     get "/orgs/{org_id}/settings" => settings::general,
     post "/orgs/{org_id}/settings" => settings::update_general,

@@ -42,14 +42,6 @@ fn section(ctx: OrgCtx, section: Section, empty: &'static str) -> Result<HttpRes
     })
 }
 
-pub async fn workspaces(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
-    section(
-        ctx,
-        Section::Workspaces,
-        "Workspaces group the organization's work; every organization starts with General.",
-    )
-}
-
 pub async fn product_access(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     section(
         ctx,

@@ -69,7 +69,17 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("get", "/orgs/{org_id}/invitations")
         | ("get", "/orgs/{org_id}/product-access")
         | ("get", "/orgs/{org_id}/audit") => [303, 404, 404, 403, 403, 403, 200, 200],
+        // Guests see the list (of only their own workspaces).
         ("get", "/orgs/{org_id}/workspaces") => [303, 404, 404, 200, 200, 200, 200, 200],
+        ("post", "/orgs/{org_id}/workspaces") => [303, 404, 404, 403, 403, 403, 303, 303],
+        // The organization's General workspace: a guest without a role in
+        // it does not see it.
+        ("get", "/orgs/{org_id}/workspaces/{workspace_id}") => {
+            [303, 404, 404, 404, 200, 200, 200, 200]
+        }
+        ("post", "/orgs/{org_id}/workspaces/{workspace_id}") => {
+            [303, 404, 404, 404, 403, 403, 303, 303]
+        }
         ("get", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 200, 200, 200, 200],
         ("post", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 403, 403, 303, 303],
         ("post", "/orgs/{org_id}/delete") => [303, 404, 404, 403, 403, 403, 403, 303],
@@ -96,6 +106,10 @@ fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, Strin
             ]
         }
         "/orgs/{org_id}/settings/auto-join" => vec![("domains", "matrix.test"), ("role", "viewer")],
+        // A title of its own for each cell (titles are unique).
+        "/orgs/{org_id}/workspaces" | "/orgs/{org_id}/workspaces/{workspace_id}" => {
+            vec![("title", target_email), ("description", "")]
+        }
         "/orgs/{org_id}/delete" => {
             vec![("confirm_name", &fixture.org_name), ("password", PASSWORD)]
         }
@@ -109,16 +123,25 @@ fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, Strin
 
 async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Vec<String> {
     let fixture = app.fixture().await;
+    // The organization's first workspace (a cell may rename it).
+    let workspace = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{}' AND title_normalized = 'general'",
+            fixture.org_id
+        ))
+        .await;
     let mut failures = Vec::new();
     for (who, want) in Who::ALL.into_iter().zip(row) {
         // A fresh Member to act on in each cell.
         let (target, target_email) = app.add_member(&fixture.org_id, OrgRole::Member).await;
         // And a fresh pending invitation.
         let (invitation, token) = app.add_invitation(&fixture.org_id, OrgRole::Member).await;
+
         let path = pattern
             .replace("{org_id}", &fixture.org_id)
             .replace("{member_id}", &target)
             .replace("{invitation_id}", &invitation)
+            .replace("{workspace_id}", &workspace)
             .replace("{token}", &token)
             .replace("{path:.*}", "css/roster.css");
         let browser = fixture.browser(who);

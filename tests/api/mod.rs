@@ -8,3 +8,4 @@ mod matrix;
 mod members;
 mod orgs;
 mod sessions;
+mod workspaces;

@@ -1,0 +1,458 @@
+//! Workspaces: the list a person may see, creation, details, and what
+//! happens to direct roles when someone leaves the organization.
+
+use anyhow::Context;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::audit::{self, Entry};
+use super::members::{Acting, MemberError};
+use super::{is_unique_violation, new_id};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::permission::Permission;
+use crate::domain::policy::{self, Action};
+use crate::domain::role::OrgRole;
+use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
+use crate::entities::{membership, user, workspace, workspace_member};
+
+pub const PER_PAGE: u64 = 25;
+pub const MAX_TITLE_CHARS: usize = 80;
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// A validated workspace title.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkspaceTitle(String);
+
+impl WorkspaceTitle {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let title = input.trim();
+        if title.is_empty() {
+            return Err("Enter a title.".into());
+        }
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err(format!("Use at most {MAX_TITLE_CHARS} characters."));
+        }
+        if title.chars().any(char::is_control) {
+            return Err("The title cannot contain control characters.".into());
+        }
+        Ok(Self(title.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Validates a free-text description.
+pub fn parse_description(input: &str) -> Result<String, String> {
+    let value = input.trim();
+    if value.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(format!(
+            "Use at most {MAX_DESCRIPTION_CHARS} characters for the description."
+        ));
+    }
+    Ok(value.to_string())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WorkspaceSort {
+    #[default]
+    Title,
+    Created,
+}
+
+impl WorkspaceSort {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "title" => Some(WorkspaceSort::Title),
+            "created" => Some(WorkspaceSort::Created),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkspaceSort::Title => "title",
+            WorkspaceSort::Created => "created",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    /// Lower-cased fragment of the title.
+    pub search: Option<String>,
+    pub sort: WorkspaceSort,
+    /// 1-based.
+    pub page: u64,
+}
+
+/// A workspace on the list.
+#[derive(Clone, Debug)]
+pub struct WorkspaceRow {
+    pub workspace: workspace::Model,
+    pub owner_name: String,
+    /// People with a direct role.
+    pub direct_members: u64,
+}
+
+/// The workspaces `viewer` may see: all of them for organization members,
+/// only those they hold a direct role in for workspace guests (org role
+/// none).
+pub async fn list(
+    db: &Db,
+    org_id: &str,
+    viewer_id: &str,
+    viewer_role: OrgRole,
+    query: &ListQuery,
+) -> anyhow::Result<(Vec<WorkspaceRow>, u64)> {
+    let mut select = workspace::Entity::find().filter(workspace::Column::OrgId.eq(org_id));
+    if viewer_role == OrgRole::None {
+        let mine: Vec<String> = workspace_member::Entity::find()
+            .filter(workspace_member::Column::OrgId.eq(org_id))
+            .filter(workspace_member::Column::UserId.eq(viewer_id))
+            .all(db.read())
+            .await
+            .context("failed to read the person's workspaces")?
+            .into_iter()
+            .map(|m| m.workspace_id)
+            .collect();
+        select = select.filter(workspace::Column::Id.is_in(mine));
+    }
+    if let Some(search) = &query.search {
+        select = select
+            .filter(workspace::Column::TitleNormalized.like(super::members::contains(search)));
+    }
+    let total = select
+        .clone()
+        .count(db.read())
+        .await
+        .context("failed to count workspaces")?;
+    let select = match query.sort {
+        WorkspaceSort::Title => select
+            .order_by_asc(workspace::Column::TitleNormalized)
+            .order_by_asc(workspace::Column::Id),
+        WorkspaceSort::Created => select
+            .order_by_desc(workspace::Column::CreatedAt)
+            .order_by_desc(workspace::Column::Id),
+    };
+    let page = select
+        .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
+        .limit(PER_PAGE)
+        .all(db.read())
+        .await
+        .context("failed to list workspaces")?;
+    let ids: Vec<String> = page.iter().map(|w| w.id.clone()).collect();
+    let members = workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.is_in(ids))
+        .find_also_related(user::Entity)
+        .all(db.read())
+        .await
+        .context("failed to read workspace members")?;
+    let rows = page
+        .into_iter()
+        .map(|workspace| {
+            let mine = members
+                .iter()
+                .filter(|(m, _)| m.workspace_id == workspace.id);
+            let owner_name = mine
+                .clone()
+                .find(|(m, _)| m.role == WorkspaceRole::Owner)
+                .and_then(|(_, u)| u.as_ref().map(|u| u.name.clone()))
+                .unwrap_or_default();
+            let direct_members = u64::try_from(mine.count()).unwrap_or(0);
+            WorkspaceRow {
+                workspace,
+                owner_name,
+                direct_members,
+            }
+        })
+        .collect();
+    Ok((rows, total))
+}
+
+/// A workspace of the organization with the viewer's access to it; `None`
+/// for a workspace of another organization, one that does not exist, or one
+/// the viewer has no access to (all answer 404).
+pub async fn find(
+    db: &Db,
+    org_id: &str,
+    workspace_id: &str,
+    viewer_id: &str,
+    viewer_role: OrgRole,
+) -> anyhow::Result<Option<(workspace::Model, Access)>> {
+    let Some(found) = workspace::Entity::find_by_id(workspace_id.to_string())
+        .filter(workspace::Column::OrgId.eq(org_id))
+        .one(db.read())
+        .await
+        .context("failed to load the workspace")?
+    else {
+        return Ok(None);
+    };
+    let direct = direct_role(db.read(), workspace_id, viewer_id).await?;
+    let access = Access::new(viewer_role, direct);
+    Ok(access.can(WsPermission::View).then_some((found, access)))
+}
+
+async fn direct_role<C: ConnectionTrait>(
+    conn: &C,
+    workspace_id: &str,
+    user_id: &str,
+) -> anyhow::Result<Option<WorkspaceRole>> {
+    Ok(workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .one(conn)
+        .await
+        .context("failed to read a workspace role")?
+        .map(|m| m.role))
+}
+
+/// The workspace's Owner (their name), if any.
+pub async fn owner_name(db: &Db, workspace_id: &str) -> anyhow::Result<Option<String>> {
+    Ok(workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
+        .find_also_related(user::Entity)
+        .one(db.read())
+        .await
+        .context("failed to read the workspace's owner")?
+        .and_then(|(_, u)| u.map(|u| u.name)))
+}
+
+const TITLE_TAKEN: &str = "Another workspace of this organization has this title.";
+
+/// Creates a workspace; its creator becomes its Owner.
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    title: &WorkspaceTitle,
+    description: &str,
+) -> Result<workspace::Model, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let actor = current_org_role(&txn, acting).await?;
+    policy::authorize(actor, Action::Use(Permission::CreateWorkspaces))?;
+    let created = workspace::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(acting.org_id.clone()),
+        title: Set(title.as_str().to_string()),
+        title_normalized: Set(title.normalized()),
+        description: Set(description.to_string()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await;
+    let created = match created {
+        Ok(created) => created,
+        Err(err) if is_unique_violation(&err) => {
+            return Err(MemberError::Invalid(TITLE_TAKEN.into()));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    add_owner(&txn, &created, &acting.user_id, now).await?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "workspace.created",
+            target_type: Some("workspace"),
+            target_id: Some(&created.id),
+            target_label: Some(&created.title),
+            before: None,
+            after: Some(created.title.clone()),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Makes `user_id` the Owner of a new workspace.
+pub async fn add_owner<C: ConnectionTrait>(
+    conn: &C,
+    workspace: &workspace::Model,
+    user_id: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    workspace_member::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace.id.clone()),
+        org_id: Set(workspace.org_id.clone()),
+        user_id: Set(user_id.to_string()),
+        role: Set(WorkspaceRole::Owner),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await
+    .context("failed to make the workspace's owner")?;
+    Ok(())
+}
+
+async fn current_org_role<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+) -> Result<OrgRole, MemberError> {
+    membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+        .filter(membership::Column::UserId.eq(acting.user_id.as_str()))
+        .one(conn)
+        .await?
+        .map(|m| m.role)
+        .ok_or(MemberError::NotFound)
+}
+
+/// Renames a workspace and sets its description (workspace Admins, its
+/// Owner and the organization's Owner and Admins).
+pub async fn update_details(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    workspace_id: &str,
+    title: &WorkspaceTitle,
+    description: &str,
+) -> Result<workspace::Model, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let before = workspace::Entity::find_by_id(workspace_id.to_string())
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let org_role = current_org_role(&txn, acting).await?;
+    let direct = direct_role(&txn, workspace_id, &acting.user_id).await?;
+    let access = Access::new(org_role, direct);
+    if !access.can(WsPermission::View) {
+        return Err(MemberError::NotFound);
+    }
+    if !access.can(WsPermission::EditDetails) {
+        return Err(MemberError::Denied(
+            policy::Denied::MissingWorkspacePermission,
+        ));
+    }
+    let updated = workspace::Entity::update_many()
+        .col_expr(workspace::Column::Title, Expr::value(title.as_str()))
+        .col_expr(
+            workspace::Column::TitleNormalized,
+            Expr::value(title.normalized()),
+        )
+        .col_expr(workspace::Column::Description, Expr::value(description))
+        .filter(workspace::Column::Id.eq(workspace_id))
+        .exec(&txn)
+        .await;
+    match updated {
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => {
+            return Err(MemberError::Invalid(TITLE_TAKEN.into()));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    if before.title != title.as_str() || before.description != description {
+        audit::record(
+            &txn,
+            &acting.actor,
+            Entry {
+                org_id: Some(&acting.org_id),
+                action: "workspace.renamed",
+                target_type: Some("workspace"),
+                target_id: Some(workspace_id),
+                target_label: Some(title.as_str()),
+                before: Some(format!("{} — {}", before.title, before.description)),
+                after: Some(format!("{} — {}", title.as_str(), description)),
+            },
+            now,
+        )
+        .await?;
+    }
+    let after = workspace::Entity::find_by_id(workspace_id.to_string())
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// When someone leaves the organization (removed or by themselves), their
+/// direct workspace roles go too; a workspace they owned passes to the
+/// organization's Owner, so every workspace keeps exactly one Owner.
+pub async fn on_member_gone<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    user_id: &str,
+) -> anyhow::Result<()> {
+    let owned: Vec<String> = workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
+        .all(conn)
+        .await
+        .context("failed to find the workspaces a leaver owned")?
+        .into_iter()
+        .map(|m| m.workspace_id)
+        .collect();
+    if !owned.is_empty() {
+        let org_owner = membership::Entity::find()
+            .filter(membership::Column::OrgId.eq(org_id))
+            .filter(membership::Column::Role.eq(OrgRole::Owner))
+            .one(conn)
+            .await
+            .context("failed to find the organization's owner")?
+            .context("the organization has no owner")?;
+        // The Owner's own direct role there gives way to ownership.
+        workspace_member::Entity::delete_many()
+            .filter(workspace_member::Column::WorkspaceId.is_in(owned.clone()))
+            .filter(workspace_member::Column::UserId.eq(org_owner.user_id.as_str()))
+            .exec(conn)
+            .await
+            .context("failed to clear the owner's direct roles")?;
+        workspace_member::Entity::update_many()
+            .col_expr(
+                workspace_member::Column::UserId,
+                Expr::value(org_owner.user_id.clone()),
+            )
+            .filter(workspace_member::Column::WorkspaceId.is_in(owned))
+            .filter(workspace_member::Column::UserId.eq(user_id))
+            .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
+            .exec(conn)
+            .await
+            .context("failed to pass workspace ownership on")?;
+    }
+    workspace_member::Entity::delete_many()
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await
+        .context("failed to remove the leaver's workspace roles")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_trimmed_and_bounded() {
+        assert_eq!(
+            WorkspaceTitle::parse("  Store 12 ").unwrap().as_str(),
+            "Store 12"
+        );
+        assert!(WorkspaceTitle::parse("   ").is_err());
+        assert!(WorkspaceTitle::parse(&"x".repeat(81)).is_err());
+        assert!(WorkspaceTitle::parse("a\u{0}b").is_err());
+        assert_eq!(
+            WorkspaceTitle::parse("Store").unwrap().normalized(),
+            "store"
+        );
+    }
+}

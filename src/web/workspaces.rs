@@ -1,0 +1,369 @@
+//! Settings → Workspaces: the list (search, sort, 25 a page), creating a
+//! workspace, and a workspace's Overview (details, owner, your access).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::OrgCtx;
+use super::format;
+use super::render::{FieldErrors, Layout, Section, html, see_other};
+use super::session;
+use super::state::AppState;
+use crate::domain::permission::Permission;
+use crate::domain::workspace::{Access, WsPermission};
+use crate::entities::workspace;
+use crate::services::members::MemberError;
+use crate::services::workspaces::{
+    self, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort, WorkspaceTitle,
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WorkspacesQuery {
+    pub q: String,
+    pub sort: String,
+    pub page: Option<u64>,
+}
+
+impl WorkspacesQuery {
+    fn validate(&self) -> Result<ListQuery, AppError> {
+        let search = self.q.trim().to_lowercase();
+        if search.chars().count() > workspaces::MAX_TITLE_CHARS {
+            return Err(AppError::bad_request(
+                "The search is too long; use at most 80 characters.",
+            ));
+        }
+        let sort = match self.sort.as_str() {
+            "" => WorkspaceSort::Title,
+            value => WorkspaceSort::parse(value)
+                .ok_or_else(|| AppError::bad_request("Unknown sort order."))?,
+        };
+        Ok(ListQuery {
+            search: (!search.is_empty()).then_some(search),
+            sort,
+            page: self.page.unwrap_or(1).max(1),
+        })
+    }
+}
+
+pub struct WorkspaceView {
+    pub row: WorkspaceRow,
+}
+
+impl WorkspaceView {
+    pub fn created(&self) -> String {
+        format::date(self.row.workspace.created_at)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WorkspaceForm {
+    pub title: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "workspaces.html")]
+struct WorkspacesPage {
+    layout: Layout,
+    org_id: String,
+    workspaces: Vec<WorkspaceView>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    search: String,
+    sort: &'static str,
+    prev_href: String,
+    next_href: String,
+    can_create: bool,
+    form: WorkspaceForm,
+    errors: FieldErrors,
+}
+
+fn page_href(query: &ListQuery, page: u64) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(search) = &query.search {
+        pairs.push(("q", search.clone()));
+    }
+    if query.sort != WorkspaceSort::Title {
+        pairs.push(("sort", query.sort.as_str().to_string()));
+    }
+    pairs.push(("page", page.to_string()));
+    format!(
+        "?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+async fn list_page(
+    state: &AppState,
+    ctx: &OrgCtx,
+    status: StatusCode,
+    query: ListQuery,
+    form: WorkspaceForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let (rows, total) =
+        workspaces::list(&state.db, &ctx.org.id, &ctx.user().id, ctx.role(), &query).await?;
+    html(
+        status,
+        &WorkspacesPage {
+            layout: Layout::org(ctx, Section::Workspaces, "Workspaces"),
+            org_id: ctx.org.id.clone(),
+            workspaces: rows.into_iter().map(|row| WorkspaceView { row }).collect(),
+            total,
+            page: query.page,
+            pages: total.div_ceil(PER_PAGE).max(1),
+            search: query.search.clone().unwrap_or_default(),
+            sort: query.sort.as_str(),
+            prev_href: page_href(&query, query.page.saturating_sub(1).max(1)),
+            next_href: page_href(&query, query.page + 1),
+            can_create: ctx.can(Permission::CreateWorkspaces),
+            form,
+            errors,
+        },
+    )
+}
+
+/// Organization members see every workspace; workspace guests only theirs.
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    query: web::Query<WorkspacesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.validate()?;
+    list_page(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        query,
+        WorkspaceForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+/// Validated title and description, or the form's messages.
+fn validate(form: &WorkspaceForm) -> Result<(WorkspaceTitle, String), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let title = WorkspaceTitle::parse(&form.title)
+        .map_err(|e| errors.add("title", e))
+        .ok();
+    let description = workspaces::parse_description(&form.description)
+        .map_err(|e| errors.add("description", e))
+        .ok();
+    match (title, description) {
+        (Some(title), Some(description)) => Ok((title, description)),
+        _ => Err(errors),
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    form: web::Form<WorkspaceForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::CreateWorkspaces)?;
+    let form = form.into_inner();
+    let errors = match validate(&form) {
+        Ok((title, description)) => {
+            match workspaces::create(&state.db, &state.clock, &ctx.acting(), &title, &description)
+                .await
+            {
+                Ok(created) => {
+                    session::flash(
+                        ctx.session(),
+                        "success",
+                        format!("Workspace {} is ready.", created.title),
+                    );
+                    return Ok(see_other(&format!(
+                        "/orgs/{}/workspaces/{}",
+                        ctx.org.id, created.id
+                    )));
+                }
+                Err(MemberError::Invalid(message)) => {
+                    let mut errors = FieldErrors::default();
+                    errors.add("title", message);
+                    errors
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    list_page(
+        &state,
+        &ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ListQuery {
+            page: 1,
+            ..ListQuery::default()
+        },
+        form,
+        errors,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "workspace.html")]
+struct WorkspacePage {
+    layout: Layout,
+    org_id: String,
+    workspace: workspace::Model,
+    owner_name: String,
+    access: Access,
+    can_edit: bool,
+    form: WorkspaceForm,
+    errors: FieldErrors,
+}
+
+impl WorkspacePage {
+    pub fn created(&self) -> String {
+        format::date(self.workspace.created_at)
+    }
+
+    /// "Inherited (Admin)", "Direct: Editor", or both.
+    pub fn access_label(&self) -> String {
+        access_label(self.access)
+    }
+}
+
+/// How a person has access to a workspace, in words.
+pub fn access_label(access: Access) -> String {
+    let mut parts = Vec::new();
+    if let Some(inherited) = access.inherited {
+        parts.push(format!("Inherited ({})", inherited.label()));
+    }
+    if let Some(direct) = access.direct {
+        parts.push(format!("Direct: {}", direct.label()));
+    }
+    if parts.is_empty() {
+        "No access".into()
+    } else {
+        parts.join(" and ")
+    }
+}
+
+async fn workspace_page(
+    state: &AppState,
+    ctx: &OrgCtx,
+    status: StatusCode,
+    found: (workspace::Model, Access),
+    form: Option<WorkspaceForm>,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let (workspace, access) = found;
+    let owner_name = workspaces::owner_name(&state.db, &workspace.id)
+        .await?
+        .unwrap_or_default();
+    let form = form.unwrap_or_else(|| WorkspaceForm {
+        title: workspace.title.clone(),
+        description: workspace.description.clone(),
+    });
+    html(
+        status,
+        &WorkspacePage {
+            layout: Layout::org(ctx, Section::Workspaces, &workspace.title),
+            org_id: ctx.org.id.clone(),
+            owner_name,
+            can_edit: access.can(WsPermission::EditDetails),
+            access,
+            workspace,
+            form,
+            errors,
+        },
+    )
+}
+
+async fn found(
+    state: &AppState,
+    ctx: &OrgCtx,
+    workspace_id: &str,
+) -> Result<(workspace::Model, Access), AppError> {
+    workspaces::find(
+        &state.db,
+        &ctx.org.id,
+        workspace_id,
+        &ctx.user().id,
+        ctx.role(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let found = found(&state, &ctx, &path.1).await?;
+    workspace_page(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        found,
+        None,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    form: web::Form<WorkspaceForm>,
+) -> Result<HttpResponse, AppError> {
+    let target = found(&state, &ctx, &path.1).await?;
+    if !target.1.can(WsPermission::EditDetails) {
+        return Err(AppError::forbidden(
+            "You don't have permission to do that in this workspace.",
+        ));
+    }
+    let form = form.into_inner();
+    let errors = match validate(&form) {
+        Ok((title, description)) => match workspaces::update_details(
+            &state.db,
+            &state.clock,
+            &ctx.acting(),
+            &path.1,
+            &title,
+            &description,
+        )
+        .await
+        {
+            Ok(updated) => {
+                session::flash(
+                    ctx.session(),
+                    "success",
+                    format!("Workspace {} is saved.", updated.title),
+                );
+                return Ok(see_other(&format!(
+                    "/orgs/{}/workspaces/{}",
+                    ctx.org.id, updated.id
+                )));
+            }
+            Err(MemberError::Invalid(message)) => {
+                let mut errors = FieldErrors::default();
+                errors.add("title", message);
+                errors
+            }
+            Err(err) => return Err(err.into()),
+        },
+        Err(errors) => errors,
+    };
+    workspace_page(
+        &state,
+        &ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        target,
+        Some(form),
+        errors,
+    )
+    .await
+}

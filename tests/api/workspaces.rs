@@ -1,0 +1,318 @@
+//! Workspaces: the list (what each person may see), creation with unique
+//! titles, the Overview with its access label, renaming under the
+//! workspace's rules, isolation between organizations, and ownership when
+//! a workspace's Owner leaves.
+
+use reqwest::StatusCode;
+use roster::domain::role::OrgRole;
+
+use crate::helpers::{TestApp, email, location, spawn_app};
+
+async fn general(app: &TestApp, org: &str) -> String {
+    app.scalar_text(&format!(
+        "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
+    ))
+    .await
+}
+
+async fn user_id(app: &TestApp, address: &str) -> String {
+    app.scalar_text(&format!(
+        "SELECT id FROM users WHERE email_normalized = '{}'",
+        address.to_lowercase()
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn admins_create_workspaces_with_titles_unique_in_the_organization() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
+    let member = app
+        .member_with_role(&org, &email("member"), OrgRole::Member)
+        .await;
+
+    let created = admin
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[
+                ("title", "  Store 12 "),
+                ("description", "The harbour shop"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let page_path = location(&created);
+    let (status, page) = admin.get_html(&page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Store 12</h1>"));
+    assert!(page.contains("Workspace Store 12 is ready."));
+    assert!(page.contains("Owner: Admin"), "the creator owns it: {page}");
+    assert!(page.contains("your access: Inherited (Admin) and Direct: Owner"));
+
+    let taken = owner
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "STORE 12"), ("description", "")],
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        taken
+            .text()
+            .await
+            .expect("body")
+            .contains("Another workspace of this organization has this title.")
+    );
+    let refused = member
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "Mine"), ("description", "")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let blank = owner
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", " "), ("description", "")],
+        )
+        .await;
+    assert_eq!(blank.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM workspaces WHERE org_id = '{org}'"
+        ))
+        .await,
+        2
+    );
+    // Another organization may use the same title.
+    let (other, other_org) = app.signed_up("Oscar", &email("oscar"), "Elsewhere").await;
+    let same = other
+        .post_form(
+            &format!("/orgs/{other_org}/workspaces"),
+            &[("title", "Store 12"), ("description", "")],
+        )
+        .await;
+    assert_eq!(same.status(), StatusCode::SEE_OTHER);
+
+    // The list: search, sort, 25 a page.
+    app.clock.advance(60);
+    for i in 0..25 {
+        owner
+            .post_form(
+                &format!("/orgs/{org}/workspaces"),
+                &[("title", &format!("Branch {i:02}")), ("description", "")],
+            )
+            .await;
+    }
+    let (_, list) = member.get_html(&format!("/orgs/{org}/workspaces")).await;
+    assert!(list.contains("27 workspaces"));
+    assert!(list.contains("Page 1 of 2"));
+    assert_eq!(list.matches("<tr id=\"workspace-").count(), 25);
+    assert!(
+        !list.contains("New workspace"),
+        "a Member cannot create one"
+    );
+    let (_, found) = member
+        .get_html(&format!("/orgs/{org}/workspaces?q=STORE"))
+        .await;
+    assert!(found.contains("1 workspace matches this search"));
+    assert!(found.contains("Store 12"));
+    let (_, newest) = member
+        .get_html(&format!("/orgs/{org}/workspaces?sort=created"))
+        .await;
+    assert!(
+        !newest.contains("General</a></td>"),
+        "the oldest is not on page 1"
+    );
+    let (_, oldest) = member
+        .get_html(&format!("/orgs/{org}/workspaces?sort=created&page=2"))
+        .await;
+    assert!(
+        oldest.contains("General</a></td>"),
+        "newest first: {oldest}"
+    );
+    let bad = member
+        .get(&format!("/orgs/{org}/workspaces?sort=size"))
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    let audit = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.created'")
+        .await;
+    assert_eq!(audit, 27);
+}
+
+#[tokio::test]
+async fn renaming_follows_the_workspace_role_and_ids_stay_in_their_organization() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let ws = general(&app, &org).await;
+    let viewer_email = email("viewer");
+    let viewer = app
+        .member_with_role(&org, &viewer_email, OrgRole::Viewer)
+        .await;
+    let editor_email = email("ws-admin");
+    let ws_admin = app
+        .member_with_role(&org, &editor_email, OrgRole::Viewer)
+        .await;
+    app.add_workspace_role(&ws, &user_id(&app, &editor_email).await, "admin")
+        .await;
+
+    let path = format!("/orgs/{org}/workspaces/{ws}");
+    let (_, page) = viewer.get_html(&path).await;
+    assert!(page.contains("your access: Inherited (Viewer)"));
+    assert!(
+        !page.contains("<form method=\"post\" action=\"/orgs/"),
+        "read-only"
+    );
+    let refused = viewer
+        .post_form(&path, &[("title", "Taken over"), ("description", "")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let (_, page) = ws_admin.get_html(&path).await;
+    assert!(page.contains("your access: Inherited (Viewer) and Direct: Admin"));
+    let renamed = ws_admin
+        .post_form(
+            &path,
+            &[
+                ("title", "Head office"),
+                ("description", "Where it started"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    let title = app
+        .scalar_text(&format!("SELECT title FROM workspaces WHERE id = '{ws}'"))
+        .await;
+    assert_eq!(title, "Head office");
+    let audit = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.renamed'")
+        .await;
+    assert_eq!(audit, 1);
+
+    // Another organization's Owner: the id answers 404, and nothing moves.
+    let (outsider, outsider_org) = app.signed_up("Oscar", &email("oscar"), "Elsewhere").await;
+    for attempt in [
+        format!("/orgs/{outsider_org}/workspaces/{ws}"),
+        format!("/orgs/{org}/workspaces/{ws}"),
+    ] {
+        let (status, _) = outsider.get_html(&attempt).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{attempt}");
+        let post = outsider
+            .post_form(&attempt, &[("title", "Mine now"), ("description", "")])
+            .await;
+        assert_eq!(post.status(), StatusCode::NOT_FOUND, "{attempt}");
+    }
+    let title = app
+        .scalar_text(&format!("SELECT title FROM workspaces WHERE id = '{ws}'"))
+        .await;
+    assert_eq!(title, "Head office");
+    let (status, _) = owner
+        .get_html(&format!("/orgs/{org}/workspaces/not-a-workspace"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_workspace_guest_sees_only_their_workspaces() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    owner
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "Store 1"), ("description", "")],
+        )
+        .await;
+    let store = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'store 1'"
+        ))
+        .await;
+    let guest_email = email("guest");
+    let guest = app
+        .member_with_role(&org, &guest_email, OrgRole::None)
+        .await;
+    app.add_workspace_role(&store, &user_id(&app, &guest_email).await, "editor")
+        .await;
+
+    let (status, list) = guest.get_html(&format!("/orgs/{org}/workspaces")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("1 workspace"));
+    assert!(list.contains("Store 1"));
+    assert!(!list.contains("General</a></td>"));
+    let (status, page) = guest
+        .get_html(&format!("/orgs/{org}/workspaces/{store}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("your access: Direct: Editor"));
+    let general = general(&app, &org).await;
+    let (status, _) = guest
+        .get_html(&format!("/orgs/{org}/workspaces/{general}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not another workspace");
+    let (status, _) = guest.get_html(&format!("/orgs/{org}/members")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not the member list");
+}
+
+#[tokio::test]
+async fn when_a_workspace_owner_leaves_the_organization_owner_takes_it_over() {
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (owner, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let admin_email = email("admin");
+    let admin = app
+        .member_with_role(&org, &admin_email, OrgRole::Admin)
+        .await;
+    admin
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "Store 9"), ("description", "")],
+        )
+        .await;
+    let store = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'store 9'"
+        ))
+        .await;
+    let owner_id = user_id(&app, &owner_email).await;
+    app.add_workspace_role(&store, &owner_id, "viewer").await;
+    let admin_id = user_id(&app, &admin_email).await;
+    let membership = app
+        .scalar_text(&format!(
+            "SELECT id FROM memberships WHERE org_id = '{org}' AND user_id = '{admin_id}'"
+        ))
+        .await;
+
+    let removed = owner
+        .post_form(&format!("/orgs/{org}/members/{membership}/remove"), &[])
+        .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let owners = app
+        .scalar_text(&format!(
+            "SELECT user_id FROM workspace_members WHERE workspace_id = '{store}' AND role = 'owner'"
+        ))
+        .await;
+    assert_eq!(owners, owner_id, "the organization's Owner owns it now");
+    let roles = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE workspace_id = '{store}'"
+        ))
+        .await;
+    assert_eq!(roles, 1, "one Owner, and the leaver's roles are gone");
+    let left = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE user_id = '{admin_id}'"
+        ))
+        .await;
+    assert_eq!(left, 0);
+}
