@@ -2,10 +2,11 @@
 //! happens to direct roles when someone leaves the organization.
 
 use anyhow::Context;
-use sea_orm::sea_query::Expr;
+use sea_orm::ExprTrait;
+use sea_orm::sea_query::{Expr, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::audit::{self, Entry};
@@ -455,4 +456,247 @@ mod tests {
             "store"
         );
     }
+}
+
+/// One person with access to a workspace, and how.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct AccessRow {
+    pub membership_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub org_role: OrgRole,
+    pub direct_role: Option<WorkspaceRole>,
+}
+
+impl AccessRow {
+    pub fn access(&self) -> Access {
+        Access::new(self.org_role, self.direct_role)
+    }
+}
+
+pub const ACCESS_PER_PAGE: u64 = 50;
+
+/// Everyone with access to the workspace, by name, 50 a page, with the
+/// total: organization members inherit into it; workspace guests are there
+/// by a direct role. `only_direct` shows only people with a direct role
+/// (what a workspace guest may see).
+pub async fn access_list(
+    db: &Db,
+    org_id: &str,
+    workspace_id: &str,
+    only_direct: bool,
+    page: u64,
+) -> anyhow::Result<(Vec<AccessRow>, u64)> {
+    let backend = db.backend();
+    let direct_join = Condition::all()
+        .add(
+            Expr::col((
+                workspace_member::Entity,
+                workspace_member::Column::WorkspaceId,
+            ))
+            .eq(workspace_id),
+        )
+        .add(
+            Expr::col((workspace_member::Entity, workspace_member::Column::UserId))
+                .equals((membership::Entity, membership::Column::UserId)),
+        );
+    let has_access = if only_direct {
+        Condition::all()
+            .add(Expr::col((workspace_member::Entity, workspace_member::Column::Id)).is_not_null())
+    } else {
+        Condition::any()
+            .add(Expr::col((membership::Entity, membership::Column::Role)).ne(OrgRole::None))
+            .add(Expr::col((workspace_member::Entity, workspace_member::Column::Id)).is_not_null())
+    };
+    let mut base = Query::select();
+    base.from(membership::Entity)
+        .join(JoinType::LeftJoin, workspace_member::Entity, direct_join)
+        .and_where(Expr::col((membership::Entity, membership::Column::OrgId)).eq(org_id))
+        .cond_where(has_access);
+    let mut count = base.clone();
+    count.expr_as(Expr::cust("COUNT(*)"), "total");
+    let total = db
+        .read()
+        .query_one_raw(backend.build(&count))
+        .await
+        .context("failed to count the workspace's people")?
+        .map(|row| row.try_get::<i64>("", "total"))
+        .transpose()
+        .context("failed to read the count")?
+        .unwrap_or(0);
+    let mut rows = base;
+    rows.expr_as(
+        Expr::col((membership::Entity, membership::Column::Id)),
+        "membership_id",
+    )
+    .expr_as(
+        Expr::col((membership::Entity, membership::Column::UserId)),
+        "user_id",
+    )
+    .expr_as(Expr::col((user::Entity, user::Column::Name)), "name")
+    .expr_as(Expr::col((user::Entity, user::Column::Email)), "email")
+    .expr_as(
+        Expr::col((membership::Entity, membership::Column::Role)),
+        "org_role",
+    )
+    .expr_as(
+        Expr::col((workspace_member::Entity, workspace_member::Column::Role)),
+        "direct_role",
+    )
+    .join(
+        JoinType::InnerJoin,
+        user::Entity,
+        Expr::col((user::Entity, user::Column::Id))
+            .equals((membership::Entity, membership::Column::UserId)),
+    )
+    .order_by(
+        (membership::Entity, membership::Column::SortName),
+        Order::Asc,
+    )
+    .order_by((membership::Entity, membership::Column::Id), Order::Asc)
+    .limit(ACCESS_PER_PAGE)
+    .offset(page.saturating_sub(1).saturating_mul(ACCESS_PER_PAGE));
+    let rows = AccessRow::find_by_statement(backend.build(&rows))
+        .all(db.read())
+        .await
+        .context("failed to list the workspace's people")?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+/// One person's access to the workspace, by their membership id.
+pub async fn access_of(
+    db: &Db,
+    org_id: &str,
+    workspace_id: &str,
+    membership_id: &str,
+) -> anyhow::Result<Option<AccessRow>> {
+    let row = membership::Entity::find_by_id(membership_id.to_string())
+        .filter(membership::Column::OrgId.eq(org_id))
+        .find_also_related(user::Entity)
+        .one(db.read())
+        .await
+        .context("failed to load a member")?;
+    let Some((member, Some(person))) = row else {
+        return Ok(None);
+    };
+    let direct = direct_role(db.read(), workspace_id, &member.user_id).await?;
+    Ok(Some(AccessRow {
+        membership_id: member.id,
+        user_id: member.user_id,
+        name: person.name,
+        email: person.email,
+        org_role: member.role,
+        direct_role: direct,
+    }))
+}
+
+/// Grants (`Some`) or takes away (`None`) a direct role, with the role
+/// ceiling: the actor manages members in the workspace, grants only roles
+/// at or below their own highest, never Owner, and changes only direct
+/// roles at or below their own; the Owner's role moves only by transfer.
+pub async fn set_direct_role(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    workspace_id: &str,
+    membership_id: &str,
+    new_role: Option<WorkspaceRole>,
+) -> Result<(), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let workspace = workspace::Entity::find_by_id(workspace_id.to_string())
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let org_role = current_org_role(&txn, acting).await?;
+    let actor = Access::new(
+        org_role,
+        direct_role(&txn, workspace_id, &acting.user_id).await?,
+    );
+    if !actor.can(WsPermission::View) {
+        return Err(MemberError::NotFound);
+    }
+    let target = membership::Entity::find_by_id(membership_id.to_string())
+        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let current = direct_role(&txn, workspace_id, &target.user_id).await?;
+    let denied = || MemberError::Denied(policy::Denied::MissingWorkspacePermission);
+    if current == Some(WorkspaceRole::Owner) || new_role == Some(WorkspaceRole::Owner) {
+        return Err(MemberError::Denied(policy::Denied::OwnerOnlyByTransfer));
+    }
+    if let Some(current) = current
+        && !actor.may_change(current)
+    {
+        return Err(denied());
+    }
+    if let Some(role) = new_role
+        && !actor.grantable().contains(&role)
+    {
+        return Err(if actor.can(WsPermission::ManageMembers) {
+            MemberError::Denied(policy::Denied::AboveOwnRole)
+        } else {
+            denied()
+        });
+    }
+    if current.is_none() && new_role.is_none() {
+        return Ok(());
+    }
+    if !actor.can(WsPermission::ManageMembers) {
+        return Err(denied());
+    }
+    if current == new_role {
+        return Ok(());
+    }
+    workspace_member::Entity::delete_many()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::UserId.eq(target.user_id.as_str()))
+        .filter(workspace_member::Column::Role.ne(WorkspaceRole::Owner))
+        .exec(&txn)
+        .await?;
+    if let Some(role) = new_role {
+        let inserted = workspace_member::ActiveModel {
+            id: Set(new_id()),
+            workspace_id: Set(workspace_id.to_string()),
+            org_id: Set(acting.org_id.clone()),
+            user_id: Set(target.user_id.clone()),
+            role: Set(role),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(err) if is_unique_violation(&err) => {
+                return Err(MemberError::Conflict(
+                    "This person's role here changed meanwhile; reload the page.",
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: if new_role.is_some() {
+                "workspace.role_granted"
+            } else {
+                "workspace.role_revoked"
+            },
+            target_type: Some("member"),
+            target_id: Some(&target.user_id),
+            target_label: Some(&target.email_normalized),
+            before: current.map(|r| format!("{}: {}", workspace.title, r.as_str())),
+            after: new_role.map(|r| format!("{}: {}", workspace.title, r.as_str())),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -7,17 +7,18 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::errors::AppError;
-use super::extract::OrgCtx;
+use super::extract::{Htmx, OrgCtx};
 use super::format;
-use super::render::{FieldErrors, Layout, Section, html, see_other};
+use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
-use crate::domain::workspace::{Access, WsPermission};
+use crate::domain::role::OrgRole;
+use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::workspace;
 use crate::services::members::MemberError;
 use crate::services::workspaces::{
-    self, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort, WorkspaceTitle,
+    self, AccessRow, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort, WorkspaceTitle,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -366,4 +367,169 @@ pub async fn update(
         errors,
     )
     .await
+}
+
+/// A row of a workspace's Members tab with what the viewer may do to it.
+pub struct AccessView {
+    pub row: AccessRow,
+    /// Roles the viewer may give (empty: no controls).
+    pub roles: Vec<WorkspaceRole>,
+    pub can_revoke: bool,
+}
+
+impl AccessView {
+    fn new(viewer: Access, row: AccessRow) -> Self {
+        let changeable = row
+            .direct_role
+            .is_none_or(|current| viewer.may_change(current));
+        let roles = if changeable {
+            viewer.grantable()
+        } else {
+            Vec::new()
+        };
+        let can_revoke = row
+            .direct_role
+            .is_some_and(|current| viewer.may_change(current));
+        AccessView {
+            row,
+            roles,
+            can_revoke,
+        }
+    }
+
+    pub fn access_label(&self) -> String {
+        access_label(self.row.access())
+    }
+
+    pub fn selected(&self, role: &WorkspaceRole) -> bool {
+        self.row.direct_role == Some(*role)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PageQuery {
+    pub page: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "workspace_members.html")]
+struct MembersTab {
+    layout: Layout,
+    csrf: String,
+    org_id: String,
+    workspace: workspace::Model,
+    people: Vec<AccessView>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    only_direct: bool,
+}
+
+/// Everyone with access to the workspace and how; a workspace guest sees
+/// only the people with a direct role (not the organization's members).
+pub async fn members(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (workspace, access) = found(&state, &ctx, &path.1).await?;
+    let only_direct = ctx.role() == OrgRole::None;
+    let page = query.page.unwrap_or(1).max(1);
+    let (rows, total) =
+        workspaces::access_list(&state.db, &ctx.org.id, &workspace.id, only_direct, page).await?;
+    let layout = Layout::org(&ctx, Section::Workspaces, &workspace.title);
+    html(
+        StatusCode::OK,
+        &MembersTab {
+            csrf: layout.csrf.clone(),
+            layout,
+            org_id: ctx.org.id.clone(),
+            people: rows
+                .into_iter()
+                .map(|row| AccessView::new(access, row))
+                .collect(),
+            workspace,
+            total,
+            page,
+            pages: total.div_ceil(workspaces::ACCESS_PER_PAGE).max(1),
+            only_direct,
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DirectRoleForm {
+    /// `viewer`, `editor`, `admin`, or `none` to take the direct role away.
+    pub role: String,
+}
+
+#[derive(Template)]
+#[template(path = "partials/workspace_access_changed.html")]
+struct AccessChanged {
+    csrf: String,
+    org_id: String,
+    workspace: workspace::Model,
+    p: AccessView,
+    message: String,
+}
+
+pub async fn set_role(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String, String)>,
+    form: web::Form<DirectRoleForm>,
+    htmx: Htmx,
+) -> Result<HttpResponse, AppError> {
+    let (_, workspace_id, membership_id) = path.into_inner();
+    let new_role = match form.role.as_str() {
+        "none" => None,
+        value => Some(
+            WorkspaceRole::parse(value)
+                .ok_or_else(|| AppError::bad_request("Choose one of the roles offered."))?,
+        ),
+    };
+    let (workspace, _) = found(&state, &ctx, &workspace_id).await?;
+    workspaces::set_direct_role(
+        &state.db,
+        &state.clock,
+        &ctx.acting(),
+        &workspace_id,
+        &membership_id,
+        new_role,
+    )
+    .await?;
+    let row = workspaces::access_of(&state.db, &ctx.org.id, &workspace_id, &membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let message = match new_role {
+        Some(role) => format!(
+            "{} is now a direct {} of {}.",
+            row.name,
+            role.label(),
+            workspace.title
+        ),
+        None => format!(
+            "{} no longer has a direct role in {}.",
+            row.name, workspace.title
+        ),
+    };
+    if htmx.0 {
+        // What the viewer may do next, as of now.
+        let (_, access) = found(&state, &ctx, &workspace_id).await?;
+        return page(&AccessChanged {
+            csrf: session::csrf_token(ctx.session()),
+            org_id: ctx.org.id.clone(),
+            workspace,
+            p: AccessView::new(access, row),
+            message,
+        });
+    }
+    session::flash(ctx.session(), "success", message);
+    Ok(see_other(&format!(
+        "/orgs/{}/workspaces/{}/members",
+        ctx.org.id, workspace_id
+    )))
 }

@@ -80,6 +80,13 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("post", "/orgs/{org_id}/workspaces/{workspace_id}") => {
             [303, 404, 404, 404, 403, 403, 303, 303]
         }
+        ("get", "/orgs/{org_id}/workspaces/{workspace_id}/members") => {
+            [303, 404, 404, 404, 200, 200, 200, 200]
+        }
+        // Give the cell's fresh Member a direct Viewer role in General.
+        ("post", "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role") => {
+            [303, 404, 404, 404, 403, 403, 303, 303]
+        }
         ("get", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 200, 200, 200, 200],
         ("post", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 403, 403, 303, 303],
         ("post", "/orgs/{org_id}/delete") => [303, 404, 404, 403, 403, 403, 403, 303],
@@ -106,6 +113,9 @@ fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, Strin
             ]
         }
         "/orgs/{org_id}/settings/auto-join" => vec![("domains", "matrix.test"), ("role", "viewer")],
+        "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => {
+            vec![("role", "viewer")]
+        }
         // A title of its own for each cell (titles are unique).
         "/orgs/{org_id}/workspaces" | "/orgs/{org_id}/workspaces/{workspace_id}" => {
             vec![("title", target_email), ("description", "")]
@@ -214,11 +224,17 @@ async fn matrix_for_invitation_routes() {
 }
 
 #[tokio::test]
+async fn matrix_for_workspace_routes() {
+    check(|p| p.starts_with("/orgs/{org_id}/workspaces")).await;
+}
+
+#[tokio::test]
 async fn matrix_for_other_organization_routes() {
     check(|p| {
         p.starts_with("/orgs/{org_id}")
             && !p.starts_with("/orgs/{org_id}/members")
             && !p.starts_with("/orgs/{org_id}/invitations")
+            && !p.starts_with("/orgs/{org_id}/workspaces")
     })
     .await;
 }

@@ -316,3 +316,159 @@ async fn when_a_workspace_owner_leaves_the_organization_owner_takes_it_over() {
         .await;
     assert_eq!(left, 0);
 }
+
+async fn membership_of(app: &TestApp, org: &str, address: &str) -> String {
+    app.scalar_text(&format!(
+        "SELECT id FROM memberships WHERE org_id = '{org}' AND email_normalized = '{}'",
+        address.to_lowercase()
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let ws = general(&app, &org).await;
+    let (member_email, viewer_email, guest_email) =
+        (email("member"), email("viewer"), email("guest"));
+    let member = app
+        .member_with_role(&org, &member_email, OrgRole::Member)
+        .await;
+    let viewer = app
+        .member_with_role(&org, &viewer_email, OrgRole::Viewer)
+        .await;
+    let guest = app
+        .member_with_role(&org, &guest_email, OrgRole::None)
+        .await;
+    let tab = format!("/orgs/{org}/workspaces/{ws}/members");
+    let role_path = |address_membership: &str| {
+        format!("/orgs/{org}/workspaces/{ws}/members/{address_membership}/role")
+    };
+
+    let (status, list) = owner.get_html(&tab).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("3 people have access"), "{list}");
+    assert!(list.contains("Inherited (Admin) and Direct: Owner"));
+    assert!(list.contains("Inherited (Editor)"));
+    assert!(
+        !list.contains(&guest_email),
+        "a guest without a role has no access"
+    );
+
+    // Without JavaScript: the guest gets a direct Editor role.
+    let guest_membership = membership_of(&app, &org, &guest_email).await;
+    let granted = owner
+        .post_form(&role_path(&guest_membership), &[("role", "editor")])
+        .await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let (status, _) = guest
+        .get_html(&format!("/orgs/{org}/workspaces/{ws}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the guest sees the workspace now");
+    let (_, guest_view) = guest.get_html(&tab).await;
+    assert!(guest_view.contains("by a direct role"));
+    assert!(guest_view.contains(&guest_email));
+    assert!(
+        !guest_view.contains(&member_email),
+        "a guest does not see the organization's members"
+    );
+
+    // An organization Member (Editor here) sees everyone, without controls.
+    let (_, member_view) = member.get_html(&tab).await;
+    assert!(member_view.contains(&guest_email));
+    assert!(member_view.contains("Direct: Editor"));
+    assert!(!member_view.contains("<select"));
+
+    // By htmx: only the row comes back, with an announcement.
+    let viewer_membership = membership_of(&app, &org, &viewer_email).await;
+    let token = owner.csrf_token().await;
+    let response = owner
+        .client
+        .post(owner.url(&role_path(&viewer_membership)))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", token)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("role=admin")
+        .send()
+        .await
+        .expect("grant");
+    assert_eq!(response.status(), StatusCode::OK);
+    let fragment = response.text().await.expect("body");
+    assert!(fragment.starts_with(&format!("<tr id=\"access-{viewer_membership}\"")));
+    assert!(fragment.contains("Inherited (Viewer) and Direct: Admin"));
+    assert!(fragment.contains("hx-swap-oob"));
+
+    // The new workspace Admin manages roles, up to Admin, never Owner.
+    let member_membership = membership_of(&app, &org, &member_email).await;
+    let up = viewer
+        .post_form(&role_path(&member_membership), &[("role", "admin")])
+        .await;
+    assert_eq!(up.status(), StatusCode::SEE_OTHER);
+    let owner_row = app
+        .scalar_text(&format!(
+            "SELECT id FROM memberships WHERE org_id = '{org}' AND role = 'owner'"
+        ))
+        .await;
+    for (target, role) in [
+        (&member_membership, "owner"),
+        (&owner_row, "viewer"),
+        (&owner_row, "none"),
+    ] {
+        let refused = viewer
+            .post_form(&role_path(target), &[("role", role)])
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{role}");
+    }
+    let unknown = viewer
+        .post_form(&role_path(&member_membership), &[("role", "superuser")])
+        .await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    // An Editor cannot manage roles.
+    let plain_email = email("plain");
+    let plain = app
+        .member_with_role(&org, &plain_email, OrgRole::Member)
+        .await;
+    let refused = plain
+        .post_form(&role_path(&guest_membership), &[("role", "viewer")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Taking the guest's role away ends their access.
+    let revoked = viewer
+        .post_form(&role_path(&guest_membership), &[("role", "none")])
+        .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let (status, _) = guest
+        .get_html(&format!("/orgs/{org}/workspaces/{ws}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A member of another organization: 404, nothing written.
+    let (_, other_org) = app.signed_up("Oscar", &email("oscar"), "Elsewhere").await;
+    let foreign = app
+        .scalar_text(&format!(
+            "SELECT id FROM memberships WHERE org_id = '{other_org}'"
+        ))
+        .await;
+    let refused = owner
+        .post_form(&role_path(&foreign), &[("role", "viewer")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+
+    let granted = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.role_granted'")
+        .await;
+    let revoked = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.role_revoked'")
+        .await;
+    assert_eq!((granted, revoked), (3, 1));
+    let owners = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE workspace_id = '{ws}' AND role = 'owner'"
+        ))
+        .await;
+    assert_eq!(owners, 1);
+}
