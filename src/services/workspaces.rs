@@ -700,3 +700,182 @@ pub async fn set_direct_role(
     txn.commit().await?;
     Ok(())
 }
+
+/// The actor's access to a workspace of their organization, inside a
+/// transaction; `NotFound` when they have none (or it is another
+/// organization's).
+async fn acting_access<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    workspace_id: &str,
+) -> Result<(workspace::Model, Access), MemberError> {
+    let found = workspace::Entity::find_by_id(workspace_id.to_string())
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(conn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let access = Access::new(
+        current_org_role(conn, acting).await?,
+        direct_role(conn, workspace_id, &acting.user_id).await?,
+    );
+    if !access.can(WsPermission::View) {
+        return Err(MemberError::NotFound);
+    }
+    Ok((found, access))
+}
+
+const OWNER_CHANGED: &str = "The workspace's ownership changed meanwhile; reload the page.";
+
+/// Makes the organization member with `new_owner_email` the workspace's
+/// Owner; the previous Owner keeps a direct Admin role. Only the
+/// workspace's Owner or the organization's Owner may.
+pub async fn transfer(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    workspace_id: &str,
+    new_owner_email: &str,
+) -> Result<(workspace::Model, String), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let (found, access) = acting_access(&txn, acting, workspace_id).await?;
+    if !access.can(WsPermission::OwnWorkspace) {
+        return Err(MemberError::Denied(
+            policy::Denied::MissingWorkspacePermission,
+        ));
+    }
+    let target = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+        .filter(
+            membership::Column::EmailNormalized
+                .eq(crate::domain::email::normalize_lookup(new_owner_email)),
+        )
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            MemberError::Invalid("Nobody in this organization has that email address.".into())
+        })?;
+    let current = workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::Conflict(OWNER_CHANGED))?;
+    if current.user_id == target.user_id {
+        return Err(MemberError::Invalid(
+            "That person already owns this workspace.".into(),
+        ));
+    }
+    let demoted = workspace_member::Entity::update_many()
+        .col_expr(
+            workspace_member::Column::Role,
+            Expr::value(WorkspaceRole::Admin),
+        )
+        .filter(workspace_member::Column::Id.eq(current.id.as_str()))
+        .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
+        .exec(&txn)
+        .await?;
+    if demoted.rows_affected != 1 {
+        return Err(MemberError::Conflict(OWNER_CHANGED));
+    }
+    workspace_member::Entity::delete_many()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::UserId.eq(target.user_id.as_str()))
+        .exec(&txn)
+        .await?;
+    let promoted = workspace_member::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace_id.to_string()),
+        org_id: Set(acting.org_id.clone()),
+        user_id: Set(target.user_id.clone()),
+        role: Set(WorkspaceRole::Owner),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await;
+    match promoted {
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => return Err(MemberError::Conflict(OWNER_CHANGED)),
+        Err(err) => return Err(err.into()),
+    }
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "workspace.ownership_transferred",
+            target_type: Some("workspace"),
+            target_id: Some(workspace_id),
+            target_label: Some(&found.title),
+            before: Some(current.user_id.clone()),
+            after: Some(target.user_id.clone()),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((found, target.email_normalized))
+}
+
+/// What deleting a workspace takes with it, for the confirmation.
+pub async fn direct_member_count(db: &Db, workspace_id: &str) -> anyhow::Result<u64> {
+    workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .count(db.read())
+        .await
+        .context("failed to count direct members")
+}
+
+/// Deletes a workspace after its title was typed to confirm; the
+/// organization keeps at least one.
+pub async fn delete(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    workspace_id: &str,
+    typed_title: &str,
+) -> Result<workspace::Model, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let (found, access) = acting_access(&txn, acting, workspace_id).await?;
+    if !access.can(WsPermission::OwnWorkspace) {
+        return Err(MemberError::Denied(
+            policy::Denied::MissingWorkspacePermission,
+        ));
+    }
+    if typed_title.trim() != found.title {
+        return Err(MemberError::Invalid(
+            "Type the workspace's title exactly to confirm.".into(),
+        ));
+    }
+    let workspaces_left = workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .count(&txn)
+        .await?;
+    if workspaces_left <= 1 {
+        return Err(MemberError::Invalid(
+            "An organization keeps at least one workspace.".into(),
+        ));
+    }
+    workspace::Entity::delete_many()
+        .filter(workspace::Column::Id.eq(workspace_id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "workspace.deleted",
+            target_type: Some("workspace"),
+            target_id: Some(workspace_id),
+            target_label: Some(&found.title),
+            before: Some(found.title.clone()),
+            after: None,
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(found)
+}

@@ -84,6 +84,8 @@ route_table! {
     post "/orgs/{org_id}/workspaces" => workspaces::create,
     get "/orgs/{org_id}/workspaces/{workspace_id}" => workspaces::show,
     post "/orgs/{org_id}/workspaces/{workspace_id}" => workspaces::update,
+    post "/orgs/{org_id}/workspaces/{workspace_id}/transfer" => workspaces::transfer,
+    post "/orgs/{org_id}/workspaces/{workspace_id}/delete" => workspaces::delete,
     get "/orgs/{org_id}/workspaces/{workspace_id}/members" => workspaces::members,
     post "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => workspaces::set_role,
     get "/orgs/{org_id}/product-access" => settings::product_access,

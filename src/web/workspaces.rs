@@ -219,8 +219,21 @@ struct WorkspacePage {
     owner_name: String,
     access: Access,
     can_edit: bool,
+    can_own: bool,
+    direct_members: u64,
     form: WorkspaceForm,
     errors: FieldErrors,
+    transfer_email: String,
+    transfer_errors: FieldErrors,
+    delete_errors: FieldErrors,
+}
+
+/// Which form of the Overview comes back with messages.
+enum OverviewErrors {
+    None,
+    Details(WorkspaceForm, FieldErrors),
+    Transfer(String, FieldErrors),
+    Delete(FieldErrors),
 }
 
 impl WorkspacePage {
@@ -255,17 +268,47 @@ async fn workspace_page(
     ctx: &OrgCtx,
     status: StatusCode,
     found: (workspace::Model, Access),
-    form: Option<WorkspaceForm>,
-    errors: FieldErrors,
+    errors: OverviewErrors,
 ) -> Result<HttpResponse, AppError> {
     let (workspace, access) = found;
     let owner_name = workspaces::owner_name(&state.db, &workspace.id)
         .await?
         .unwrap_or_default();
-    let form = form.unwrap_or_else(|| WorkspaceForm {
+    let direct_members = workspaces::direct_member_count(&state.db, &workspace.id).await?;
+    let details = WorkspaceForm {
         title: workspace.title.clone(),
         description: workspace.description.clone(),
-    });
+    };
+    let (form, errors, transfer_email, transfer_errors, delete_errors) = match errors {
+        OverviewErrors::None => (
+            details,
+            FieldErrors::default(),
+            String::new(),
+            FieldErrors::default(),
+            FieldErrors::default(),
+        ),
+        OverviewErrors::Details(form, e) => (
+            form,
+            e,
+            String::new(),
+            FieldErrors::default(),
+            FieldErrors::default(),
+        ),
+        OverviewErrors::Transfer(email, e) => (
+            details,
+            FieldErrors::default(),
+            email,
+            e,
+            FieldErrors::default(),
+        ),
+        OverviewErrors::Delete(e) => (
+            details,
+            FieldErrors::default(),
+            String::new(),
+            FieldErrors::default(),
+            e,
+        ),
+    };
     html(
         status,
         &WorkspacePage {
@@ -273,10 +316,15 @@ async fn workspace_page(
             org_id: ctx.org.id.clone(),
             owner_name,
             can_edit: access.can(WsPermission::EditDetails),
+            can_own: access.can(WsPermission::OwnWorkspace),
+            direct_members,
             access,
             workspace,
             form,
             errors,
+            transfer_email,
+            transfer_errors,
+            delete_errors,
         },
     )
 }
@@ -303,15 +351,7 @@ pub async fn show(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let found = found(&state, &ctx, &path.1).await?;
-    workspace_page(
-        &state,
-        &ctx,
-        StatusCode::OK,
-        found,
-        None,
-        FieldErrors::default(),
-    )
-    .await
+    workspace_page(&state, &ctx, StatusCode::OK, found, OverviewErrors::None).await
 }
 
 pub async fn update(
@@ -363,10 +403,98 @@ pub async fn update(
         &ctx,
         StatusCode::UNPROCESSABLE_ENTITY,
         target,
-        Some(form),
-        errors,
+        OverviewErrors::Details(form, errors),
     )
     .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TransferForm {
+    pub email: String,
+}
+
+/// The workspace's Owner (or the organization's) hands it to another member.
+pub async fn transfer(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    form: web::Form<TransferForm>,
+) -> Result<HttpResponse, AppError> {
+    let target = found(&state, &ctx, &path.1).await?;
+    match workspaces::transfer(&state.db, &state.clock, &ctx.acting(), &path.1, &form.email).await {
+        Ok((workspace, new_owner)) => {
+            session::flash(
+                ctx.session(),
+                "success",
+                format!("{new_owner} now owns {}.", workspace.title),
+            );
+            Ok(see_other(&format!(
+                "/orgs/{}/workspaces/{}",
+                ctx.org.id, workspace.id
+            )))
+        }
+        Err(MemberError::Invalid(message)) => {
+            let mut errors = FieldErrors::default();
+            errors.add("new_owner_email", message);
+            workspace_page(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                target,
+                OverviewErrors::Transfer(form.email.clone(), errors),
+            )
+            .await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeleteForm {
+    pub confirm_title: String,
+}
+
+/// Deletes the workspace once its title is typed to confirm.
+pub async fn delete(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, AppError> {
+    let target = found(&state, &ctx, &path.1).await?;
+    match workspaces::delete(
+        &state.db,
+        &state.clock,
+        &ctx.acting(),
+        &path.1,
+        &form.confirm_title,
+    )
+    .await
+    {
+        Ok(workspace) => {
+            session::flash(
+                ctx.session(),
+                "success",
+                format!("Workspace {} has been deleted.", workspace.title),
+            );
+            Ok(see_other(&format!("/orgs/{}/workspaces", ctx.org.id)))
+        }
+        Err(MemberError::Invalid(message)) => {
+            let mut errors = FieldErrors::default();
+            errors.add("confirm_title", message);
+            workspace_page(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                target,
+                OverviewErrors::Delete(errors),
+            )
+            .await
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// A row of a workspace's Members tab with what the viewer may do to it.

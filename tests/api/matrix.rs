@@ -80,6 +80,15 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("post", "/orgs/{org_id}/workspaces/{workspace_id}") => {
             [303, 404, 404, 404, 403, 403, 303, 303]
         }
+        // Only the workspace's Owner (here the organization's Owner).
+        ("post", "/orgs/{org_id}/workspaces/{workspace_id}/transfer") => {
+            [303, 404, 404, 404, 403, 403, 403, 303]
+        }
+        // The Owner may, but General is the organization's only workspace
+        // here, and an organization keeps one: the form comes back.
+        ("post", "/orgs/{org_id}/workspaces/{workspace_id}/delete") => {
+            [303, 404, 404, 404, 403, 403, 403, 422]
+        }
         ("get", "/orgs/{org_id}/workspaces/{workspace_id}/members") => {
             [303, 404, 404, 404, 200, 200, 200, 200]
         }
@@ -116,6 +125,8 @@ fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, Strin
         "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => {
             vec![("role", "viewer")]
         }
+        "/orgs/{org_id}/workspaces/{workspace_id}/transfer" => vec![("email", target_email)],
+        "/orgs/{org_id}/workspaces/{workspace_id}/delete" => vec![("confirm_title", "General")],
         // A title of its own for each cell (titles are unique).
         "/orgs/{org_id}/workspaces" | "/orgs/{org_id}/workspaces/{workspace_id}" => {
             vec![("title", target_email), ("description", "")]

@@ -472,3 +472,180 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
         .await;
     assert_eq!(owners, 1);
 }
+
+#[tokio::test]
+async fn ownership_moves_by_transfer_and_stays_single_under_concurrent_transfers() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let admin_email = email("admin");
+    let admin = app
+        .member_with_role(&org, &admin_email, OrgRole::Admin)
+        .await;
+    let (m1, m2) = (email("member1"), email("member2"));
+    app.member_with_role(&org, &m1, OrgRole::Member).await;
+    app.member_with_role(&org, &m2, OrgRole::Member).await;
+    admin
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "Store 5"), ("description", "")],
+        )
+        .await;
+    let store = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'store 5'"
+        ))
+        .await;
+    let transfer = format!("/orgs/{org}/workspaces/{store}/transfer");
+
+    let unknown = admin
+        .post_form(&transfer, &[("email", "nobody@example.test")])
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown
+            .text()
+            .await
+            .expect("body")
+            .contains("Nobody in this organization has that email address.")
+    );
+    // The organization's Owner may transfer any workspace.
+    let moved = owner.post_form(&transfer, &[("email", &m1)]).await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    let role_of = |address: String| {
+        let app = &app;
+        let store = store.clone();
+        async move {
+            app.scalar_text(&format!(
+                "SELECT wm.role FROM workspace_members wm JOIN users u ON u.id = wm.user_id \
+                 WHERE wm.workspace_id = '{store}' AND u.email_normalized = '{}'",
+                address.to_lowercase()
+            ))
+            .await
+        }
+    };
+    assert_eq!(role_of(m1.clone()).await, "owner");
+    assert_eq!(
+        role_of(admin_email.clone()).await,
+        "admin",
+        "the old Owner stays Admin"
+    );
+    // The old Owner, now only an Admin here, may not transfer it.
+    let refused = admin.post_form(&transfer, &[("email", &admin_email)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Two transfers at once: one wins, no 500, one Owner.
+    let to_m2 = [("email", m2.as_str())];
+    let to_admin = [("email", admin_email.as_str())];
+    let (a, b) = tokio::join!(
+        owner.post_form(&transfer, &to_m2),
+        owner.post_form(&transfer, &to_admin),
+    );
+    for status in [a.status(), b.status()] {
+        assert!(
+            [StatusCode::SEE_OTHER, StatusCode::CONFLICT].contains(&status),
+            "{status}"
+        );
+    }
+    let owners = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE workspace_id = '{store}' AND role = 'owner'"
+        ))
+        .await;
+    assert_eq!(owners, 1);
+    let transfers = app
+        .scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.ownership_transferred'",
+        )
+        .await;
+    assert!(transfers >= 2);
+}
+
+#[tokio::test]
+async fn deleting_a_workspace_needs_its_title_and_leaves_one_behind() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
+    owner
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "Pop-up"), ("description", "")],
+        )
+        .await;
+    let popup = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'pop-up'"
+        ))
+        .await;
+    let delete = format!("/orgs/{org}/workspaces/{popup}/delete");
+    let (_, page) = owner
+        .get_html(&format!("/orgs/{org}/workspaces/{popup}"))
+        .await;
+    assert!(page.contains("removes it and the direct roles of 1 person"));
+
+    let refused = admin
+        .post_form(&delete, &[("confirm_title", "Pop-up")])
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "an org Admin does not own it"
+    );
+    let mistyped = owner
+        .post_form(&delete, &[("confirm_title", "pop up")])
+        .await;
+    assert_eq!(mistyped.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mistyped
+            .text()
+            .await
+            .expect("body")
+            .contains("title exactly to confirm")
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM workspaces WHERE org_id = '{org}'"
+        ))
+        .await,
+        2
+    );
+    let deleted = owner
+        .post_form(&delete, &[("confirm_title", "Pop-up")])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE workspace_id = '{popup}'"
+        ))
+        .await,
+        0
+    );
+    let (status, _) = owner
+        .get_html(&format!("/orgs/{org}/workspaces/{popup}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let audit = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.deleted'")
+        .await;
+    assert_eq!(audit, 1);
+
+    let general = general(&app, &org).await;
+    let last = owner
+        .post_form(
+            &format!("/orgs/{org}/workspaces/{general}/delete"),
+            &[("confirm_title", "General")],
+        )
+        .await;
+    assert_eq!(last.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        last.text()
+            .await
+            .expect("body")
+            .contains("An organization keeps at least one workspace.")
+    );
+}
