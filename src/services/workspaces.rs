@@ -879,3 +879,38 @@ pub async fn delete(
     txn.commit().await?;
     Ok(found)
 }
+
+/// A person's access to each workspace of the organization they can reach,
+/// by title: the access explainer on their member page.
+pub async fn access_by_workspace(
+    db: &Db,
+    org_id: &str,
+    user_id: &str,
+    org_role: OrgRole,
+) -> anyhow::Result<Vec<(workspace::Model, Access)>> {
+    let all = workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(org_id))
+        .order_by_asc(workspace::Column::TitleNormalized)
+        .order_by_asc(workspace::Column::Id)
+        .all(db.read())
+        .await
+        .context("failed to list workspaces")?;
+    let direct = workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .all(db.read())
+        .await
+        .context("failed to read direct roles")?;
+    Ok(all
+        .into_iter()
+        .map(|w| {
+            let role = direct
+                .iter()
+                .find(|d| d.workspace_id == w.id)
+                .map(|d| d.role);
+            let access = Access::new(org_role, role);
+            (w, access)
+        })
+        .filter(|(_, access)| access.can(WsPermission::View))
+        .collect())
+}

@@ -19,7 +19,7 @@ use crate::domain::role::OrgRole;
 use crate::services::members::{
     self, Cursor, Direction, MemberError, MemberQuery, MemberRow, MemberSort, PER_PAGE,
 };
-use crate::services::orgs;
+use crate::services::{orgs, workspaces};
 
 /// A member row with what the viewer may do to it.
 pub struct MemberView {
@@ -262,6 +262,16 @@ struct MemberPage {
     org_id: String,
     m: MemberView,
     roles: Vec<OrgRole>,
+    /// Each workspace they can reach, their effective role and why.
+    workspaces: Vec<WorkspaceAccess>,
+}
+
+/// One line of the access explainer.
+pub struct WorkspaceAccess {
+    pub id: String,
+    pub title: String,
+    pub effective: &'static str,
+    pub why: String,
 }
 
 async fn member_view(
@@ -275,18 +285,57 @@ async fn member_view(
     Ok(MemberView::new(ctx, row))
 }
 
-fn member_page(ctx: &OrgCtx, m: MemberView) -> Result<HttpResponse, AppError> {
+async fn member_page(
+    state: &AppState,
+    ctx: &OrgCtx,
+    m: MemberView,
+) -> Result<HttpResponse, AppError> {
     let roles = if m.can_change {
         policy::grantable_roles(ctx.role())
     } else {
         Vec::new()
     };
+    let workspaces =
+        workspaces::access_by_workspace(&state.db, &ctx.org.id, &m.row.user_id, m.row.role)
+            .await?
+            .into_iter()
+            .map(|(w, access)| WorkspaceAccess {
+                id: w.id,
+                title: w.title,
+                effective: access.top_role().map(|r| r.label()).unwrap_or("None"),
+                why: explain(access),
+            })
+            .collect();
     page(&MemberPage {
         layout: Layout::org(ctx, Section::Members, &m.row.name),
         org_id: ctx.org.id.clone(),
         m,
         roles,
+        workspaces,
     })
+}
+
+/// Why a person has their access to a workspace.
+fn explain(access: crate::domain::workspace::Access) -> String {
+    let mut reasons = Vec::new();
+    if let Some(inherited) = access.inherited {
+        reasons.push(format!(
+            "{} inherited from the organization role {}",
+            inherited.label(),
+            access.org_role.label()
+        ));
+    }
+    if let Some(direct) = access.direct {
+        reasons.push(format!("direct role {}", direct.label()));
+    }
+    if access.org_role == OrgRole::Owner {
+        reasons.push("the organization's Owner may also transfer, delete or move it".into());
+    }
+    let mut text = reasons.join("; ");
+    if let Some(first) = text.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    text
 }
 
 /// A member's page, or their row for htmx (the role editor's Cancel).
@@ -304,7 +353,7 @@ pub async fn show(
             m,
         });
     }
-    member_page(&ctx, m)
+    member_page(&state, &ctx, m).await
 }
 
 /// The role editor: the row in edit mode for htmx, the member's page
@@ -330,7 +379,7 @@ pub async fn edit_role(
             m,
         });
     }
-    member_page(&ctx, m)
+    member_page(&state, &ctx, m).await
 }
 
 #[derive(Debug, Default, Deserialize)]

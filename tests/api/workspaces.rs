@@ -401,6 +401,16 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
     assert!(fragment.contains("Inherited (Viewer) and Direct: Admin"));
     assert!(fragment.contains("hx-swap-oob"));
 
+    // The access explainer on the member's page says why.
+    let (_, explained) = owner
+        .get_html(&format!("/orgs/{org}/members/{viewer_membership}"))
+        .await;
+    assert!(
+        explained.contains("Viewer inherited from the organization role Viewer; direct role Admin"),
+        "{explained}"
+    );
+    assert!(explained.contains("<td>Admin</td>"), "effective role");
+
     // The new workspace Admin manages roles, up to Admin, never Owner.
     let member_membership = membership_of(&app, &org, &member_email).await;
     let up = viewer
@@ -441,6 +451,10 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
         .post_form(&role_path(&guest_membership), &[("role", "none")])
         .await;
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let (_, explained) = owner
+        .get_html(&format!("/orgs/{org}/members/{guest_membership}"))
+        .await;
+    assert!(explained.contains("has no access to any workspace"));
     let (status, _) = guest
         .get_html(&format!("/orgs/{org}/workspaces/{ws}"))
         .await;
