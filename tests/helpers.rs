@@ -271,6 +271,8 @@ impl TestApp {
             accepted_by: Set(None),
             revoked_at: Set(None),
             message_id: Set(None),
+            workspace_id: Set(None),
+            workspace_role: Set(None),
         }
         .insert(self.db.write())
         .await

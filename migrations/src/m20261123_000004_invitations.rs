@@ -3,6 +3,9 @@
 //! An invitation stores only the SHA-256 of its token. "Expired" is not
 //! stored: a pending invitation whose `expires_at` has passed is expired.
 //! At most one pending invitation exists per organization and address.
+//! An invitation into a workspace names it and the workspace role (the
+//! organization role may then be `none`); a workspace deleted meanwhile is
+//! noticed at acceptance (the id no longer resolves).
 //!
 //! The outbox holds every message until the worker has delivered it;
 //! `locked_until` is the lease a worker takes on a message, so several
@@ -41,7 +44,7 @@ const UP: &[&str] = &[
         org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
         email TEXT NOT NULL,
         email_normalized TEXT NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer')),
+        role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer', 'none')),
         token_hash TEXT NOT NULL UNIQUE,
         state TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'revoked')),
         invited_by TEXT REFERENCES users (id) ON DELETE SET NULL,
@@ -52,7 +55,9 @@ const UP: &[&str] = &[
         accepted_at BIGINT,
         accepted_by TEXT REFERENCES users (id) ON DELETE SET NULL,
         revoked_at BIGINT,
-        message_id TEXT REFERENCES outbox (id) ON DELETE SET NULL
+        message_id TEXT REFERENCES outbox (id) ON DELETE SET NULL,
+        workspace_id TEXT,
+        workspace_role TEXT CHECK (workspace_role IN ('admin', 'editor', 'viewer'))
     )",
     "CREATE UNIQUE INDEX invitations_one_pending ON invitations (org_id, email_normalized)
         WHERE state = 'pending'",

@@ -38,6 +38,9 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     /// The message of the last send, for its delivery state.
     pub message_id: Option<String>,
+    /// An invitation straight into a workspace names it and the role there.
+    pub workspace_id: Option<String>,
+    pub workspace_role: Option<crate::domain::workspace::WorkspaceRole>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,8 +23,11 @@ use crate::domain::email::EmailAddress;
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
 use crate::domain::token;
+use crate::domain::workspace::{Access, WorkspaceRole};
 use crate::entities::invitation::{self, StoredState};
-use crate::entities::{membership, organization, outbox_message, user};
+use crate::entities::{
+    membership, organization, outbox_message, user, workspace, workspace_member,
+};
 use crate::mail::outbox;
 use crate::mail::templates;
 
@@ -133,6 +136,13 @@ pub struct Sender<'a> {
     pub base_url: &'a str,
 }
 
+/// An invitation straight into a workspace: which, and the role there.
+#[derive(Clone, Debug)]
+pub struct IntoWorkspace {
+    pub workspace_id: String,
+    pub role: WorkspaceRole,
+}
+
 /// Invites every address in `addresses` with `role`, in one transaction.
 pub async fn invite(
     db: &Db,
@@ -140,6 +150,7 @@ pub async fn invite(
     sender: &Sender<'_>,
     addresses: &[String],
     role: OrgRole,
+    into: Option<IntoWorkspace>,
 ) -> Result<(Vec<Line>, Vec<SentLink>), MemberError> {
     if addresses.is_empty() {
         return Err(MemberError::Invalid(
@@ -158,6 +169,16 @@ pub async fn invite(
         .await?
         .ok_or(MemberError::NotFound)?;
     policy::authorize(actor, Action::Invite { role })?;
+    let workspace_title = match &into {
+        Some(target) => Some(check_workspace_grant(&txn, sender.acting, actor, target).await?),
+        None if role == OrgRole::None => {
+            return Err(MemberError::Invalid(
+                "Choose a workspace for someone without an organization role.".into(),
+            ));
+        }
+        None => None,
+    };
+    let into = into.map(|target| (target, workspace_title.unwrap_or_default()));
     let mut lines = Vec::with_capacity(addresses.len());
     let mut links = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -175,7 +196,8 @@ pub async fn invite(
         if !seen.insert(email.normalized().to_string()) {
             continue;
         }
-        let outcome = invite_one(&txn, sender, &email, role, now, &mut links).await?;
+        let outcome =
+            invite_one(&txn, sender, &email, role, into.as_ref(), now, &mut links).await?;
         lines.push(Line {
             input: email.as_str().to_string(),
             outcome,
@@ -185,11 +207,40 @@ pub async fn invite(
     Ok((lines, links))
 }
 
+/// Checks that the workspace is the organization's and that the inviter
+/// may grant `target.role` in it; returns its title.
+async fn check_workspace_grant<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    actor_role: OrgRole,
+    target: &IntoWorkspace,
+) -> Result<String, MemberError> {
+    let found = workspace::Entity::find_by_id(target.workspace_id.clone())
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(conn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let direct = workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(found.id.as_str()))
+        .filter(workspace_member::Column::UserId.eq(acting.user_id.as_str()))
+        .one(conn)
+        .await?
+        .map(|m| m.role);
+    if !Access::new(actor_role, direct)
+        .grantable()
+        .contains(&target.role)
+    {
+        return Err(MemberError::Denied(policy::Denied::AboveOwnRole));
+    }
+    Ok(found.title)
+}
+
 async fn invite_one(
     txn: &DatabaseTransaction,
     sender: &Sender<'_>,
     email: &EmailAddress,
     role: OrgRole,
+    into: Option<&(IntoWorkspace, String)>,
     now: i64,
     links: &mut Vec<SentLink>,
 ) -> Result<Outcome, MemberError> {
@@ -216,12 +267,20 @@ async fn invite_one(
             });
         }
         // An expired invitation is renewed, as by Resend.
-        Some(expired) => renew(txn, sender, &expired, Some(role), now).await?,
+        Some(expired) => renew(txn, sender, &expired, Some((role, into)), now).await?,
         None => {
             let secret = token::generate();
             let id = new_id();
-            let message =
-                queue_message(txn, sender, &id, email.as_str(), role, &secret, now).await?;
+            let message = queue_message(
+                txn,
+                sender,
+                email.as_str(),
+                role,
+                into.map(|(t, title)| (t.role, title.as_str())),
+                &secret,
+                now,
+            )
+            .await?;
             let created = invitation::ActiveModel {
                 id: Set(id.clone()),
                 org_id: Set(org_id.to_string()),
@@ -239,6 +298,8 @@ async fn invite_one(
                 accepted_by: Set(None),
                 revoked_at: Set(None),
                 message_id: Set(Some(message.id)),
+                workspace_id: Set(into.map(|(t, _)| t.workspace_id.clone())),
+                workspace_role: Set(into.map(|(t, _)| t.role)),
             }
             .insert(txn)
             .await;
@@ -281,26 +342,40 @@ pub fn link_for(base_url: &str, secret: &str) -> String {
 async fn queue_message(
     txn: &DatabaseTransaction,
     sender: &Sender<'_>,
-    invitation_id: &str,
     recipient: &str,
     role: OrgRole,
+    workspace: Option<(WorkspaceRole, &str)>,
     secret: &str,
     now: i64,
 ) -> anyhow::Result<outbox_message::Model> {
     let link = link_for(sender.base_url, secret);
+    let role_text = describe_role(role, workspace);
     let message = templates::Invitation {
         org_id: &sender.acting.org_id,
         org_name: sender.org_name,
         inviter: sender.name,
-        role: role.label(),
+        role: &role_text,
         recipient,
         link: &link,
         expires_at: now + VALID_SECS,
     };
     let subject = message.subject();
-    let queued = outbox::enqueue(txn, message.render(&subject)?, now).await?;
-    tracing::debug!(invitation = invitation_id, message = %queued.id, "invitation queued");
-    Ok(queued)
+    outbox::enqueue(txn, message.render(&subject)?, now).await
+}
+
+/// "Member", "Viewer in Store 1", "Member, and Editor in Store 1".
+pub fn describe_role(role: OrgRole, workspace: Option<(WorkspaceRole, &str)>) -> String {
+    match (role, workspace) {
+        (_, None) => role.label().to_string(),
+        (OrgRole::None, Some((ws_role, title))) => {
+            format!("{} in the workspace {title}", ws_role.label())
+        }
+        (_, Some((ws_role, title))) => format!(
+            "{}, and {} in the workspace {title}",
+            role.label(),
+            ws_role.label()
+        ),
+    }
 }
 
 /// Issues a new token for a pending (or expired) invitation and queues a
@@ -309,17 +384,39 @@ async fn renew(
     txn: &DatabaseTransaction,
     sender: &Sender<'_>,
     existing: &invitation::Model,
-    role: Option<OrgRole>,
+    replace: Option<(OrgRole, Option<&(IntoWorkspace, String)>)>,
     now: i64,
 ) -> Result<String, MemberError> {
-    let role = role.unwrap_or(existing.role);
+    let (role, workspace_id, workspace_role, workspace_title) = match replace {
+        Some((role, into)) => (
+            role,
+            into.map(|(t, _)| t.workspace_id.clone()),
+            into.map(|(t, _)| t.role),
+            into.map(|(_, title)| title.clone()),
+        ),
+        None => {
+            let title = match &existing.workspace_id {
+                Some(id) => workspace::Entity::find_by_id(id.clone())
+                    .one(txn)
+                    .await?
+                    .map(|w| w.title),
+                None => None,
+            };
+            (
+                existing.role,
+                existing.workspace_id.clone(),
+                existing.workspace_role,
+                title,
+            )
+        }
+    };
     let secret = token::generate();
     let message = queue_message(
         txn,
         sender,
-        &existing.id,
         &existing.email,
         role,
+        workspace_role.zip(workspace_title.as_deref()),
         &secret,
         now,
     )
@@ -338,6 +435,11 @@ async fn renew(
         )
         .col_expr(invitation::Column::InvitedByName, Expr::value(sender.name))
         .col_expr(invitation::Column::MessageId, Expr::value(Some(message.id)))
+        .col_expr(invitation::Column::WorkspaceId, Expr::value(workspace_id))
+        .col_expr(
+            invitation::Column::WorkspaceRole,
+            Expr::value(workspace_role),
+        )
         .filter(invitation::Column::Id.eq(existing.id.as_str()))
         .filter(invitation::Column::State.eq(StoredState::Pending))
         .filter(invitation::Column::TokenHash.eq(existing.token_hash.as_str()))
@@ -774,6 +876,20 @@ pub async fn accept(
         Err(err) if is_unique_violation(&err) => return Err(AcceptError::AlreadyMember),
         Err(err) => return Err(err.into()),
     }
+    if let (Some(workspace_id), Some(ws_role)) =
+        (&invitation.workspace_id, invitation.workspace_role)
+    {
+        workspace_member::ActiveModel {
+            id: Set(new_id()),
+            workspace_id: Set(workspace_id.clone()),
+            org_id: Set(invitation.org_id.clone()),
+            user_id: Set(person.id.clone()),
+            role: Set(ws_role),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
     record(
         &txn,
         &actor,
@@ -799,28 +915,65 @@ async fn inviter_refusal(
         Some(inviter) => current_role(txn, &invitation.org_id, inviter).await?,
         None => None,
     };
-    Ok(match inviter_role {
-        None => Some(format!(
+    let Some(role) = inviter_role else {
+        return Ok(Some(format!(
             "{} is no longer a member of this organization, so their invitation cannot be \
              accepted. Ask an Admin of the organization to invite you again.",
             invitation.invited_by_name
-        )),
-        Some(role) => policy::authorize(
-            role,
-            Action::Invite {
-                role: invitation.role,
-            },
-        )
-        .err()
-        .map(|_| {
-            format!(
-                "{} can no longer grant the {} role, so this invitation cannot be accepted. \
-                 Ask an Admin of the organization to invite you again.",
-                invitation.invited_by_name,
-                invitation.role.label()
-            )
-        }),
-    })
+        )));
+    };
+    if policy::authorize(
+        role,
+        Action::Invite {
+            role: invitation.role,
+        },
+    )
+    .is_err()
+    {
+        return Ok(Some(format!(
+            "{} can no longer grant the {} role, so this invitation cannot be accepted. \
+             Ask an Admin of the organization to invite you again.",
+            invitation.invited_by_name,
+            invitation.role.label()
+        )));
+    }
+    let (Some(workspace_id), Some(ws_role)) = (&invitation.workspace_id, invitation.workspace_role)
+    else {
+        return Ok(None);
+    };
+    let found = workspace::Entity::find_by_id(workspace_id.clone())
+        .filter(workspace::Column::OrgId.eq(invitation.org_id.as_str()))
+        .one(txn)
+        .await?;
+    let Some(found) = found else {
+        return Ok(Some(format!(
+            "The workspace this invitation was for no longer belongs to the organization. \
+             Ask {} to invite you again.",
+            invitation.invited_by_name
+        )));
+    };
+    let inviter_direct = match &invitation.invited_by {
+        Some(inviter) => workspace_member::Entity::find()
+            .filter(workspace_member::Column::WorkspaceId.eq(found.id.as_str()))
+            .filter(workspace_member::Column::UserId.eq(inviter.as_str()))
+            .one(txn)
+            .await?
+            .map(|m| m.role),
+        None => None,
+    };
+    if !Access::new(role, inviter_direct)
+        .grantable()
+        .contains(&ws_role)
+    {
+        return Ok(Some(format!(
+            "{} can no longer grant the {} role in the workspace {}, so this invitation \
+             cannot be accepted. Ask an Admin of the organization to invite you again.",
+            invitation.invited_by_name,
+            ws_role.label(),
+            found.title
+        )));
+    }
+    Ok(None)
 }
 
 async fn record_refusal(
@@ -887,6 +1040,8 @@ mod tests {
             accepted_by: None,
             revoked_at: None,
             message_id: None,
+            workspace_id: None,
+            workspace_role: None,
         };
         assert_eq!(State::of(&invitation, VALID_SECS - 1), State::Pending);
         assert_eq!(State::of(&invitation, VALID_SECS), State::Expired);

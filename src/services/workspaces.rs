@@ -914,3 +914,17 @@ pub async fn access_by_workspace(
         .filter(|(_, access)| access.can(WsPermission::View))
         .collect())
 }
+
+/// The organization's workspaces as (id, title), by title, for pickers.
+pub async fn titles(db: &Db, org_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(org_id))
+        .order_by_asc(workspace::Column::TitleNormalized)
+        .order_by_asc(workspace::Column::Id)
+        .all(db.read())
+        .await
+        .context("failed to list workspaces")?
+        .into_iter()
+        .map(|w| (w.id, w.title))
+        .collect())
+}

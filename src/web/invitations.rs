@@ -16,16 +16,20 @@ use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::policy;
 use crate::domain::role::OrgRole;
+use crate::domain::workspace::WorkspaceRole;
 use crate::entities::outbox_message;
 use crate::mail::{outbox, templates};
 use crate::services::invitations::{
-    self, InvitationRow, Line, ListQuery, Outcome, PER_PAGE, Sender, SentLink, State,
+    self, IntoWorkspace, InvitationRow, Line, ListQuery, Outcome, PER_PAGE, Sender, SentLink, State,
 };
 use crate::services::members::{Acting, MemberError};
+use crate::services::workspaces;
 
 /// An invitation row with what the page shows about it.
 pub struct InvitationView {
     pub row: InvitationRow,
+    /// "Editor in Store 1" for an invitation into a workspace.
+    pub workspace: String,
     pub state: State,
     pub can_manage: bool,
     /// Whether mail leaves through SMTP (otherwise it waits in the
@@ -34,7 +38,12 @@ pub struct InvitationView {
 }
 
 impl InvitationView {
-    fn new(ctx: &OrgCtx, state: &AppState, row: InvitationRow) -> Self {
+    fn new(
+        ctx: &OrgCtx,
+        state: &AppState,
+        row: InvitationRow,
+        titles: &[(String, String)],
+    ) -> Self {
         let now = state.clock.now();
         let current = State::of(&row.invitation, now);
         let can_manage = matches!(current, State::Pending | State::Expired)
@@ -45,7 +54,19 @@ impl InvitationView {
                 },
             )
             .is_ok();
+        let workspace = match (&row.invitation.workspace_id, row.invitation.workspace_role) {
+            (Some(id), Some(role)) => {
+                let title = titles
+                    .iter()
+                    .find(|(wid, _)| wid == id)
+                    .map(|(_, t)| t.as_str())
+                    .unwrap_or("a deleted workspace");
+                format!("{} in {title}", role.label())
+            }
+            _ => String::new(),
+        };
         InvitationView {
+            workspace,
             state: current,
             can_manage,
             sends: state.mailer.sends(),
@@ -127,6 +148,9 @@ impl InvitationsQuery {
 pub struct InviteForm {
     pub emails: String,
     pub role: String,
+    /// Optional: a workspace to invite straight into.
+    pub workspace_id: String,
+    pub workspace_role: String,
 }
 
 #[derive(Template)]
@@ -136,6 +160,8 @@ struct InvitationsPage {
     csrf: String,
     org_id: String,
     roles: Vec<OrgRole>,
+    workspaces: Vec<(String, String)>,
+    workspace_roles: [WorkspaceRole; 3],
     form: InviteForm,
     errors: FieldErrors,
     lines: Vec<Line>,
@@ -185,6 +211,7 @@ async fn render_page(
     lines: Vec<Line>,
 ) -> Result<HttpResponse, AppError> {
     let (rows, total) = invitations::list(&state.db, &state.clock, &ctx.org.id, &query).await?;
+    let titles = workspaces::titles(&state.db, &ctx.org.id).await?;
     let pages = total.div_ceil(PER_PAGE).max(1);
     let layout = Layout::org(ctx, Section::Invitations, "Invitations");
     html(
@@ -199,8 +226,14 @@ async fn render_page(
             lines,
             invitations: rows
                 .into_iter()
-                .map(|row| InvitationView::new(ctx, state, row))
+                .map(|row| InvitationView::new(ctx, state, row, &titles))
                 .collect(),
+            workspaces: titles,
+            workspace_roles: [
+                WorkspaceRole::Viewer,
+                WorkspaceRole::Editor,
+                WorkspaceRole::Admin,
+            ],
             total,
             page: query.page,
             pages,
@@ -227,6 +260,8 @@ pub async fn list(
     let form = InviteForm {
         emails: String::new(),
         role: OrgRole::Member.as_str().to_string(),
+        workspace_id: String::new(),
+        workspace_role: WorkspaceRole::Editor.as_str().to_string(),
     };
     render_page(
         &state,
@@ -265,27 +300,49 @@ pub async fn send(
     ctx.require(Permission::ManageMembers)?;
     let form = form.into_inner();
     let mut errors = FieldErrors::default();
-    let role = OrgRole::parse(&form.role)
-        .filter(|role| policy::grantable_roles(ctx.role()).contains(role));
+    let role = OrgRole::parse(&form.role).filter(|role| {
+        *role == OrgRole::None || policy::grantable_roles(ctx.role()).contains(role)
+    });
     let Some(role) = role else {
         return Err(AppError::bad_request("Choose one of the roles offered."));
     };
+    let into = match form.workspace_id.as_str() {
+        "" => None,
+        workspace_id => {
+            let ws_role = WorkspaceRole::parse(&form.workspace_role)
+                .filter(|r| *r != WorkspaceRole::Owner)
+                .ok_or_else(|| {
+                    AppError::bad_request("Choose one of the workspace roles offered.")
+                })?;
+            Some(IntoWorkspace {
+                workspace_id: workspace_id.to_string(),
+                role: ws_role,
+            })
+        }
+    };
     let addresses = invitations::split_addresses(&form.emails);
     let acting = ctx.acting();
-    let outcome = invitations::invite(
-        &state.db,
-        &state.clock,
-        &sender(&state, &ctx, &acting),
-        &addresses,
-        role,
-    )
-    .await;
+    let outcome = if role == OrgRole::None && into.is_none() {
+        Err(MemberError::Invalid(
+            "Choose a workspace for someone without an organization role.".into(),
+        ))
+    } else {
+        invitations::invite(
+            &state.db,
+            &state.clock,
+            &sender(&state, &ctx, &acting),
+            &addresses,
+            role,
+            into,
+        )
+        .await
+    };
     let (status, lines, form) = match outcome {
         Ok((lines, links)) => {
             log_links(&state, &links);
             let kept = InviteForm {
                 emails: String::new(),
-                role: form.role,
+                ..form
             };
             (StatusCode::OK, lines, kept)
         }
@@ -333,7 +390,12 @@ async fn answer(
         return page(&ChangedFragment {
             org_id: ctx.org.id.clone(),
             csrf: session::csrf_token(ctx.session()),
-            i: InvitationView::new(ctx, state, row),
+            i: InvitationView::new(
+                ctx,
+                state,
+                row,
+                &workspaces::titles(&state.db, &ctx.org.id).await?,
+            ),
             message,
         });
     }

@@ -722,3 +722,159 @@ async fn several_workers_on_one_database_send_each_message_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_invitation_into_a_workspace_makes_a_guest_who_sees_only_that_workspace() {
+    let (app, sink) = app_with_sink().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    owner
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "Store 1"), ("description", "")],
+        )
+        .await;
+    let store = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'store 1'"
+        ))
+        .await;
+    let no_workspace = owner
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                ("emails", "wendy@example.test"),
+                ("role", "none"),
+                ("workspace_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(no_workspace.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let sent = owner
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                ("emails", "wendy@example.test"),
+                ("role", "none"),
+                ("workspace_id", &store),
+                ("workspace_role", "editor"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let page = sent.text().await.expect("body");
+    assert!(page.contains("Editor in Store 1"), "{page}");
+    let mail = sink.wait_to("wendy@example.test", "/invitations/").await;
+    assert!(mail.text.contains("as Editor in the workspace Store 1"));
+
+    let wendy = app.new_browser();
+    let joined = wendy
+        .post_form(
+            &format!("{}/signup", mail.invitation_path()),
+            &[("name", "Wendy"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.role_of(&org, "wendy@example.test").await.as_deref(),
+        Some("none")
+    );
+    let (_, list) = wendy.get_html(&format!("/orgs/{org}/workspaces")).await;
+    assert!(list.contains("Store 1"));
+    assert!(list.contains("1 workspace"));
+    let (status, page) = wendy
+        .get_html(&format!("/orgs/{org}/workspaces/{store}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("your access: Direct: Editor"));
+    let (status, _) = wendy.get_html(&format!("/orgs/{org}/members")).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "not the organization's member list"
+    );
+    app.assert_counts_match(&org).await;
+}
+
+#[tokio::test]
+async fn a_workspace_invitation_is_checked_again_when_it_is_accepted() {
+    let (app, sink) = app_with_sink().await;
+    let (_, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let admin_email = email("admin");
+    let admin = app
+        .member_with_role(&org, &admin_email, OrgRole::Admin)
+        .await;
+    let store = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
+        ))
+        .await;
+    let owner_role = admin
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                ("emails", "x@example.test"),
+                ("role", "viewer"),
+                ("workspace_id", &store),
+                ("workspace_role", "owner"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        owner_role.status(),
+        StatusCode::BAD_REQUEST,
+        "ownership moves by transfer"
+    );
+    admin
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", "Pop-up"), ("description", "")],
+        )
+        .await;
+    let popup = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'pop-up'"
+        ))
+        .await;
+    admin
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                ("emails", "yann@example.test"),
+                ("role", "none"),
+                ("workspace_id", &popup),
+                ("workspace_role", "admin"),
+            ],
+        )
+        .await;
+    let mail = sink.wait_to("yann@example.test", "/invitations/").await;
+    // The workspace is deleted before Yann accepts.
+    admin
+        .post_form(
+            &format!("/orgs/{org}/workspaces/{popup}/delete"),
+            &[("confirm_title", "Pop-up")],
+        )
+        .await;
+    let refused = app
+        .new_browser()
+        .post_form(
+            &format!("{}/signup", mail.invitation_path()),
+            &[("name", "Yann"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = refused.text().await.expect("body");
+    assert!(
+        page.contains("no longer belongs to the organization"),
+        "{page}"
+    );
+    assert_eq!(app.role_of(&org, "yann@example.test").await, None);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM users WHERE email_normalized = 'yann@example.test'")
+            .await,
+        0
+    );
+}
