@@ -917,10 +917,23 @@ pub async fn access_by_workspace(
 
 /// The organization's workspaces as (id, title), by title, for pickers.
 pub async fn titles(db: &Db, org_id: &str) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(workspace::Entity::find()
+    first_titles(db, org_id, None).await
+}
+
+/// The first `limit` workspaces (all without one) as (id, title), by title.
+pub async fn first_titles(
+    db: &Db,
+    org_id: &str,
+    limit: Option<u64>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut select = workspace::Entity::find()
         .filter(workspace::Column::OrgId.eq(org_id))
         .order_by_asc(workspace::Column::TitleNormalized)
-        .order_by_asc(workspace::Column::Id)
+        .order_by_asc(workspace::Column::Id);
+    if let Some(limit) = limit {
+        select = select.limit(limit);
+    }
+    Ok(select
         .all(db.read())
         .await
         .context("failed to list workspaces")?

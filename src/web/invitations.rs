@@ -138,7 +138,7 @@ impl InvitationsQuery {
         Ok(ListQuery {
             state,
             search: (!search.is_empty()).then_some(search),
-            page: self.page.unwrap_or(1).max(1),
+            page: super::render::page_number(self.page)?,
         })
     }
 }

@@ -107,7 +107,7 @@ impl ListQuery {
             value => MemberSort::parse(value)
                 .ok_or_else(|| AppError::bad_request("Unknown sort order."))?,
         };
-        let page = self.page.unwrap_or(1).max(1);
+        let page = super::render::page_number(self.page)?;
         let cursor = match (self.after.as_str(), self.before.as_str()) {
             ("", "") => None,
             (after, "") => Some((after, Direction::After)),
@@ -179,7 +179,12 @@ struct MembersPage {
     can_invite: bool,
     is_owner: bool,
     filter_roles: [OrgRole; 5],
+    /// One tab per workspace beside "All": who has access to it.
+    workspaces: Vec<(String, String)>,
 }
+
+/// How many workspace tabs the member list shows (then a link to all).
+const WORKSPACE_TABS: u64 = 12;
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -189,6 +194,8 @@ pub async fn list(
     ctx.require(Permission::ViewMembers)?;
     let query = query.validate()?;
     let (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
+    let workspaces =
+        workspaces::first_titles(&state.db, &ctx.org.id, Some(WORKSPACE_TABS + 1)).await?;
     // Next and Previous carry the position of the page's last and first
     // member; the first page needs no cursor.
     let prev_page = query.page.saturating_sub(1).max(1);
@@ -228,6 +235,7 @@ pub async fn list(
             OrgRole::Viewer,
             OrgRole::None,
         ],
+        workspaces,
     })
 }
 

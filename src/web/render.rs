@@ -213,3 +213,16 @@ impl FieldErrors {
         &self.0
     }
 }
+
+/// The highest page number a list accepts; beyond it the offset would not
+/// fit the database's integers.
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// A 1-based page number from a query string.
+pub fn page_number(raw: Option<u64>) -> Result<u64, AppError> {
+    let page = raw.unwrap_or(1).max(1);
+    if page > MAX_PAGE {
+        return Err(AppError::bad_request("That page number is too large."));
+    }
+    Ok(page)
+}

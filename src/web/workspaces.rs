@@ -45,7 +45,7 @@ impl WorkspacesQuery {
         Ok(ListQuery {
             search: (!search.is_empty()).then_some(search),
             sort,
-            page: self.page.unwrap_or(1).max(1),
+            page: super::render::page_number(self.page)?,
         })
     }
 }
@@ -564,7 +564,7 @@ pub async fn members(
 ) -> Result<HttpResponse, AppError> {
     let (workspace, access) = found(&state, &ctx, &path.1).await?;
     let only_direct = ctx.role() == OrgRole::None;
-    let page = query.page.unwrap_or(1).max(1);
+    let page = super::render::page_number(query.page)?;
     let (rows, total) =
         workspaces::access_list(&state.db, &ctx.org.id, &workspace.id, only_direct, page).await?;
     let layout = Layout::org(&ctx, Section::Workspaces, &workspace.title);

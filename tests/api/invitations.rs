@@ -678,7 +678,7 @@ async fn bad_invitation_forms_get_a_clear_answer_and_write_nothing() {
     assert!(page.contains("at most 100 addresses"));
     let (status, _) = invite(&owner, &org, "a@example.test", "superuser").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    for bad in ["state=lost", "page=x"] {
+    for bad in ["state=lost", "page=x", "page=9223372036854775807"] {
         let response = owner.get(&format!("/orgs/{org}/invitations?{bad}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }

@@ -87,6 +87,7 @@ async fn the_list_searches_filters_sorts_and_pages_with_the_query_in_the_url() {
         "role=superuser",
         "sort=password",
         "page=abc",
+        "page=18446744073709551615",
         "after=not-a-cursor",
         "sort=joined&after=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.ada",
         "after=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.a&before=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.b",

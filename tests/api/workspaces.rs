@@ -348,6 +348,12 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
         format!("/orgs/{org}/workspaces/{ws}/members/{address_membership}/role")
     };
 
+    // The member list has an "All" tab and one per workspace.
+    let (_, all) = owner.get_html(&format!("/orgs/{org}/members")).await;
+    assert!(
+        all.contains(&format!("<a href=\"{tab}\">General</a>")),
+        "{all}"
+    );
     let (status, list) = owner.get_html(&tab).await;
     assert_eq!(status, StatusCode::OK);
     assert!(list.contains("3 people have access"), "{list}");
