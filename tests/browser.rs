@@ -534,6 +534,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{org}/workspaces"),
         format!("/orgs/{org}/workspaces/{general}"),
         format!("/orgs/{org}/workspaces/{general}/members"),
+        format!("/orgs/{org}/workspaces/{general}/move"),
         format!("/orgs/{org}/product-access"),
         format!("/orgs/{org}/settings"),
         format!("/orgs/{org}/audit"),

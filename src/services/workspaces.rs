@@ -941,3 +941,176 @@ pub async fn first_titles(
         .map(|w| (w.id, w.title))
         .collect())
 }
+
+/// Someone who would lose access to a workspace by its move.
+#[derive(Clone, Debug)]
+pub struct Losing {
+    pub name: String,
+    pub email: String,
+    pub role: WorkspaceRole,
+}
+
+/// People with a direct role in the workspace who are not members of
+/// `target_org_id`: the move takes their access away.
+pub async fn losing_access(
+    db: &Db,
+    workspace_id: &str,
+    target_org_id: &str,
+) -> anyhow::Result<Vec<Losing>> {
+    let direct = workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .find_also_related(user::Entity)
+        .all(db.read())
+        .await
+        .context("failed to read direct roles")?;
+    let staying: Vec<String> = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(target_org_id))
+        .filter(membership::Column::UserId.is_in(direct.iter().map(|(m, _)| m.user_id.clone())))
+        .all(db.read())
+        .await
+        .context("failed to read the target's members")?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let mut losing: Vec<Losing> = direct
+        .into_iter()
+        .filter(|(m, _)| !staying.contains(&m.user_id))
+        .filter_map(|(m, u)| {
+            u.map(|u| Losing {
+                name: u.name,
+                email: u.email,
+                role: m.role,
+            })
+        })
+        .collect();
+    losing.sort_by_key(|p| p.name.to_lowercase());
+    Ok(losing)
+}
+
+/// Moves a workspace to another organization where the actor is an Admin
+/// or the Owner. Direct roles of people outside the target organization
+/// end; if its Owner is one of them, the actor becomes its Owner. The old
+/// organization keeps no trace of it but its audit rows.
+pub async fn move_to(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    workspace_id: &str,
+    target_org_id: &str,
+) -> Result<(workspace::Model, usize), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let (found, access) = acting_access(&txn, acting, workspace_id).await?;
+    if !access.can(WsPermission::OwnWorkspace) {
+        return Err(MemberError::Denied(
+            policy::Denied::MissingWorkspacePermission,
+        ));
+    }
+    if target_org_id == acting.org_id {
+        return Err(MemberError::Invalid(
+            "Choose another organization to move the workspace to.".into(),
+        ));
+    }
+    let target_role = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(target_org_id))
+        .filter(membership::Column::UserId.eq(acting.user_id.as_str()))
+        .one(&txn)
+        .await?
+        .map(|m| m.role);
+    if !matches!(target_role, Some(OrgRole::Admin | OrgRole::Owner)) {
+        return Err(MemberError::Invalid(
+            "You can move a workspace only to an organization where you are an Admin or the Owner."
+                .into(),
+        ));
+    }
+    let taken = workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(target_org_id))
+        .filter(workspace::Column::TitleNormalized.eq(found.title_normalized.as_str()))
+        .count(&txn)
+        .await?;
+    if taken > 0 {
+        return Err(MemberError::Invalid(
+            "The other organization already has a workspace with this title; rename one first."
+                .into(),
+        ));
+    }
+    let direct = workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .all(&txn)
+        .await?;
+    let staying: Vec<String> = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(target_org_id))
+        .filter(membership::Column::UserId.is_in(direct.iter().map(|m| m.user_id.clone())))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let leaving: Vec<&workspace_member::Model> = direct
+        .iter()
+        .filter(|m| !staying.contains(&m.user_id))
+        .collect();
+    let owner_leaves = leaving.iter().any(|m| m.role == WorkspaceRole::Owner);
+    workspace_member::Entity::delete_many()
+        .filter(workspace_member::Column::Id.is_in(leaving.iter().map(|m| m.id.clone())))
+        .exec(&txn)
+        .await?;
+    workspace::Entity::update_many()
+        .col_expr(workspace::Column::OrgId, Expr::value(target_org_id))
+        .filter(workspace::Column::Id.eq(workspace_id))
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .exec(&txn)
+        .await?;
+    workspace_member::Entity::update_many()
+        .col_expr(workspace_member::Column::OrgId, Expr::value(target_org_id))
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .exec(&txn)
+        .await?;
+    if owner_leaves {
+        workspace_member::Entity::delete_many()
+            .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+            .filter(workspace_member::Column::UserId.eq(acting.user_id.as_str()))
+            .exec(&txn)
+            .await?;
+        workspace_member::ActiveModel {
+            id: Set(new_id()),
+            workspace_id: Set(workspace_id.to_string()),
+            org_id: Set(target_org_id.to_string()),
+            user_id: Set(acting.user_id.clone()),
+            role: Set(WorkspaceRole::Owner),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    for (org, before, after) in [
+        (
+            acting.org_id.as_str(),
+            Some(acting.org_id.clone()),
+            Some(target_org_id.to_string()),
+        ),
+        (
+            target_org_id,
+            Some(acting.org_id.clone()),
+            Some(target_org_id.to_string()),
+        ),
+    ] {
+        audit::record(
+            &txn,
+            &acting.actor,
+            Entry {
+                org_id: Some(org),
+                action: "workspace.moved",
+                target_type: Some("workspace"),
+                target_id: Some(workspace_id),
+                target_label: Some(&found.title),
+                before,
+                after,
+            },
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok((found, leaving.len()))
+}

@@ -86,6 +86,8 @@ route_table! {
     post "/orgs/{org_id}/workspaces/{workspace_id}" => workspaces::update,
     post "/orgs/{org_id}/workspaces/{workspace_id}/transfer" => workspaces::transfer,
     post "/orgs/{org_id}/workspaces/{workspace_id}/delete" => workspaces::delete,
+    get "/orgs/{org_id}/workspaces/{workspace_id}/move" => workspaces::move_form,
+    post "/orgs/{org_id}/workspaces/{workspace_id}/move" => workspaces::move_workspace,
     get "/orgs/{org_id}/workspaces/{workspace_id}/members" => workspaces::members,
     post "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => workspaces::set_role,
     get "/orgs/{org_id}/product-access" => settings::product_access,

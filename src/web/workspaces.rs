@@ -661,3 +661,119 @@ pub async fn set_role(
         ctx.org.id, workspace_id
     )))
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MoveQuery {
+    /// The organization to move to, once chosen.
+    pub to: String,
+}
+
+#[derive(Template)]
+#[template(path = "workspace_move.html")]
+struct MovePage {
+    layout: Layout,
+    org_id: String,
+    workspace: workspace::Model,
+    /// Organizations where the person is an Admin or the Owner.
+    targets: Vec<crate::services::orgs::OrgSummary>,
+    chosen: Option<crate::services::orgs::OrgSummary>,
+    losing: Vec<workspaces::Losing>,
+    error: String,
+}
+
+async fn move_page(
+    state: &AppState,
+    ctx: &OrgCtx,
+    status: StatusCode,
+    workspace: workspace::Model,
+    to: &str,
+    error: String,
+) -> Result<HttpResponse, AppError> {
+    let targets: Vec<_> = ctx
+        .orgs
+        .iter()
+        .filter(|o| o.id != ctx.org.id && matches!(o.role, OrgRole::Admin | OrgRole::Owner))
+        .cloned()
+        .collect();
+    let chosen = targets.iter().find(|o| o.id == to).cloned();
+    let losing = match &chosen {
+        Some(target) => workspaces::losing_access(&state.db, &workspace.id, &target.id).await?,
+        None => Vec::new(),
+    };
+    html(
+        status,
+        &MovePage {
+            layout: Layout::org(
+                ctx,
+                Section::Workspaces,
+                &format!("Move {}", workspace.title),
+            ),
+            org_id: ctx.org.id.clone(),
+            workspace,
+            targets,
+            chosen,
+            losing,
+            error,
+        },
+    )
+}
+
+/// Choose where to move the workspace, then see who would lose access.
+pub async fn move_form(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    query: web::Query<MoveQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (workspace, access) = found(&state, &ctx, &path.1).await?;
+    if !access.can(WsPermission::OwnWorkspace) {
+        return Err(AppError::forbidden(
+            "You don't have permission to do that in this workspace.",
+        ));
+    }
+    move_page(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        workspace,
+        &query.to,
+        String::new(),
+    )
+    .await
+}
+
+pub async fn move_workspace(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    form: web::Form<MoveQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (workspace, _) = found(&state, &ctx, &path.1).await?;
+    match workspaces::move_to(&state.db, &state.clock, &ctx.acting(), &path.1, &form.to).await {
+        Ok((moved, lost)) => {
+            let message = match lost {
+                0 => format!("{} has moved.", moved.title),
+                1 => format!("{} has moved; one person lost access.", moved.title),
+                n => format!("{} has moved; {n} people lost access.", moved.title),
+            };
+            session::flash(ctx.session(), "success", message);
+            Ok(see_other(&format!(
+                "/orgs/{}/workspaces/{}",
+                form.to, moved.id
+            )))
+        }
+        Err(MemberError::Invalid(message)) => {
+            move_page(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                workspace,
+                &form.to,
+                message,
+            )
+            .await
+        }
+        Err(err) => Err(err.into()),
+    }
+}

@@ -89,6 +89,13 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("post", "/orgs/{org_id}/workspaces/{workspace_id}/delete") => {
             [303, 404, 404, 404, 403, 403, 403, 422]
         }
+        ("get", "/orgs/{org_id}/workspaces/{workspace_id}/move") => {
+            [303, 404, 404, 404, 403, 403, 403, 200]
+        }
+        // The Owner may, but has no other organization to move it to here.
+        ("post", "/orgs/{org_id}/workspaces/{workspace_id}/move") => {
+            [303, 404, 404, 404, 403, 403, 403, 422]
+        }
         ("get", "/orgs/{org_id}/workspaces/{workspace_id}/members") => {
             [303, 404, 404, 404, 200, 200, 200, 200]
         }

@@ -5,6 +5,7 @@
 
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
+use sea_orm::ConnectionTrait;
 
 use crate::helpers::{TestApp, email, location, spawn_app};
 
@@ -668,4 +669,134 @@ async fn deleting_a_workspace_needs_its_title_and_leaves_one_behind() {
             .expect("body")
             .contains("An organization keeps at least one workspace.")
     );
+}
+
+#[tokio::test]
+async fn a_moved_workspace_leaves_the_old_organization_entirely() {
+    let app = spawn_app().await;
+    let (owner, acme) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let created = owner.post_form("/orgs", &[("name", "Beta")]).await;
+    let beta = location(&created)
+        .trim_start_matches("/orgs/")
+        .split('/')
+        .next()
+        .expect("the new organization's id")
+        .to_string();
+    owner
+        .post_form(
+            &format!("/orgs/{acme}/workspaces"),
+            &[("title", "Store 7"), ("description", "")],
+        )
+        .await;
+    let ws = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{acme}' AND title_normalized = 'store 7'"
+        ))
+        .await;
+    let (guest_email, both_email, admin_email) = (email("guest"), email("both"), email("admin"));
+    let guest = app
+        .member_with_role(&acme, &guest_email, OrgRole::None)
+        .await;
+    let both = app
+        .member_with_role(&acme, &both_email, OrgRole::Member)
+        .await;
+    let both_user = app
+        .scalar_text(&format!(
+            "SELECT id FROM users WHERE email_normalized = '{}'",
+            both_email.to_lowercase()
+        ))
+        .await;
+    // "both" belongs to Beta too.
+    app.db
+        .write()
+        .execute_unprepared(&format!(
+            "INSERT INTO memberships (id, org_id, user_id, role, sort_name, email_normalized, created_at, last_active_at) \
+             VALUES ('{}', '{beta}', '{both_user}', 'viewer', 'both', '{}', 0, 0)",
+            uuid::Uuid::new_v4(),
+            both_email.to_lowercase()
+        ))
+        .await
+        .expect("join Beta");
+    app.add_workspace_role(&ws, &user_id(&app, &guest_email).await, "editor")
+        .await;
+    app.add_workspace_role(&ws, &both_user, "admin").await;
+    let admin = app
+        .member_with_role(&acme, &admin_email, OrgRole::Admin)
+        .await;
+
+    let move_path = format!("/orgs/{acme}/workspaces/{ws}/move");
+    let refused = admin.post_form(&move_path, &[("to", &beta)]).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "an org Admin does not own it"
+    );
+    let (status, preview) = owner.get_html(&format!("{move_path}?to={beta}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        preview.contains(&guest_email),
+        "the guest loses access: {preview}"
+    );
+    assert!(!preview.contains(&both_email), "a member of Beta keeps it");
+
+    let moved = owner.post_form(&move_path, &[("to", &beta)]).await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&moved), format!("/orgs/{beta}/workspaces/{ws}"));
+
+    // Nothing of it is left in Acme.
+    for person in [&both, &guest, &admin, &owner] {
+        let (status, _) = person
+            .get_html(&format!("/orgs/{acme}/workspaces/{ws}"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (_, acme_list) = owner.get_html(&format!("/orgs/{acme}/workspaces")).await;
+    assert!(!acme_list.contains(">Store 7</a></td>"), "{acme_list}");
+    let rows_in_acme = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE org_id = '{acme}' AND workspace_id = '{ws}'"
+        ))
+        .await;
+    assert_eq!(rows_in_acme, 0);
+    // In Beta: the member of both keeps the direct role, the guest's is gone.
+    let (status, page) = both
+        .get_html(&format!("/orgs/{beta}/workspaces/{ws}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Inherited (Viewer) and Direct: Admin"));
+    let guest_rows = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members wm JOIN users u ON u.id = wm.user_id \
+             WHERE wm.workspace_id = '{ws}' AND u.email_normalized = '{}'",
+            guest_email.to_lowercase()
+        ))
+        .await;
+    assert_eq!(guest_rows, 0);
+    let owners = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE workspace_id = '{ws}' AND role = 'owner'"
+        ))
+        .await;
+    assert_eq!(owners, 1);
+    let audit = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.moved'")
+        .await;
+    assert_eq!(audit, 2, "one row in each organization");
+
+    // Back again is refused while Acme has a workspace of that title.
+    owner
+        .post_form(
+            &format!("/orgs/{acme}/workspaces"),
+            &[("title", "Store 7"), ("description", "")],
+        )
+        .await;
+    let clash = owner
+        .post_form(
+            &format!("/orgs/{beta}/workspaces/{ws}/move"),
+            &[("to", &acme)],
+        )
+        .await;
+    assert_eq!(clash.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
