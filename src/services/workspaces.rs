@@ -18,7 +18,7 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
-use crate::entities::{membership, user, workspace, workspace_member};
+use crate::entities::{member_count, membership, user, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 25;
 pub const MAX_TITLE_CHARS: usize = 80;
@@ -103,6 +103,9 @@ pub struct WorkspaceRow {
     pub owner_name: String,
     /// People with a direct role.
     pub direct_members: u64,
+    /// Everyone with access: the organization's members (who inherit) and
+    /// the workspace guests with a direct role.
+    pub members: u64,
 }
 
 /// The workspaces `viewer` may see: all of them for organization members,
@@ -158,6 +161,28 @@ pub async fn list(
         .all(db.read())
         .await
         .context("failed to read workspace members")?;
+    // Everyone with an organization role inherits into every workspace;
+    // guests (role none) count where they hold a direct role.
+    let inheriting: i64 = member_count::Entity::find()
+        .filter(member_count::Column::OrgId.eq(org_id))
+        .filter(member_count::Column::Role.ne(OrgRole::None))
+        .all(db.read())
+        .await
+        .context("failed to read member counts")?
+        .iter()
+        .map(|c| c.members)
+        .sum();
+    let guests: Vec<String> = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::Role.eq(OrgRole::None))
+        .filter(membership::Column::UserId.is_in(members.iter().map(|(m, _)| m.user_id.clone())))
+        .all(db.read())
+        .await
+        .context("failed to read guests")?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let inheriting = u64::try_from(inheriting).unwrap_or(0);
     let rows = page
         .into_iter()
         .map(|workspace| {
@@ -169,11 +194,16 @@ pub async fn list(
                 .find(|(m, _)| m.role == WorkspaceRole::Owner)
                 .and_then(|(_, u)| u.as_ref().map(|u| u.name.clone()))
                 .unwrap_or_default();
+            let guest_count = mine
+                .clone()
+                .filter(|(m, _)| guests.contains(&m.user_id))
+                .count();
             let direct_members = u64::try_from(mine.count()).unwrap_or(0);
             WorkspaceRow {
                 workspace,
                 owner_name,
                 direct_members,
+                members: inheriting + u64::try_from(guest_count).unwrap_or(0),
             }
         })
         .collect();
