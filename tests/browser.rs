@@ -605,3 +605,248 @@ async fn every_page_passes_axe_core_in_chromium() {
         found.join("\n")
     );
 }
+
+/// Presses one key on whatever has the focus.
+async fn press(client: &Client, key: &str) {
+    client
+        .active_element()
+        .await
+        .expect("focused element")
+        .send_keys(key)
+        .await
+        .expect("press a key");
+}
+
+/// Tabs forward until `matches` (a script returning a boolean about
+/// `document.activeElement`) holds; 300 presses at most.
+async fn tab_to(client: &Client, matches: &str) {
+    for _ in 0..300 {
+        let hit = client
+            .execute(
+                &format!("const el = document.activeElement; return {matches};"),
+                vec![],
+            )
+            .await
+            .expect("check focus");
+        if hit.as_bool() == Some(true) {
+            return;
+        }
+        press(client, &fantoccini::key::Key::Tab.to_string()).await;
+    }
+    panic!("Tab never reached an element where {matches}");
+}
+
+async fn focused_is(client: &Client, matches: &str) -> bool {
+    for _ in 0..40 {
+        let hit = client
+            .execute(
+                &format!("const el = document.activeElement; return {matches};"),
+                vec![],
+            )
+            .await
+            .expect("check focus");
+        if hit.as_bool() == Some(true) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn sign_in_and_change_a_role_by_keyboard_alone_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    use fantoccini::key::Key;
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let (target, _) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let driver = start_driver().await;
+    let client = chromium(&driver, true).await;
+
+    client
+        .goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
+    tab_to(&client, "el.id === 'email'").await;
+    press(&client, &owner_email).await;
+    press(&client, &Key::Tab.to_string()).await;
+    press(&client, PASSWORD).await;
+    press(&client, &Key::Enter.to_string()).await;
+    wait_for_path(&client, |path| path.ends_with("/members")).await;
+
+    // To the member's role badge; the focus ring shows where we are.
+    let badge = format!("el.matches('#member-{target} a.badge-edit')");
+    tab_to(&client, &badge).await;
+    let ring = client
+        .execute(
+            "return getComputedStyle(document.activeElement).outlineStyle;",
+            vec![],
+        )
+        .await
+        .expect("outline");
+    assert_ne!(ring.as_str(), Some("none"), "a visible focus ring");
+
+    // Space opens the editor with the focus on its select; Escape closes
+    // it and the focus returns to the badge.
+    press(&client, " ").await;
+    let select = format!("el.matches('#member-{target} select[name=role]')");
+    assert!(focused_is(&client, &select).await, "Space opens the editor");
+    press(&client, &Key::Escape.to_string()).await;
+    assert!(
+        focused_is(&client, &badge).await,
+        "Escape returns to the badge"
+    );
+    client
+        .find(Locator::Css(&format!("#member-{target} .badge-member")))
+        .await
+        .expect("the role unchanged");
+
+    // Enter opens it again; choose Viewer by typing, Tab to Save, Enter.
+    press(&client, &Key::Enter.to_string()).await;
+    assert!(focused_is(&client, &select).await, "Enter opens the editor");
+    press(&client, "v").await;
+    press(&client, &Key::Tab.to_string()).await;
+    press(&client, &Key::Enter.to_string()).await;
+    let badge_now = client
+        .wait()
+        .for_element(Locator::Css(&format!("#member-{target} .badge-viewer")))
+        .await
+        .expect("the row shows the new role");
+    assert!(badge_now.text().await.expect("text").starts_with("Viewer"));
+    let announced = client
+        .find(Locator::Css("#flash-region .alert-success"))
+        .await
+        .expect("announced");
+    assert!(announced.text().await.expect("text").contains("Viewer"));
+    client.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let (target, _) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let driver = start_driver().await;
+    let client = chromium(&driver, false).await;
+    let submit = |client: &Client, css: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .expect(css)
+                .click()
+                .await
+                .expect("submit");
+        }
+    };
+
+    client
+        .goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
+    fill(&client, "email", &owner_email).await;
+    fill(&client, "password", PASSWORD).await;
+    submit(&client, "main form button[type=submit]").await;
+    wait_for_path(&client, |path| path.ends_with("/members")).await;
+
+    let no_scripts = client
+        .execute("return typeof window.htmx === 'undefined';", vec![])
+        .await
+        .expect("check htmx");
+    assert_eq!(
+        no_scripts.as_bool(),
+        Some(true),
+        "the page's scripts are off"
+    );
+
+    // The badge is a plain link to the member's page and its role form.
+    client
+        .find(Locator::Css(&format!("#member-{target} a.badge-edit")))
+        .await
+        .expect("badge")
+        .click()
+        .await
+        .expect("open the role page");
+    wait_for_path(&client, |path| path.ends_with("/role")).await;
+    client
+        .find(Locator::Css("input[name=role][value=viewer]"))
+        .await
+        .expect("Viewer")
+        .click()
+        .await
+        .expect("choose Viewer");
+    submit(&client, "main form button[type=submit]").await;
+    wait_for_path(&client, |path| path.ends_with("/members")).await;
+    client
+        .find(Locator::Css(&format!("#member-{target} .badge-viewer")))
+        .await
+        .expect("the new role after the redirect");
+
+    // Invite, then accept in the same browser after signing out.
+    client
+        .goto(&format!("{}/orgs/{org}/invitations", app.address))
+        .await
+        .expect("invitations");
+    fill(&client, "emails", "nojs@example.test").await;
+    submit(&client, "form[action$='/invitations'] button[type=submit]").await;
+    client
+        .wait()
+        .for_element(Locator::Id("results-heading"))
+        .await
+        .expect("results");
+    client
+        .goto(&format!("{}/orgs/{org}/mailbox", app.address))
+        .await
+        .expect("mailbox");
+    let link = client
+        .find(Locator::LinkText("Invitation link for nojs@example.test"))
+        .await
+        .expect("link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("address");
+
+    // Remove the member through the confirmation page.
+    client
+        .goto(&format!(
+            "{}/orgs/{org}/members/{target}/remove",
+            app.address
+        ))
+        .await
+        .expect("confirmation");
+    submit(&client, "main form button[type=submit]").await;
+    wait_for_path(&client, |path| path.ends_with("/members")).await;
+    assert!(
+        client
+            .find(Locator::Css(&format!("#member-{target}")))
+            .await
+            .is_err(),
+        "removed"
+    );
+
+    submit(&client, "form[action='/signout'] button").await;
+    wait_for_path(&client, |path| path == "/signin").await;
+    client.goto(&link).await.expect("the invitation");
+    fill(&client, "name", "Nora No-Script").await;
+    fill(&client, "password", PASSWORD).await;
+    submit(&client, "main form button[type=submit]").await;
+    wait_for_path(&client, |path| path.starts_with(&format!("/orgs/{org}"))).await;
+    assert_eq!(
+        app.role_of(&org, "nojs@example.test").await.as_deref(),
+        Some("member")
+    );
+    client.close().await.expect("close");
+}

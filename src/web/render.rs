@@ -97,6 +97,7 @@ pub struct Layout {
     pub flash: Option<Flash>,
     pub css_href: String,
     pub htmx_href: String,
+    pub js_href: String,
 }
 
 impl Layout {
@@ -112,6 +113,7 @@ impl Layout {
             flash: None,
             css_href: super::assets::url("css/roster.css"),
             htmx_href: super::assets::url("vendor/htmx/htmx.min.js"),
+            js_href: super::assets::url("js/roster.js"),
         }
     }
 
