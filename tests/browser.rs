@@ -596,6 +596,56 @@ async fn every_page_passes_axe_core_in_chromium() {
     audit_page(&anon, &app, &axe, path, &mut found).await;
     audit_page(&anon, &app, &axe, "/invitations/not-a-token", &mut found).await;
 
+    // A phone-sized window: no page scrolls sideways, axe still passes, and
+    // screenshots of the main pages are kept for a person to look at
+    // (target/screenshots, not committed).
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot directory");
+    for (client, width, height) in [(&owner, 1280, 900), (&owner, 375, 812)] {
+        client.set_window_size(width, height).await.expect("resize");
+        for (name, path) in [
+            ("members", format!("/orgs/{org}/members")),
+            ("member", format!("/orgs/{org}/members/{member}")),
+            ("invitations", format!("/orgs/{org}/invitations")),
+            ("workspaces", format!("/orgs/{org}/workspaces")),
+            ("workspace", format!("/orgs/{org}/workspaces/{general}")),
+            ("settings", format!("/orgs/{org}/settings")),
+            ("account", "/account".to_string()),
+        ] {
+            client
+                .goto(&format!("{}{path}", app.address))
+                .await
+                .expect("open the page");
+            if width == 375 {
+                let sideways = client
+                    .execute(
+                        "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+                        vec![],
+                    )
+                    .await
+                    .expect("measure");
+                if sideways.as_bool() != Some(false) {
+                    let culprits = client
+                        .execute(
+                            "const w = document.documentElement.clientWidth; \
+                             return `inner ${innerWidth} client ${w} scroll ${document.documentElement.scrollWidth} table ${JSON.stringify(document.querySelector('table') && document.querySelector('table').getBoundingClientRect())} display ${document.querySelector('table') && getComputedStyle(document.querySelector('table')).display} ` + [...document.querySelectorAll('body *')] \
+                               .filter(e => e.getBoundingClientRect().right > w + 1) \
+                               .slice(0, 8) \
+                               .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)) \
+                               .join(', ');",
+                            vec![],
+                        )
+                        .await
+                        .expect("find what overflows");
+                    panic!("{path} scrolls sideways at 375 px: {culprits}");
+                }
+                found.extend(crate::a11y::audit(client, &axe, &format!("{path} at 375 px")).await);
+            }
+            let png = client.screenshot().await.expect("screenshot");
+            std::fs::write(shots.join(format!("{name}-{width}.png")), png).expect("save");
+        }
+    }
+
     anon.close().await.expect("close");
     owner.close().await.expect("close");
     assert!(
