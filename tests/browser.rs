@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use sea_orm::ConnectionTrait;
 
 use crate::helpers::{PASSWORD, email, spawn_app};
 
@@ -596,6 +597,82 @@ async fn every_page_passes_axe_core_in_chromium() {
     audit_page(&anon, &app, &axe, path, &mut found).await;
     audit_page(&anon, &app, &axe, "/invitations/not-a-token", &mut found).await;
 
+    // The other states of an invitation link, each with its own page:
+    // signed in as another address, sign in first, already a member, and
+    // a used link.
+    audit_page(&owner, &app, &axe, path, &mut found).await;
+    let (_, known_token) = app
+        .add_invitation(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let known = app
+        .scalar_text(&format!(
+            "SELECT email_normalized FROM invitations WHERE token_hash = '{}'",
+            roster::domain::token::hash(&known_token)
+        ))
+        .await;
+    app.insert_user(&known, "Known Person").await;
+    audit_page(
+        &anon,
+        &app,
+        &axe,
+        &format!("/invitations/{known_token}"),
+        &mut found,
+    )
+    .await;
+    let (_, member_token) = app
+        .add_invitation(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    app.db
+        .write()
+        .execute_unprepared(&format!(
+            "UPDATE invitations SET state = 'accepted' WHERE token_hash = '{}'",
+            roster::domain::token::hash(&member_token)
+        ))
+        .await
+        .expect("use the link");
+    audit_page(
+        &anon,
+        &app,
+        &axe,
+        &format!("/invitations/{member_token}"),
+        &mut found,
+    )
+    .await;
+
+    // Empty pages of a new organization, and a page the person may not see.
+    let (_, empty_org) = app.signed_up("Eve Empty", &email("eve"), "Empty Co").await;
+    let viewer_email = email("viewer");
+    app.member_with_role(
+        &empty_org,
+        &viewer_email,
+        roster::domain::role::OrgRole::Viewer,
+    )
+    .await;
+    let viewer = chromium(&driver, true).await;
+    viewer
+        .goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
+    fill(&viewer, "email", &viewer_email).await;
+    fill(&viewer, "password", PASSWORD).await;
+    viewer
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("sign in");
+    wait_for_path(&viewer, |path| path.starts_with("/orgs/")).await;
+    for path in [
+        format!("/orgs/{empty_org}/members?q=nobody"),
+        format!("/orgs/{empty_org}/workspaces?q=nothing"),
+        format!("/orgs/{empty_org}/settings"),
+        format!("/orgs/{empty_org}/invitations"),
+    ] {
+        audit_page(&viewer, &app, &axe, &path, &mut found).await;
+    }
+    viewer.close().await.expect("close");
+
     // A phone-sized window: no page scrolls sideways, axe still passes, and
     // screenshots of the main pages are kept for a person to look at
     // (target/screenshots, not committed).
@@ -868,6 +945,56 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
         .await
         .expect("href")
         .expect("address");
+
+    // A direct workspace role, by the plain form on the Members tab.
+    let general = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
+        ))
+        .await;
+    let (editor, _) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    client
+        .goto(&format!(
+            "{}/orgs/{org}/workspaces/{general}/members",
+            app.address
+        ))
+        .await
+        .expect("workspace members");
+    client
+        .find(Locator::Css(&format!("#direct-{editor}")))
+        .await
+        .expect("the direct-role select")
+        .select_by_value("admin")
+        .await
+        .expect("choose Admin");
+    client
+        .find(Locator::Css(&format!(
+            "#access-{editor} button[type=submit]"
+        )))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save the role");
+    let row = client
+        .wait()
+        .for_element(Locator::Css(".alert-success"))
+        .await
+        .expect("confirmation after the redirect");
+    assert!(row.text().await.expect("text").contains("direct Admin"));
+    let access = client
+        .find(Locator::Css(&format!("#access-{editor}")))
+        .await
+        .expect("row")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        access.contains("Inherited (Editor) and Direct: Admin"),
+        "{access}"
+    );
 
     // Remove the member through the confirmation page.
     client
