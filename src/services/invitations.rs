@@ -859,36 +859,79 @@ pub async fn accept(
     if consumed.rows_affected != 1 {
         return Err(AcceptError::Used);
     }
-    let joined = membership::ActiveModel {
-        id: Set(new_id()),
-        org_id: Set(invitation.org_id.clone()),
-        user_id: Set(person.id.clone()),
-        role: Set(invitation.role),
-        sort_name: Set(person.name.to_lowercase()),
-        email_normalized: Set(person.email_normalized.clone()),
-        created_at: Set(now),
-        last_active_at: Set(0),
-    }
-    .insert(&txn)
-    .await;
-    match joined {
-        Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => return Err(AcceptError::AlreadyMember),
-        Err(err) => return Err(err.into()),
+    // A workspace guest (organization role none) invited again joins with
+    // the invited role; anyone else already in is already a member.
+    let existing = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(invitation.org_id.as_str()))
+        .filter(membership::Column::UserId.eq(person.id.as_str()))
+        .one(&txn)
+        .await?;
+    match existing {
+        Some(member) if member.role != OrgRole::None => return Err(AcceptError::AlreadyMember),
+        Some(guest) => {
+            if invitation.role != OrgRole::None {
+                let raised = membership::Entity::update_many()
+                    .col_expr(membership::Column::Role, Expr::value(invitation.role))
+                    .filter(membership::Column::Id.eq(guest.id.as_str()))
+                    .filter(membership::Column::Role.eq(OrgRole::None))
+                    .exec(&txn)
+                    .await?;
+                if raised.rows_affected != 1 {
+                    return Err(AcceptError::AlreadyMember);
+                }
+            }
+        }
+        None => {
+            let joined = membership::ActiveModel {
+                id: Set(new_id()),
+                org_id: Set(invitation.org_id.clone()),
+                user_id: Set(person.id.clone()),
+                role: Set(invitation.role),
+                sort_name: Set(person.name.to_lowercase()),
+                email_normalized: Set(person.email_normalized.clone()),
+                created_at: Set(now),
+                last_active_at: Set(0),
+            }
+            .insert(&txn)
+            .await;
+            match joined {
+                Ok(_) => {}
+                Err(err) if is_unique_violation(&err) => return Err(AcceptError::AlreadyMember),
+                Err(err) => return Err(err.into()),
+            }
+        }
     }
     if let (Some(workspace_id), Some(ws_role)) =
         (&invitation.workspace_id, invitation.workspace_role)
     {
-        workspace_member::ActiveModel {
-            id: Set(new_id()),
-            workspace_id: Set(workspace_id.clone()),
-            org_id: Set(invitation.org_id.clone()),
-            user_id: Set(person.id.clone()),
-            role: Set(ws_role),
-            created_at: Set(now),
+        let current = workspace_member::Entity::find()
+            .filter(workspace_member::Column::WorkspaceId.eq(workspace_id.as_str()))
+            .filter(workspace_member::Column::UserId.eq(person.id.as_str()))
+            .one(&txn)
+            .await?;
+        match current {
+            // A direct role at or above the invited one stays.
+            Some(held) if held.role >= ws_role => {}
+            Some(held) => {
+                workspace_member::Entity::update_many()
+                    .col_expr(workspace_member::Column::Role, Expr::value(ws_role))
+                    .filter(workspace_member::Column::Id.eq(held.id.as_str()))
+                    .exec(&txn)
+                    .await?;
+            }
+            None => {
+                workspace_member::ActiveModel {
+                    id: Set(new_id()),
+                    workspace_id: Set(workspace_id.clone()),
+                    org_id: Set(invitation.org_id.clone()),
+                    user_id: Set(person.id.clone()),
+                    role: Set(ws_role),
+                    created_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+            }
         }
-        .insert(&txn)
-        .await?;
     }
     record(
         &txn,

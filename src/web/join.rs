@@ -151,11 +151,9 @@ pub async fn landing(
                     View::OtherAccount {
                         signed_in_as: current.user.email.clone(),
                     }
-                } else if current
-                    .memberships
-                    .iter()
-                    .any(|(org, _)| org.id == invited.org.id)
-                {
+                } else if current.memberships.iter().any(|(org, m)| {
+                    org.id == invited.org.id && m.role != crate::domain::role::OrgRole::None
+                }) {
                     View::AlreadyMember
                 } else {
                     View::Join

@@ -878,3 +878,41 @@ async fn a_workspace_invitation_is_checked_again_when_it_is_accepted() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_workspace_guest_invited_to_the_organization_gets_the_role() {
+    let (app, sink) = app_with_sink().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let guest_email = email("guest");
+    let guest = app
+        .member_with_role(&org, &guest_email, OrgRole::None)
+        .await;
+    let (status, page) = invite(&owner, &org, &guest_email, "member").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Results: 1 invited"),
+        "a guest is not yet a member"
+    );
+    let path = sink
+        .wait_to(&guest_email, "/invitations/")
+        .await
+        .invitation_path();
+    let (_, page) = guest.get_html(&path).await;
+    assert!(page.contains("Join Acme"), "{page}");
+    let joined = guest.post_form(&format!("{path}/accept"), &[]).await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.role_of(&org, &guest_email).await.as_deref(),
+        Some("member")
+    );
+    let memberships = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM memberships WHERE org_id = '{org}' AND email_normalized = '{}'",
+            guest_email.to_lowercase()
+        ))
+        .await;
+    assert_eq!(memberships, 1);
+    app.assert_counts_match(&org).await;
+}
