@@ -13,7 +13,7 @@ use crate::entities::outbox_message;
 
 /// How long a worker holds a message while it delivers it. A worker that
 /// dies mid-send releases it when the lease runs out.
-pub const LEASE_SECS: i64 = 300;
+pub const LEASE_SECS: i64 = 600;
 /// The wait after the first failure; it doubles with each failure.
 pub const FIRST_RETRY_SECS: i64 = 30;
 /// The longest wait between two attempts.

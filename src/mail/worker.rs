@@ -17,8 +17,10 @@ use crate::entities::outbox_message;
 
 /// How often the worker looks for due messages when nothing wakes it.
 const POLL: Duration = Duration::from_secs(5);
-/// Messages claimed at a time.
-const BATCH: u64 = 20;
+/// Messages claimed at a time. A batch sent at the slowest (every
+/// conversation timing out) takes BATCH × SMTP_TIMEOUT = 200 s, well inside
+/// the lease (`outbox::LEASE_SECS`), so no other worker takes them over.
+const BATCH: u64 = 10;
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
