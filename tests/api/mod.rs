@@ -3,6 +3,7 @@ mod assets_and_health;
 mod auth;
 mod concurrency;
 mod csrf_and_headers;
+mod hostile_input;
 mod invitations;
 mod matrix;
 mod members;
