@@ -100,6 +100,24 @@ async fn fill(client: &Client, id: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
+/// Signs in through the sign-in form and waits to land in an organization.
+async fn sign_in(client: &Client, app: &crate::helpers::TestApp, address: &str) {
+    client
+        .goto(&format!("{}/signin", app.address))
+        .await
+        .expect("sign-in page");
+    fill(client, "email", address).await;
+    fill(client, "password", PASSWORD).await;
+    client
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("sign in");
+    wait_for_path(client, |path| path.starts_with("/orgs/")).await;
+}
+
 /// Waits until the browser has navigated to a page whose path satisfies
 /// `arrived`, so that elements of the page before are not mistaken for the
 /// next page's.
@@ -199,19 +217,7 @@ async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
     let driver = start_driver().await;
     let client = chromium(&driver, true).await;
 
-    client
-        .goto(&format!("{}/signin", app.address))
-        .await
-        .expect("sign-in page");
-    fill(&client, "email", &owner_email).await;
-    fill(&client, "password", PASSWORD).await;
-    client
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("sign in");
+    sign_in(&client, &app, &owner_email).await;
     client
         .wait()
         .for_element(Locator::Css("table.members"))
@@ -324,20 +330,7 @@ async fn invite_follow_the_mailbox_link_in_a_second_browser_and_join_in_chromium
     let driver = start_driver().await;
     let owner = chromium(&driver, true).await;
 
-    owner
-        .goto(&format!("{}/signin", app.address))
-        .await
-        .expect("sign-in page");
-    fill(&owner, "email", &owner_email).await;
-    fill(&owner, "password", PASSWORD).await;
-    owner
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("sign in");
-    wait_for_path(&owner, |path| path.ends_with("/members")).await;
+    sign_in(&owner, &app, &owner_email).await;
     owner
         .find(Locator::LinkText("Invite member"))
         .await
@@ -476,11 +469,7 @@ async fn every_page_passes_axe_core_in_chromium() {
             &[("emails", "ivy@example.test"), ("role", "member")],
         )
         .await;
-    let general = app
-        .scalar_text(&format!(
-            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
-        ))
-        .await;
+    let general = app.general_workspace(&org).await;
     let driver = start_driver().await;
     let mut found = Vec::new();
 
@@ -510,20 +499,7 @@ async fn every_page_passes_axe_core_in_chromium() {
 
     // The Owner, page by page.
     let owner = chromium(&driver, true).await;
-    owner
-        .goto(&format!("{}/signin", app.address))
-        .await
-        .expect("sign-in page");
-    fill(&owner, "email", &owner_email).await;
-    fill(&owner, "password", PASSWORD).await;
-    owner
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("sign in");
-    wait_for_path(&owner, |path| path.ends_with("/members")).await;
+    sign_in(&owner, &app, &owner_email).await;
     for path in [
         format!("/orgs/{org}/members"),
         format!("/orgs/{org}/members?q=nobody-matches"),
@@ -649,20 +625,7 @@ async fn every_page_passes_axe_core_in_chromium() {
     )
     .await;
     let viewer = chromium(&driver, true).await;
-    viewer
-        .goto(&format!("{}/signin", app.address))
-        .await
-        .expect("sign-in page");
-    fill(&viewer, "email", &viewer_email).await;
-    fill(&viewer, "password", PASSWORD).await;
-    viewer
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("sign in");
-    wait_for_path(&viewer, |path| path.starts_with("/orgs/")).await;
+    sign_in(&viewer, &app, &viewer_email).await;
     for path in [
         format!("/orgs/{empty_org}/members?q=nobody"),
         format!("/orgs/{empty_org}/workspaces?q=nothing"),
@@ -947,11 +910,7 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
         .expect("address");
 
     // A direct workspace role, by the plain form on the Members tab.
-    let general = app
-        .scalar_text(&format!(
-            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
-        ))
-        .await;
+    let general = app.general_workspace(&org).await;
     let (editor, _) = app
         .add_member(&org, roster::domain::role::OrgRole::Member)
         .await;

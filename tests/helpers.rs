@@ -294,6 +294,23 @@ impl TestApp {
             .expect("add a workspace role");
     }
 
+    /// The id of the workspace an organization starts with ("General").
+    pub async fn general_workspace(&self, org_id: &str) -> String {
+        self.scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org_id}' AND title_normalized = 'general'"
+        ))
+        .await
+    }
+
+    /// The user id of the account with `address`.
+    pub async fn user_id(&self, address: &str) -> String {
+        self.scalar_text(&format!(
+            "SELECT id FROM users WHERE email_normalized = '{}'",
+            address.to_lowercase()
+        ))
+        .await
+    }
+
     /// One text value from the database.
     pub async fn scalar_text(&self, sql: &str) -> String {
         let backend = self.db.read().get_database_backend();

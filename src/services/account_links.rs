@@ -262,23 +262,7 @@ pub async fn reset_password(
         .one(&txn)
         .await?
         .ok_or(LinkError::Invalid)?;
-    audit::record(
-        &txn,
-        &Actor {
-            user_id: Some(user.id.clone()),
-            label: user.email.clone(),
-            address,
-        },
-        Entry {
-            action: "account.password_reset",
-            target_type: Some("account"),
-            target_id: Some(&user.id),
-            target_label: Some(&user.email_normalized),
-            ..Entry::default()
-        },
-        now,
-    )
-    .await?;
+    record_own(&txn, &user, "account.password_reset", address, now).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -305,15 +289,28 @@ pub async fn verify_email(
         .one(&txn)
         .await?
         .ok_or(LinkError::Invalid)?;
+    record_own(&txn, &user, "account.email_verified", address, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// An audit row for a change a person made to their own account.
+async fn record_own<C: ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    action: &str,
+    address: Option<String>,
+    now: i64,
+) -> anyhow::Result<()> {
     audit::record(
-        &txn,
+        conn,
         &Actor {
             user_id: Some(user.id.clone()),
             label: user.email.clone(),
             address,
         },
         Entry {
-            action: "account.email_verified",
+            action,
             target_type: Some("account"),
             target_id: Some(&user.id),
             target_label: Some(&user.email_normalized),
@@ -321,9 +318,7 @@ pub async fn verify_email(
         },
         now,
     )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+    .await
 }
 
 /// The domain of a normalized address.

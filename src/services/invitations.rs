@@ -16,7 +16,7 @@ use sea_orm::{
 
 use super::audit::{self, Actor, Entry};
 use super::members::{Acting, MemberError};
-use super::{is_unique_violation, new_id};
+use super::{is_unique_violation, new_id, workspaces};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::EmailAddress;
@@ -220,12 +220,7 @@ async fn check_workspace_grant<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or(MemberError::NotFound)?;
-    let direct = workspace_member::Entity::find()
-        .filter(workspace_member::Column::WorkspaceId.eq(found.id.as_str()))
-        .filter(workspace_member::Column::UserId.eq(acting.user_id.as_str()))
-        .one(conn)
-        .await?
-        .map(|m| m.role);
+    let direct = workspaces::direct_role(conn, &found.id, &acting.user_id).await?;
     if !Access::new(actor_role, direct)
         .grantable()
         .contains(&target.role)
@@ -996,12 +991,7 @@ async fn inviter_refusal(
         )));
     };
     let inviter_direct = match &invitation.invited_by {
-        Some(inviter) => workspace_member::Entity::find()
-            .filter(workspace_member::Column::WorkspaceId.eq(found.id.as_str()))
-            .filter(workspace_member::Column::UserId.eq(inviter.as_str()))
-            .one(txn)
-            .await?
-            .map(|m| m.role),
+        Some(inviter) => workspaces::direct_role(txn, &found.id, inviter).await?,
         None => None,
     };
     if !Access::new(role, inviter_direct)

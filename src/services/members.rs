@@ -438,7 +438,11 @@ fn sorted(
 }
 
 /// The total of an unsearched view, from the counts the triggers keep.
-async fn stored_total(db: &Db, org_id: &str, role: Option<OrgRole>) -> anyhow::Result<u64> {
+pub(crate) async fn stored_total(
+    db: &Db,
+    org_id: &str,
+    role: Option<OrgRole>,
+) -> anyhow::Result<u64> {
     let counts = member_count::Entity::find()
         .filter(member_count::Column::OrgId.eq(org_id))
         .all(db.read())
@@ -486,7 +490,10 @@ async fn load<C: ConnectionTrait>(
 }
 
 /// The actor's role as of now, inside the transaction.
-async fn actor_role<C: ConnectionTrait>(conn: &C, acting: &Acting) -> Result<OrgRole, MemberError> {
+pub(crate) async fn actor_role<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+) -> Result<OrgRole, MemberError> {
     Ok(load(conn, &acting.org_id, &acting.membership_id)
         .await?
         .role)

@@ -18,7 +18,7 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
-use crate::entities::{member_count, membership, user, workspace, workspace_member};
+use crate::entities::{membership, user, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 25;
 pub const MAX_TITLE_CHARS: usize = 80;
@@ -163,15 +163,7 @@ pub async fn list(
         .context("failed to read workspace members")?;
     // Everyone with an organization role inherits into every workspace;
     // guests (role none) count where they hold a direct role.
-    let inheriting: i64 = member_count::Entity::find()
-        .filter(member_count::Column::OrgId.eq(org_id))
-        .filter(member_count::Column::Role.ne(OrgRole::None))
-        .all(db.read())
-        .await
-        .context("failed to read member counts")?
-        .iter()
-        .map(|c| c.members)
-        .sum();
+    let inheriting = super::members::stored_total(db, org_id, None).await?;
     let guests: Vec<String> = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::Role.eq(OrgRole::None))
@@ -182,7 +174,6 @@ pub async fn list(
         .into_iter()
         .map(|m| m.user_id)
         .collect();
-    let inheriting = u64::try_from(inheriting).unwrap_or(0);
     let rows = page
         .into_iter()
         .map(|workspace| {
@@ -233,7 +224,7 @@ pub async fn find(
     Ok(access.can(WsPermission::View).then_some((found, access)))
 }
 
-async fn direct_role<C: ConnectionTrait>(
+pub(crate) async fn direct_role<C: ConnectionTrait>(
     conn: &C,
     workspace_id: &str,
     user_id: &str,
@@ -271,7 +262,7 @@ pub async fn create(
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let actor = current_org_role(&txn, acting).await?;
+    let actor = super::members::actor_role(&txn, acting).await?;
     policy::authorize(actor, Action::Use(Permission::CreateWorkspaces))?;
     let created = workspace::ActiveModel {
         id: Set(new_id()),
@@ -331,19 +322,6 @@ pub async fn add_owner<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn current_org_role<C: ConnectionTrait>(
-    conn: &C,
-    acting: &Acting,
-) -> Result<OrgRole, MemberError> {
-    membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
-        .filter(membership::Column::UserId.eq(acting.user_id.as_str()))
-        .one(conn)
-        .await?
-        .map(|m| m.role)
-        .ok_or(MemberError::NotFound)
-}
-
 /// Renames a workspace and sets its description (workspace Admins, its
 /// Owner and the organization's Owner and Admins).
 pub async fn update_details(
@@ -356,22 +334,7 @@ pub async fn update_details(
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let before = workspace::Entity::find_by_id(workspace_id.to_string())
-        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
-        .one(&txn)
-        .await?
-        .ok_or(MemberError::NotFound)?;
-    let org_role = current_org_role(&txn, acting).await?;
-    let direct = direct_role(&txn, workspace_id, &acting.user_id).await?;
-    let access = Access::new(org_role, direct);
-    if !access.can(WsPermission::View) {
-        return Err(MemberError::NotFound);
-    }
-    if !access.can(WsPermission::EditDetails) {
-        return Err(MemberError::Denied(
-            policy::Denied::MissingWorkspacePermission,
-        ));
-    }
+    let (before, _) = acting_access(&txn, acting, workspace_id, WsPermission::EditDetails).await?;
     let updated = workspace::Entity::update_many()
         .col_expr(workspace::Column::Title, Expr::value(title.as_str()))
         .col_expr(
@@ -635,19 +598,7 @@ pub async fn set_direct_role(
 ) -> Result<(), MemberError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let workspace = workspace::Entity::find_by_id(workspace_id.to_string())
-        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
-        .one(&txn)
-        .await?
-        .ok_or(MemberError::NotFound)?;
-    let org_role = current_org_role(&txn, acting).await?;
-    let actor = Access::new(
-        org_role,
-        direct_role(&txn, workspace_id, &acting.user_id).await?,
-    );
-    if !actor.can(WsPermission::View) {
-        return Err(MemberError::NotFound);
-    }
+    let (workspace, actor) = acting_access(&txn, acting, workspace_id, WsPermission::View).await?;
     let target = membership::Entity::find_by_id(membership_id.to_string())
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
         .one(&txn)
@@ -732,12 +683,14 @@ pub async fn set_direct_role(
 }
 
 /// The actor's access to a workspace of their organization, inside a
-/// transaction; `NotFound` when they have none (or it is another
-/// organization's).
+/// transaction, refused unless it includes `required`: `NotFound` when they
+/// cannot see it at all (or it is another organization's), `Denied`
+/// otherwise.
 async fn acting_access<C: ConnectionTrait>(
     conn: &C,
     acting: &Acting,
     workspace_id: &str,
+    required: WsPermission,
 ) -> Result<(workspace::Model, Access), MemberError> {
     let found = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
@@ -745,11 +698,16 @@ async fn acting_access<C: ConnectionTrait>(
         .await?
         .ok_or(MemberError::NotFound)?;
     let access = Access::new(
-        current_org_role(conn, acting).await?,
+        super::members::actor_role(conn, acting).await?,
         direct_role(conn, workspace_id, &acting.user_id).await?,
     );
     if !access.can(WsPermission::View) {
         return Err(MemberError::NotFound);
+    }
+    if !access.can(required) {
+        return Err(MemberError::Denied(
+            policy::Denied::MissingWorkspacePermission,
+        ));
     }
     Ok((found, access))
 }
@@ -768,12 +726,7 @@ pub async fn transfer(
 ) -> Result<(workspace::Model, String), MemberError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let (found, access) = acting_access(&txn, acting, workspace_id).await?;
-    if !access.can(WsPermission::OwnWorkspace) {
-        return Err(MemberError::Denied(
-            policy::Denied::MissingWorkspacePermission,
-        ));
-    }
+    let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
     let target = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
         .filter(
@@ -867,12 +820,7 @@ pub async fn delete(
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let (found, access) = acting_access(&txn, acting, workspace_id).await?;
-    if !access.can(WsPermission::OwnWorkspace) {
-        return Err(MemberError::Denied(
-            policy::Denied::MissingWorkspacePermission,
-        ));
-    }
+    let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
     if typed_title.trim() != found.title {
         return Err(MemberError::Invalid(
             "Type the workspace's title exactly to confirm.".into(),
@@ -1030,12 +978,7 @@ pub async fn move_to(
 ) -> Result<(workspace::Model, usize), MemberError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let (found, access) = acting_access(&txn, acting, workspace_id).await?;
-    if !access.can(WsPermission::OwnWorkspace) {
-        return Err(MemberError::Denied(
-            policy::Denied::MissingWorkspacePermission,
-        ));
-    }
+    let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
     if target_org_id == acting.org_id {
         return Err(MemberError::Invalid(
             "Choose another organization to move the workspace to.".into(),

@@ -148,6 +148,13 @@ pub async fn list(
     .await
 }
 
+/// The form's message when the service refused the title (taken).
+fn title_error(message: String) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    errors.add("title", message);
+    errors
+}
+
 /// Validated title and description, or the form's messages.
 fn validate(form: &WorkspaceForm) -> Result<(WorkspaceTitle, String), FieldErrors> {
     let mut errors = FieldErrors::default();
@@ -186,11 +193,7 @@ pub async fn create(
                         ctx.org.id, created.id
                     )));
                 }
-                Err(MemberError::Invalid(message)) => {
-                    let mut errors = FieldErrors::default();
-                    errors.add("title", message);
-                    errors
-                }
+                Err(MemberError::Invalid(message)) => title_error(message),
                 Err(err) => return Err(err.into()),
             }
         }
@@ -389,11 +392,7 @@ pub async fn update(
                     ctx.org.id, updated.id
                 )));
             }
-            Err(MemberError::Invalid(message)) => {
-                let mut errors = FieldErrors::default();
-                errors.add("title", message);
-                errors
-            }
+            Err(MemberError::Invalid(message)) => title_error(message),
             Err(err) => return Err(err.into()),
         },
         Err(errors) => errors,

@@ -807,11 +807,7 @@ async fn a_workspace_invitation_is_checked_again_when_it_is_accepted() {
     let admin = app
         .member_with_role(&org, &admin_email, OrgRole::Admin)
         .await;
-    let store = app
-        .scalar_text(&format!(
-            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
-        ))
-        .await;
+    let store = app.general_workspace(&org).await;
     let owner_role = admin
         .post_form(
             &format!("/orgs/{org}/invitations"),

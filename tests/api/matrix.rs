@@ -152,12 +152,7 @@ fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, Strin
 async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Vec<String> {
     let fixture = app.fixture().await;
     // The organization's first workspace (a cell may rename it).
-    let workspace = app
-        .scalar_text(&format!(
-            "SELECT id FROM workspaces WHERE org_id = '{}' AND title_normalized = 'general'",
-            fixture.org_id
-        ))
-        .await;
+    let workspace = app.general_workspace(&fixture.org_id).await;
     let mut failures = Vec::new();
     for (who, want) in Who::ALL.into_iter().zip(row) {
         // A fresh Member to act on in each cell.

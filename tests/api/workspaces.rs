@@ -9,21 +9,6 @@ use sea_orm::ConnectionTrait;
 
 use crate::helpers::{TestApp, email, location, spawn_app};
 
-async fn general(app: &TestApp, org: &str) -> String {
-    app.scalar_text(&format!(
-        "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'general'"
-    ))
-    .await
-}
-
-async fn user_id(app: &TestApp, address: &str) -> String {
-    app.scalar_text(&format!(
-        "SELECT id FROM users WHERE email_normalized = '{}'",
-        address.to_lowercase()
-    ))
-    .await
-}
-
 #[tokio::test]
 async fn admins_create_workspaces_with_titles_unique_in_the_organization() {
     let app = spawn_app().await;
@@ -154,7 +139,7 @@ async fn renaming_follows_the_workspace_role_and_ids_stay_in_their_organization(
     let (owner, org) = app
         .signed_up("Olivia Owner", &email("olivia"), "Acme")
         .await;
-    let ws = general(&app, &org).await;
+    let ws = app.general_workspace(&org).await;
     let viewer_email = email("viewer");
     let viewer = app
         .member_with_role(&org, &viewer_email, OrgRole::Viewer)
@@ -163,7 +148,7 @@ async fn renaming_follows_the_workspace_role_and_ids_stay_in_their_organization(
     let ws_admin = app
         .member_with_role(&org, &editor_email, OrgRole::Viewer)
         .await;
-    app.add_workspace_role(&ws, &user_id(&app, &editor_email).await, "admin")
+    app.add_workspace_role(&ws, &app.user_id(&editor_email).await, "admin")
         .await;
 
     let path = format!("/orgs/{org}/workspaces/{ws}");
@@ -243,7 +228,7 @@ async fn a_workspace_guest_sees_only_their_workspaces() {
     let guest = app
         .member_with_role(&org, &guest_email, OrgRole::None)
         .await;
-    app.add_workspace_role(&store, &user_id(&app, &guest_email).await, "editor")
+    app.add_workspace_role(&store, &app.user_id(&guest_email).await, "editor")
         .await;
 
     // The Owner's list counts everyone with access: the Owner (inherited)
@@ -264,7 +249,7 @@ async fn a_workspace_guest_sees_only_their_workspaces() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("your access: Direct: Editor"));
-    let general = general(&app, &org).await;
+    let general = app.general_workspace(&org).await;
     let (status, _) = guest
         .get_html(&format!("/orgs/{org}/workspaces/{general}"))
         .await;
@@ -293,9 +278,9 @@ async fn when_a_workspace_owner_leaves_the_organization_owner_takes_it_over() {
             "SELECT id FROM workspaces WHERE org_id = '{org}' AND title_normalized = 'store 9'"
         ))
         .await;
-    let owner_id = user_id(&app, &owner_email).await;
+    let owner_id = app.user_id(&owner_email).await;
     app.add_workspace_role(&store, &owner_id, "viewer").await;
-    let admin_id = user_id(&app, &admin_email).await;
+    let admin_id = app.user_id(&admin_email).await;
     let membership = app
         .scalar_text(&format!(
             "SELECT id FROM memberships WHERE org_id = '{org}' AND user_id = '{admin_id}'"
@@ -340,7 +325,7 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
     let (owner, org) = app
         .signed_up("Olivia Owner", &email("olivia"), "Acme")
         .await;
-    let ws = general(&app, &org).await;
+    let ws = app.general_workspace(&org).await;
     let (member_email, viewer_email, guest_email) =
         (email("member"), email("viewer"), email("guest"));
     let member = app
@@ -663,7 +648,7 @@ async fn deleting_a_workspace_needs_its_title_and_leaves_one_behind() {
         .await;
     assert_eq!(audit, 1);
 
-    let general = general(&app, &org).await;
+    let general = app.general_workspace(&org).await;
     let last = owner
         .post_form(
             &format!("/orgs/{org}/workspaces/{general}/delete"),
@@ -710,12 +695,7 @@ async fn a_moved_workspace_leaves_the_old_organization_entirely() {
     let both = app
         .member_with_role(&acme, &both_email, OrgRole::Member)
         .await;
-    let both_user = app
-        .scalar_text(&format!(
-            "SELECT id FROM users WHERE email_normalized = '{}'",
-            both_email.to_lowercase()
-        ))
-        .await;
+    let both_user = app.user_id(&both_email).await;
     // "both" belongs to Beta too.
     app.db
         .write()
@@ -727,7 +707,7 @@ async fn a_moved_workspace_leaves_the_old_organization_entirely() {
         ))
         .await
         .expect("join Beta");
-    app.add_workspace_role(&ws, &user_id(&app, &guest_email).await, "editor")
+    app.add_workspace_role(&ws, &app.user_id(&guest_email).await, "editor")
         .await;
     app.add_workspace_role(&ws, &both_user, "admin").await;
     let admin = app
