@@ -15,14 +15,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn report(seeded: &seed::Seeded) {
     println!(
-        "Seeded {} with {} members in {:.1} s.\nOrganization id: {}\nSign in as {} with password {}",
+        "Seeded {} with {} members and {} products in {:.1} s.\nOrganization id: {}\nSign in as {} with password {}",
         seeded.org.name,
         seeded.members,
+        seeded.products,
         seeded.elapsed.as_secs_f64(),
         seeded.org.id,
         seeded.owner_email,
         seeded.password
     );
+    if let Some(member) = &seeded.restricted_member {
+        println!("Restricted member id: {member}");
+    }
 }
 
 #[derive(Parser)]
@@ -54,6 +58,9 @@ enum Command {
         /// How many workspaces.
         #[arg(long, default_value_t = 10)]
         workspaces: usize,
+        /// How many products, spread over the workspaces.
+        #[arg(long, default_value_t = 10_000)]
+        products: usize,
         /// Write up to 1,000 member ids (one per line) here, for the
         /// role-change benchmark.
         #[arg(long)]
@@ -88,8 +95,11 @@ async fn main() -> anyhow::Result<()> {
                 &Clock::default(),
                 "Demo Co",
                 "demo.example",
-                40,
-                3,
+                seed::Size {
+                    members: 40,
+                    workspaces: 3,
+                    products: 24,
+                },
                 "demo-password-1",
             )
             .await?;
@@ -98,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedBench {
             members,
             workspaces,
+            products,
             targets_file,
         } => {
             let db = Db::connect(&config.database_url).await?;
@@ -108,8 +119,11 @@ async fn main() -> anyhow::Result<()> {
                 &Clock::default(),
                 "Bench Co",
                 &domain,
-                members,
-                workspaces,
+                seed::Size {
+                    members,
+                    workspaces,
+                    products,
+                },
                 "bench-password-1",
             )
             .await?;

@@ -222,6 +222,7 @@ impl TestApp {
             email_normalized: Set(user.email_normalized.clone()),
             created_at: Set(self.clock.now()),
             last_active_at: Set(0),
+            products_restricted: Set(false),
         }
         .insert(self.db.write())
         .await
@@ -292,6 +293,48 @@ impl TestApp {
             ))
             .await
             .expect("add a workspace role");
+    }
+
+    /// A product in a workspace, straight in the database; returns its id.
+    pub async fn add_product(&self, workspace_id: &str, name: &str, owner: Option<&str>) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let owner = owner.map_or("NULL".to_string(), |o| format!("'{o}'"));
+        self.db
+            .write()
+            .execute_unprepared(&format!(
+                "INSERT INTO products (id, org_id, workspace_id, name, name_normalized, description, \
+                 owner_id, needs_owner, created_at, updated_at) \
+                 SELECT '{id}', org_id, id, '{name}', '{}', '', {owner}, FALSE, 0, 0 \
+                 FROM workspaces WHERE id = '{workspace_id}'",
+                name.to_lowercase()
+            ))
+            .await
+            .expect("add a product");
+        id
+    }
+
+    /// Restricts a membership to its granted products (or lifts it).
+    pub async fn set_restricted(&self, membership_id: &str, restricted: bool) {
+        self.db
+            .write()
+            .execute_unprepared(&format!(
+                "UPDATE memberships SET products_restricted = {} WHERE id = '{membership_id}'",
+                if restricted { "TRUE" } else { "FALSE" }
+            ))
+            .await
+            .expect("restrict");
+    }
+
+    /// Grants `access` (`view` or `edit`) on a product to a membership.
+    pub async fn add_grant(&self, membership_id: &str, product_id: &str, access: &str) {
+        self.db
+            .write()
+            .execute_unprepared(&format!(
+                "INSERT INTO product_grants (membership_id, product_id, org_id, access, created_at) \
+                 SELECT '{membership_id}', id, org_id, '{access}', 0 FROM products WHERE id = '{product_id}'"
+            ))
+            .await
+            .expect("grant");
     }
 
     /// The id of the workspace an organization starts with ("General").

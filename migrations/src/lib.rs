@@ -13,6 +13,7 @@ mod m20261122_000003_member_counts;
 mod m20261123_000004_invitations;
 mod m20261123_000005_account_tokens;
 mod m20261123_000006_workspace_members;
+mod m20261123_000007_products;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_invitations::Migration),
             Box::new(m20261123_000005_account_tokens::Migration),
             Box::new(m20261123_000006_workspace_members::Migration),
+            Box::new(m20261123_000007_products::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod names;
 pub mod password;
 pub mod permission;
 pub mod policy;
+pub mod product;
 pub mod role;
 pub mod token;
 pub mod workspace;

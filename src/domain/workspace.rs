@@ -67,6 +67,7 @@ impl WorkspaceRole {
         let editor = viewer.with(EditProducts);
         let admin = editor
             .with(DeleteProducts)
+            .with(AssignProductOwners)
             .with(EditDetails)
             .with(ManageMembers);
         match self {
@@ -94,6 +95,8 @@ pub enum WsPermission {
     View,
     EditProducts,
     DeleteProducts,
+    /// Choose who owns a product.
+    AssignProductOwners,
     /// Rename, change the description.
     EditDetails,
     /// Grant and revoke direct roles.
@@ -103,10 +106,11 @@ pub enum WsPermission {
 }
 
 impl WsPermission {
-    pub const ALL: [WsPermission; 6] = [
+    pub const ALL: [WsPermission; 7] = [
         WsPermission::View,
         WsPermission::EditProducts,
         WsPermission::DeleteProducts,
+        WsPermission::AssignProductOwners,
         WsPermission::EditDetails,
         WsPermission::ManageMembers,
         WsPermission::OwnWorkspace,

@@ -17,6 +17,9 @@ pub struct Model {
     pub created_at: i64,
     /// Unix seconds of the member's last request here; 0 for never.
     pub last_active_at: i64,
+    /// Whether the member sees only the products granted to them (never
+    /// in effect for Admins and the Owner).
+    pub products_restricted: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

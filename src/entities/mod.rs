@@ -9,6 +9,8 @@ pub mod member_count;
 pub mod membership;
 pub mod organization;
 pub mod outbox_message;
+pub mod product;
+pub mod product_grant;
 pub mod sign_in_failure;
 pub mod user;
 pub mod user_session;

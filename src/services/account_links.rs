@@ -417,6 +417,7 @@ pub async fn auto_join(
         email_normalized: Set(user.email_normalized.clone()),
         created_at: Set(now),
         last_active_at: Set(0),
+        products_restricted: Set(false),
     }
     .insert(&txn)
     .await;

@@ -886,6 +886,7 @@ pub async fn accept(
                 email_normalized: Set(person.email_normalized.clone()),
                 created_at: Set(now),
                 last_active_at: Set(0),
+                products_restricted: Set(false),
             }
             .insert(&txn)
             .await;

@@ -476,7 +476,7 @@ pub async fn find<C: ConnectionTrait>(
     .context("failed to load a member")
 }
 
-async fn load<C: ConnectionTrait>(
+pub(crate) async fn load<C: ConnectionTrait>(
     conn: &C,
     org_id: &str,
     membership_id: &str,
@@ -636,6 +636,7 @@ async fn delete_membership<C: ConnectionTrait>(
         return Err(MemberError::Conflict(CHANGED_MEANWHILE));
     }
     super::workspaces::on_member_gone(conn, &acting.org_id, &row.user_id).await?;
+    super::products::on_member_gone(conn, &acting.org_id, &row.user_id, now).await?;
     audit::record(
         conn,
         &acting.actor,

@@ -8,6 +8,8 @@ pub mod audit;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod product_access;
+pub mod products;
 pub mod rate_limit;
 pub mod seed;
 pub mod workspaces;

@@ -45,6 +45,7 @@ pub async fn create_in<C: ConnectionTrait>(
         email_normalized: Set(owner.email_normalized.clone()),
         created_at: Set(now),
         last_active_at: Set(now),
+        products_restricted: Set(false),
     }
     .insert(conn)
     .await

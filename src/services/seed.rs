@@ -5,7 +5,8 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::audit::Actor;
 use super::{blocking, new_id, orgs};
@@ -13,9 +14,12 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::names::OrgName;
 use crate::domain::password;
+use crate::domain::product::Grant;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
-use crate::entities::{membership, organization, user, workspace, workspace_member};
+use crate::entities::{
+    membership, organization, product, product_grant, user, workspace, workspace_member,
+};
 
 /// What a seed run made.
 #[derive(Debug)]
@@ -25,6 +29,9 @@ pub struct Seeded {
     pub password: String,
     pub members: usize,
     pub member_ids: Vec<String>,
+    pub products: usize,
+    /// A member restricted to some of the products, when there are any.
+    pub restricted_member: Option<String>,
     pub elapsed: std::time::Duration,
 }
 
@@ -44,17 +51,33 @@ impl Lcg {
     }
 }
 
-/// Creates an organization owned by `owner_email` with `members` more
-/// people and `workspaces` workspaces. Everyone's password is `password`.
+/// How large an organization to make.
+#[derive(Clone, Copy, Debug)]
+pub struct Size {
+    /// People besides the Owner.
+    pub members: usize,
+    pub workspaces: usize,
+    pub products: usize,
+}
+
+/// Creates an organization owned by `owner_email` with `size.members` more
+/// people, `size.workspaces` workspaces and `size.products` products spread
+/// over them (every 50th needing an owner). The first plain member is
+/// restricted to every 20th product (View; every 100th Edit). Everyone's
+/// password is `password`.
 pub async fn seed(
     db: &Db,
     clock: &Clock,
     org_name: &str,
     domain: &str,
-    members: usize,
-    workspaces: usize,
+    size: Size,
     password_text: &str,
 ) -> anyhow::Result<Seeded> {
+    let Size {
+        members,
+        workspaces,
+        products,
+    } = size;
     let started = Instant::now();
     let now = clock.now();
     let secret = password_text.to_string();
@@ -162,6 +185,7 @@ pub async fn seed(
                 email_normalized: Set(email.clone()),
                 created_at: Set(joined),
                 last_active_at: Set(active),
+                products_restricted: Set(false),
             });
             users.push(user::ActiveModel {
                 id: Set(user_id),
@@ -193,6 +217,7 @@ pub async fn seed(
         sea_orm::DbBackend::Postgres => "VACUUM ANALYZE",
         _ => "PRAGMA optimize",
     };
+    let restricted_member = seed_products(db, &org, &owner, products, &member_ids, now).await?;
     db.write()
         .execute_unprepared(maintenance)
         .await
@@ -203,9 +228,103 @@ pub async fn seed(
         password: password_text.to_string(),
         members,
         member_ids,
+        products,
+        restricted_member,
         elapsed: started.elapsed(),
     })
 }
+
+/// Inserts `count` products round-robin over the organization's
+/// workspaces, and restricts the first of `member_ids` to some of them.
+async fn seed_products(
+    db: &Db,
+    org: &organization::Model,
+    owner: &user::Model,
+    count: usize,
+    member_ids: &[String],
+    now: i64,
+) -> anyhow::Result<Option<String>> {
+    if count == 0 {
+        return Ok(None);
+    }
+    let workspace_ids: Vec<String> = workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(org.id.as_str()))
+        .all(db.read())
+        .await
+        .context("failed to read the workspaces")?
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    anyhow::ensure!(
+        !workspace_ids.is_empty(),
+        "the organization has no workspace"
+    );
+    let restricted = member_ids.first().cloned();
+    let mut start = 0;
+    while start < count {
+        let end = (start + BATCH).min(count);
+        let mut rows = Vec::with_capacity(end - start);
+        let mut grants = Vec::new();
+        for i in start..end {
+            let id = new_id();
+            let name = format!("{} {i:05}", PRODUCT_WORDS[i % PRODUCT_WORDS.len()]);
+            let orphan = i % 50 == 49;
+            if let Some(member) = &restricted
+                && i % 20 == 0
+            {
+                grants.push(product_grant::ActiveModel {
+                    membership_id: Set(member.clone()),
+                    product_id: Set(id.clone()),
+                    org_id: Set(org.id.clone()),
+                    access: Set(if i % 100 == 0 {
+                        Grant::Edit
+                    } else {
+                        Grant::View
+                    }),
+                    created_at: Set(now),
+                });
+            }
+            rows.push(product::ActiveModel {
+                id: Set(id),
+                org_id: Set(org.id.clone()),
+                workspace_id: Set(workspace_ids[i % workspace_ids.len()].clone()),
+                name_normalized: Set(name.to_lowercase()),
+                name: Set(name),
+                description: Set(String::new()),
+                owner_id: Set((!orphan).then(|| owner.id.clone())),
+                needs_owner: Set(orphan),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+        let txn = db.begin_write().await.context("failed to begin a batch")?;
+        product::Entity::insert_many(rows)
+            .exec(&txn)
+            .await
+            .context("failed to insert products")?;
+        if !grants.is_empty() {
+            product_grant::Entity::insert_many(grants)
+                .exec(&txn)
+                .await
+                .context("failed to insert grants")?;
+        }
+        txn.commit().await.context("failed to commit a batch")?;
+        start = end;
+    }
+    if let Some(member) = &restricted {
+        membership::Entity::update_many()
+            .col_expr(membership::Column::ProductsRestricted, Expr::value(true))
+            .filter(membership::Column::Id.eq(member.as_str()))
+            .exec(db.write())
+            .await
+            .context("failed to restrict the member")?;
+    }
+    Ok(restricted)
+}
+
+const PRODUCT_WORDS: [&str; 8] = [
+    "Atlas", "Beacon", "Compass", "Delta", "Ember", "Falcon", "Harbor", "Summit",
+];
 
 const FIRST: [&str; 20] = [
     "Ada",

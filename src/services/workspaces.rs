@@ -1028,6 +1028,7 @@ pub async fn move_to(
         .filter(workspace_member::Column::Id.is_in(leaving.iter().map(|m| m.id.clone())))
         .exec(&txn)
         .await?;
+    super::products::on_workspace_moved(&txn, workspace_id, target_org_id, now).await?;
     workspace::Entity::update_many()
         .col_expr(workspace::Column::OrgId, Expr::value(target_org_id))
         .filter(workspace::Column::Id.eq(workspace_id))

@@ -19,7 +19,7 @@ use crate::domain::role::OrgRole;
 use crate::services::members::{
     self, Cursor, Direction, MemberError, MemberQuery, MemberRow, MemberSort, PER_PAGE,
 };
-use crate::services::{orgs, workspaces};
+use crate::services::{orgs, product_access, products, workspaces};
 
 /// A member row with what the viewer may do to it.
 pub struct MemberView {
@@ -27,6 +27,8 @@ pub struct MemberView {
     pub can_change: bool,
     pub can_remove: bool,
     pub is_self: bool,
+    /// The viewer may restrict this member's products.
+    pub can_restrict: bool,
 }
 
 impl MemberView {
@@ -53,11 +55,14 @@ impl MemberView {
                 },
             )
             .is_ok();
+        let can_restrict =
+            ctx.can(Permission::ManageProductAccess) && product_access::restrictable(row.role);
         MemberView {
             row,
             can_change,
             can_remove,
             is_self,
+            can_restrict,
         }
     }
 
@@ -272,7 +277,23 @@ struct MemberPage {
     roles: Vec<OrgRole>,
     /// Each workspace they can reach, their effective role and why.
     workspaces: Vec<WorkspaceAccess>,
+    /// Their product access, for Admins, the Owner and the member.
+    products: Option<ProductAccess>,
 }
+
+/// The product part of the access explainer.
+pub struct ProductAccess {
+    /// Whether they may be restricted at all (not Admins or the Owner).
+    pub restrictable: bool,
+    pub restricted: bool,
+    /// The first grants, by product name.
+    pub grants: Vec<product_access::GrantSummary>,
+    pub total_grants: u64,
+    pub can_manage: bool,
+}
+
+/// How many grants the member page lists.
+const GRANTS_SHOWN: u64 = 20;
 
 /// One line of the access explainer.
 pub struct WorkspaceAccess {
@@ -314,12 +335,33 @@ async fn member_page(
                 why: explain(access),
             })
             .collect();
+    let can_manage = ctx.can(Permission::ManageProductAccess);
+    // Grants name products; only those who manage access, and the member
+    // themselves, may read them.
+    let products = if can_manage || m.row.membership_id == ctx.membership.id {
+        let subject = product_access::subject(&state.db, &ctx.org.id, &m.row.membership_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let (grants, total_grants) =
+            product_access::grants_of(&state.db, &ctx.org.id, &m.row.membership_id, GRANTS_SHOWN)
+                .await?;
+        Some(ProductAccess {
+            restrictable: product_access::restrictable(m.row.role),
+            restricted: subject.restricted(),
+            grants,
+            total_grants,
+            can_manage,
+        })
+    } else {
+        None
+    };
     page(&MemberPage {
         layout: Layout::org(ctx, Section::Members, &m.row.name),
         org_id: ctx.org.id.clone(),
         m,
         roles,
         workspaces,
+        products,
     })
 }
 
@@ -442,6 +484,8 @@ struct RemovePage {
     org_id: String,
     org_name: String,
     m: MemberView,
+    /// Products they own, which will need an owner.
+    owned_products: u64,
 }
 
 pub async fn confirm_remove(
@@ -456,11 +500,13 @@ pub async fn confirm_remove(
             "You can only remove members whose role is at or below your own, and never the Owner.",
         ));
     }
+    let owned_products = products::owned_count(&state.db, &ctx.org.id, &m.row.user_id).await?;
     page(&RemovePage {
         layout: Layout::org(&ctx, Section::Members, "Remove member"),
         org_id: ctx.org.id.clone(),
         org_name: ctx.org.name.clone(),
         m,
+        owned_products,
     })
 }
 

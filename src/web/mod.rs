@@ -15,6 +15,8 @@ pub mod invitations;
 pub mod join;
 pub mod members;
 pub mod orgs;
+pub mod product_access;
+pub mod products;
 pub mod render;
 pub mod session;
 pub mod settings;
@@ -90,7 +92,18 @@ route_table! {
     post "/orgs/{org_id}/workspaces/{workspace_id}/move" => workspaces::move_workspace,
     get "/orgs/{org_id}/workspaces/{workspace_id}/members" => workspaces::members,
     post "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => workspaces::set_role,
-    get "/orgs/{org_id}/product-access" => settings::product_access,
+    get "/orgs/{org_id}/products" => products::list,
+    post "/orgs/{org_id}/products" => products::create,
+    get "/orgs/{org_id}/products/{product_id}" => products::show,
+    post "/orgs/{org_id}/products/{product_id}" => products::update,
+    post "/orgs/{org_id}/products/{product_id}/owner" => products::assign_owner,
+    get "/orgs/{org_id}/products/{product_id}/delete" => products::confirm_delete,
+    post "/orgs/{org_id}/products/{product_id}/delete" => products::delete,
+    get "/orgs/{org_id}/product-access" => product_access::picker,
+    get "/orgs/{org_id}/product-access/{member_id}" => product_access::member,
+    post "/orgs/{org_id}/product-access/{member_id}/restrict" => product_access::restrict,
+    post "/orgs/{org_id}/product-access/{member_id}/products/{product_id}" => product_access::set_grant,
+    post "/orgs/{org_id}/product-access/{member_id}/bulk" => product_access::bulk_view,
     get "/orgs/{org_id}/settings" => settings::general,
     post "/orgs/{org_id}/settings" => settings::update_general,
     post "/orgs/{org_id}/settings/auto-join" => settings::update_auto_join,

@@ -18,16 +18,18 @@ pub enum Section {
     Members,
     Invitations,
     Workspaces,
+    Products,
     ProductAccess,
     General,
     AuditLog,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Members,
         Section::Invitations,
         Section::Workspaces,
+        Section::Products,
         Section::ProductAccess,
         Section::General,
         Section::AuditLog,
@@ -38,6 +40,7 @@ impl Section {
             Section::Members => "Members",
             Section::Invitations => "Invitations",
             Section::Workspaces => "Workspaces",
+            Section::Products => "Products",
             Section::ProductAccess => "Product Access",
             Section::General => "General",
             Section::AuditLog => "Audit log",
@@ -49,6 +52,7 @@ impl Section {
             Section::Members => "members",
             Section::Invitations => "invitations",
             Section::Workspaces => "workspaces",
+            Section::Products => "products",
             Section::ProductAccess => "product-access",
             Section::General => "settings",
             Section::AuditLog => "audit",
@@ -62,6 +66,7 @@ impl Section {
             Section::Members => Some(Permission::ViewMembers),
             Section::Invitations => Some(Permission::ManageMembers),
             Section::Workspaces => None,
+            Section::Products => None,
             Section::ProductAccess => Some(Permission::ManageProductAccess),
             Section::General => Some(Permission::ViewSettings),
             Section::AuditLog => Some(Permission::ReadAuditLog),

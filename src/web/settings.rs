@@ -42,14 +42,6 @@ fn section(ctx: OrgCtx, section: Section, empty: &'static str) -> Result<HttpRes
     })
 }
 
-pub async fn product_access(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
-    section(
-        ctx,
-        Section::ProductAccess,
-        "No products yet. Once products exist, you can restrict a member to the ones they may view or edit.",
-    )
-}
-
 pub async fn audit(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
     section(
         ctx,

@@ -17,6 +17,7 @@ use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::workspace;
 use crate::services::members::MemberError;
+use crate::services::products;
 use crate::services::workspaces::{
     self, AccessRow, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort, WorkspaceTitle,
 };
@@ -224,6 +225,10 @@ struct WorkspacePage {
     can_edit: bool,
     can_own: bool,
     direct_members: u64,
+    /// Products of the workspace the viewer sees.
+    products: u64,
+    /// Every product of the workspace (deleting takes them all).
+    all_products: u64,
     form: WorkspaceForm,
     errors: FieldErrors,
     transfer_email: String,
@@ -278,6 +283,13 @@ async fn workspace_page(
         .await?
         .unwrap_or_default();
     let direct_members = workspaces::direct_member_count(&state.db, &workspace.id).await?;
+    let viewer = products::Viewer::of(&ctx.membership);
+    let products = products::count_in_workspace(&state.db, &viewer, &workspace.id).await?;
+    let all_products = if access.can(WsPermission::OwnWorkspace) {
+        products::workspace_total(&state.db, &workspace.id).await?
+    } else {
+        products
+    };
     let details = WorkspaceForm {
         title: workspace.title.clone(),
         description: workspace.description.clone(),
@@ -321,6 +333,8 @@ async fn workspace_page(
             can_edit: access.can(WsPermission::EditDetails),
             can_own: access.can(WsPermission::OwnWorkspace),
             direct_members,
+            products,
+            all_products,
             access,
             workspace,
             form,
@@ -678,6 +692,8 @@ struct MovePage {
     targets: Vec<crate::services::orgs::OrgSummary>,
     chosen: Option<crate::services::orgs::OrgSummary>,
     losing: Vec<workspaces::Losing>,
+    /// Products that move along.
+    products: u64,
     error: String,
 }
 
@@ -700,6 +716,7 @@ async fn move_page(
         Some(target) => workspaces::losing_access(&state.db, &workspace.id, &target.id).await?,
         None => Vec::new(),
     };
+    let products = products::workspace_total(&state.db, &workspace.id).await?;
     html(
         status,
         &MovePage {
@@ -713,6 +730,7 @@ async fn move_page(
             targets,
             chosen,
             losing,
+            products,
             error,
         },
     )

@@ -4,6 +4,7 @@
 //! duplicate fields. Nothing may answer 5xx or drop the connection, and no
 //! markup may come back unescaped.
 
+use roster::domain::role::OrgRole;
 use roster::web::ROUTES;
 
 use crate::helpers::{Fixture, TestApp, Who, spawn_app};
@@ -34,6 +35,8 @@ const FIELDS: &[&str] = &[
     "state",
     "after",
     "before",
+    "access",
+    "restricted",
 ];
 
 fn hostile_values() -> Vec<String> {
@@ -63,9 +66,17 @@ async fn sweep(app: &TestApp, fixture: &Fixture, method: &str, pattern: &str) ->
             fixture.org_id
         ))
         .await;
+    let product = app.add_product(&general, "Hostile target", None).await;
+    // Product Access pages of a real member, to reach past the lookup.
+    let member = if pattern.starts_with("/orgs/{org_id}/product-access") {
+        app.add_member(&fixture.org_id, OrgRole::Member).await.0
+    } else {
+        "00000000-0000-0000-0000-000000000000".to_string()
+    };
     let path = pattern
         .replace("{org_id}", &fixture.org_id)
-        .replace("{member_id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{member_id}", &member)
+        .replace("{product_id}", &product)
         .replace("{invitation_id}", "%3Cb%3E")
         .replace("{workspace_id}", &general)
         .replace("{token}", "%27%3B--")

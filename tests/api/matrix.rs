@@ -68,7 +68,30 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("post", "/invitations/{token}/signup") => [303; 8],
         ("get", "/orgs/{org_id}/invitations")
         | ("get", "/orgs/{org_id}/product-access")
+        | ("get", "/orgs/{org_id}/product-access/{member_id}")
         | ("get", "/orgs/{org_id}/audit") => [303, 404, 404, 403, 403, 403, 200, 200],
+        ("post", "/orgs/{org_id}/product-access/{member_id}/restrict")
+        | ("post", "/orgs/{org_id}/product-access/{member_id}/products/{product_id}")
+        | ("post", "/orgs/{org_id}/product-access/{member_id}/bulk") => {
+            [303, 404, 404, 403, 403, 403, 303, 303]
+        }
+        // Products of General: a guest without a role there sees none
+        // (an empty list) and gets 404 for each; Viewers only look;
+        // Members (Editors) add and edit; workspace Admins (here the
+        // organization's Admins and Owner) assign owners and delete.
+        ("get", "/orgs/{org_id}/products") => [303, 404, 404, 200, 200, 200, 200, 200],
+        ("post", "/orgs/{org_id}/products") => [303, 404, 404, 403, 403, 303, 303, 303],
+        ("get", "/orgs/{org_id}/products/{product_id}") => [303, 404, 404, 404, 200, 200, 200, 200],
+        ("post", "/orgs/{org_id}/products/{product_id}") => {
+            [303, 404, 404, 404, 403, 303, 303, 303]
+        }
+        ("post", "/orgs/{org_id}/products/{product_id}/owner")
+        | ("post", "/orgs/{org_id}/products/{product_id}/delete") => {
+            [303, 404, 404, 404, 403, 403, 303, 303]
+        }
+        ("get", "/orgs/{org_id}/products/{product_id}/delete") => {
+            [303, 404, 404, 404, 403, 403, 200, 200]
+        }
         // Guests see the list (of only their own workspaces).
         ("get", "/orgs/{org_id}/workspaces") => [303, 404, 404, 200, 200, 200, 200, 200],
         ("post", "/orgs/{org_id}/workspaces") => [303, 404, 404, 403, 403, 403, 303, 303],
@@ -112,8 +135,26 @@ fn expected(method: &str, path: &str) -> Option<Row> {
 
 /// The form a route is sent in the matrix: valid, so that only the
 /// person's rights decide the outcome.
-fn body(path: &str, fixture: &Fixture, target_email: &str) -> Vec<(String, String)> {
+fn body(
+    path: &str,
+    fixture: &Fixture,
+    target_email: &str,
+    workspace: &str,
+) -> Vec<(String, String)> {
     let pairs: Vec<(&str, &str)> = match path {
+        // A name of its own for each cell (names are unique per workspace).
+        "/orgs/{org_id}/products" => vec![
+            ("workspace_id", workspace),
+            ("name", target_email),
+            ("description", ""),
+        ],
+        "/orgs/{org_id}/products/{product_id}" => vec![("name", target_email), ("description", "")],
+        "/orgs/{org_id}/products/{product_id}/owner" => vec![("email", target_email)],
+        "/orgs/{org_id}/product-access/{member_id}/restrict" => vec![("restricted", "on")],
+        "/orgs/{org_id}/product-access/{member_id}/products/{product_id}" => {
+            vec![("access", "view")]
+        }
+        "/orgs/{org_id}/product-access/{member_id}/bulk" => vec![("workspace_id", workspace)],
         "/orgs/{org_id}/members/{member_id}/role" => vec![("role", "viewer")],
         "/orgs/{org_id}/transfer" => vec![("email", target_email), ("password", PASSWORD)],
         "/orgs/{org_id}/settings" => vec![("name", "Renamed Co"), ("description", "")],
@@ -159,19 +200,24 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
         let (target, target_email) = app.add_member(&fixture.org_id, OrgRole::Member).await;
         // And a fresh pending invitation.
         let (invitation, token) = app.add_invitation(&fixture.org_id, OrgRole::Member).await;
+        // And a fresh product in General.
+        let product = app
+            .add_product(&workspace, &format!("P {target_email}"), None)
+            .await;
 
         let path = pattern
             .replace("{org_id}", &fixture.org_id)
             .replace("{member_id}", &target)
             .replace("{invitation_id}", &invitation)
             .replace("{workspace_id}", &workspace)
+            .replace("{product_id}", &product)
             .replace("{token}", &token)
             .replace("{path:.*}", "css/roster.css");
         let browser = fixture.browser(who);
         let response = if method == "get" {
             browser.get(&path).await
         } else {
-            let fields = body(pattern, &fixture, &target_email);
+            let fields = body(pattern, &fixture, &target_email, &workspace);
             let borrowed: Vec<(&str, &str)> = fields
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -242,12 +288,18 @@ async fn matrix_for_workspace_routes() {
 }
 
 #[tokio::test]
+async fn matrix_for_product_routes() {
+    check(|p| p.starts_with("/orgs/{org_id}/product")).await;
+}
+
+#[tokio::test]
 async fn matrix_for_other_organization_routes() {
     check(|p| {
         p.starts_with("/orgs/{org_id}")
             && !p.starts_with("/orgs/{org_id}/members")
             && !p.starts_with("/orgs/{org_id}/invitations")
             && !p.starts_with("/orgs/{org_id}/workspaces")
+            && !p.starts_with("/orgs/{org_id}/product")
     })
     .await;
 }

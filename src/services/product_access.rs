@@ -1,0 +1,486 @@
+//! Settings → Product Access: restricting a member to the products granted
+//! to them, and the grants themselves (None / View / Edit per product, or
+//! View on every product of a workspace at once). Admins and the Owner
+//! manage it; Admins and the Owner are never restricted.
+
+use anyhow::Context;
+use sea_orm::ExprTrait;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
+
+use super::audit::{self, Entry};
+use super::members::{Acting, MemberError, MemberRow};
+use super::products::{self, ListQuery};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::permission::Permission;
+use crate::domain::policy::{self, Action};
+use crate::domain::product::{self as rules, Grant, Rights};
+use crate::domain::role::OrgRole;
+use crate::domain::workspace::{Access, WorkspaceRole};
+use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
+
+/// Why a member cannot be restricted.
+pub const NEVER_RESTRICTED: &str =
+    "Admins and the Owner always see every product; their access cannot be restricted.";
+
+/// Per member on the picker: whether restricted, and how many grants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub restricted: bool,
+    pub grants: u64,
+}
+
+#[derive(FromQueryResult)]
+struct SummaryRow {
+    id: String,
+    products_restricted: bool,
+    grants: i64,
+}
+
+/// Restriction and grant count for each of `membership_ids` (one page).
+pub async fn summaries(
+    db: &Db,
+    org_id: &str,
+    membership_ids: &[String],
+) -> anyhow::Result<Vec<(String, Summary)>> {
+    if membership_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut grants = Query::select();
+    grants
+        .expr(Expr::cust("COUNT(*)"))
+        .from(product_grant::Entity)
+        .and_where(
+            Expr::col((product_grant::Entity, product_grant::Column::MembershipId))
+                .equals((membership::Entity, membership::Column::Id)),
+        );
+    let rows = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::Id)
+        .column(membership::Column::ProductsRestricted)
+        .expr_as(
+            Expr::cust_with_expr("CAST(($1) AS BIGINT)", grants),
+            "grants",
+        )
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::Id.is_in(membership_ids.iter().cloned()))
+        .into_model::<SummaryRow>()
+        .all(db.read())
+        .await
+        .context("failed to read product access summaries")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.id,
+                Summary {
+                    restricted: r.products_restricted,
+                    grants: u64::try_from(r.grants).unwrap_or(0),
+                },
+            )
+        })
+        .collect())
+}
+
+/// One product on a member's Product Access page.
+#[derive(Clone, Debug)]
+pub struct GrantRow {
+    pub product: products::ProductRow,
+    pub grant: Option<Grant>,
+    /// What the member may do with it, as of now.
+    pub effective: Rights,
+}
+
+/// The member whose access is being managed.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub membership: membership::Model,
+    pub person: user::Model,
+}
+
+impl Subject {
+    pub fn restricted(&self) -> bool {
+        rules::is_restricted(self.membership.role, self.membership.products_restricted)
+    }
+}
+
+/// The member `membership_id` of the organization, or `None`.
+pub async fn subject(
+    db: &Db,
+    org_id: &str,
+    membership_id: &str,
+) -> anyhow::Result<Option<Subject>> {
+    Ok(membership::Entity::find_by_id(membership_id.to_string())
+        .filter(membership::Column::OrgId.eq(org_id))
+        .find_also_related(user::Entity)
+        .one(db.read())
+        .await
+        .context("failed to load the member")?
+        .and_then(|(membership, person)| person.map(|person| Subject { membership, person })))
+}
+
+/// Every product of the organization (filtered, a page of 50) with the
+/// member's grant and what they may do with it.
+pub async fn grants_page(
+    db: &Db,
+    subject: &Subject,
+    query: &ListQuery,
+) -> anyhow::Result<(Vec<GrantRow>, u64)> {
+    let org_id = subject.membership.org_id.as_str();
+    let mut select = product::Entity::find().filter(product::Column::OrgId.eq(org_id));
+    if let Some(workspace_id) = &query.workspace_id {
+        select = select.filter(product::Column::WorkspaceId.eq(workspace_id.as_str()));
+    }
+    if let Some(search) = &query.search {
+        select =
+            select.filter(product::Column::NameNormalized.like(super::members::contains(search)));
+    }
+    let (rows, total) = products::page_of(db, select, query.page).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let grants = product_grant::Entity::find()
+        .filter(product_grant::Column::MembershipId.eq(subject.membership.id.as_str()))
+        .filter(product_grant::Column::ProductId.is_in(ids))
+        .all(db.read())
+        .await
+        .context("failed to read the member's grants")?;
+    let direct = direct_roles(db.read(), org_id, &subject.membership.user_id).await?;
+    let restricted = subject.restricted();
+    Ok((
+        rows.into_iter()
+            .map(|product| {
+                let grant = grants
+                    .iter()
+                    .find(|g| g.product_id == product.id)
+                    .map(|g| g.access);
+                let role = direct
+                    .iter()
+                    .find(|(ws, _)| *ws == product.workspace_id)
+                    .map(|(_, r)| *r);
+                let effective = Rights::of(
+                    Access::new(subject.membership.role, role),
+                    restricted,
+                    grant,
+                );
+                GrantRow {
+                    product,
+                    grant,
+                    effective,
+                }
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// One product's row for the member, after a change.
+pub async fn grant_row(
+    db: &Db,
+    subject: &Subject,
+    product_id: &str,
+) -> anyhow::Result<Option<GrantRow>> {
+    let org_id = subject.membership.org_id.as_str();
+    let select = product::Entity::find()
+        .filter(product::Column::OrgId.eq(org_id))
+        .filter(product::Column::Id.eq(product_id));
+    let (rows, _) = products::page_of(db, select, 1).await?;
+    let Some(product) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let grant = products::grant_of(db.read(), &subject.membership.id, product_id).await?;
+    let direct =
+        super::workspaces::direct_role(db.read(), &product.workspace_id, &subject.person.id)
+            .await?;
+    let effective = Rights::of(
+        Access::new(subject.membership.role, direct),
+        subject.restricted(),
+        grant,
+    );
+    Ok(Some(GrantRow {
+        product,
+        grant,
+        effective,
+    }))
+}
+
+async fn direct_roles<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    user_id: &str,
+) -> anyhow::Result<Vec<(String, WorkspaceRole)>> {
+    Ok(workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .all(conn)
+        .await
+        .context("failed to read workspace roles")?
+        .into_iter()
+        .map(|m| (m.workspace_id, m.role))
+        .collect())
+}
+
+/// A grant as the member's page shows it.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct GrantSummary {
+    pub product_id: String,
+    pub name: String,
+    pub workspace_title: String,
+    pub access: Grant,
+}
+
+/// The member's first `limit` grants by product name, and how many there
+/// are in all.
+pub async fn grants_of(
+    db: &Db,
+    org_id: &str,
+    membership_id: &str,
+    limit: u64,
+) -> anyhow::Result<(Vec<GrantSummary>, u64)> {
+    let select = product_grant::Entity::find()
+        .filter(product_grant::Column::OrgId.eq(org_id))
+        .filter(product_grant::Column::MembershipId.eq(membership_id));
+    let total = select
+        .clone()
+        .count(db.read())
+        .await
+        .context("failed to count grants")?;
+    let rows = select
+        .select_only()
+        .column(product_grant::Column::ProductId)
+        .column_as(product::Column::Name, "name")
+        .column_as(workspace::Column::Title, "workspace_title")
+        .column(product_grant::Column::Access)
+        .join(JoinType::InnerJoin, product_grant::Relation::Product.def())
+        .join(JoinType::InnerJoin, product::Relation::Workspace.def())
+        .order_by_asc(product::Column::NameNormalized)
+        .limit(limit)
+        .into_model::<GrantSummary>()
+        .all(db.read())
+        .await
+        .context("failed to read grants")?;
+    Ok((rows, total))
+}
+
+/// The target member inside the transaction, after checking the actor may
+/// manage product access.
+async fn authorized_target<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    membership_id: &str,
+) -> Result<membership::Model, MemberError> {
+    let actor = super::members::actor_role(conn, acting).await?;
+    policy::authorize(actor, Action::Use(Permission::ManageProductAccess))?;
+    super::members::load(conn, &acting.org_id, membership_id).await
+}
+
+/// Switches the member's restriction on or off. Grants stay either way and
+/// apply whenever the restriction is on.
+pub async fn set_restricted(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    membership_id: &str,
+    restricted: bool,
+) -> Result<(), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let target = authorized_target(&txn, acting, membership_id).await?;
+    if restricted && !rules::may_be_restricted(target.role) {
+        return Err(MemberError::Invalid(NEVER_RESTRICTED.into()));
+    }
+    if target.products_restricted == restricted {
+        return Ok(());
+    }
+    let changed = membership::Entity::update_many()
+        .col_expr(
+            membership::Column::ProductsRestricted,
+            Expr::value(restricted),
+        )
+        .filter(membership::Column::Id.eq(target.id.as_str()))
+        .filter(membership::Column::Role.eq(target.role))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(MemberError::Conflict(
+            "This member changed meanwhile. Reload and try again.",
+        ));
+    }
+    let label = describe(&txn, &target).await?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: if restricted {
+                "product_access.restricted"
+            } else {
+                "product_access.unrestricted"
+            },
+            target_type: Some("member"),
+            target_id: Some(&target.user_id),
+            target_label: Some(&label),
+            before: Some(restriction_label(target.products_restricted).into()),
+            after: Some(restriction_label(restricted).into()),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn restriction_label(restricted: bool) -> &'static str {
+    if restricted {
+        "restricted"
+    } else {
+        "all products"
+    }
+}
+
+async fn describe<C: ConnectionTrait>(
+    conn: &C,
+    target: &membership::Model,
+) -> anyhow::Result<String> {
+    Ok(user::Entity::find_by_id(target.user_id.clone())
+        .one(conn)
+        .await
+        .context("failed to load the member's account")?
+        .map(|u| u.email)
+        .unwrap_or_else(|| target.email_normalized.clone()))
+}
+
+fn grant_label(grant: Option<Grant>) -> String {
+    grant.map_or("none", Grant::as_str).to_string()
+}
+
+/// Sets the member's grant on one product (`None` takes it away).
+pub async fn set_grant(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    membership_id: &str,
+    product_id: &str,
+    grant: Option<Grant>,
+) -> Result<(), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let target = authorized_target(&txn, acting, membership_id).await?;
+    let found = product::Entity::find_by_id(product_id.to_string())
+        .filter(product::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let before = products::grant_of(&txn, &target.id, &found.id).await?;
+    if before == grant {
+        return Ok(());
+    }
+    product_grant::Entity::delete_many()
+        .filter(product_grant::Column::MembershipId.eq(target.id.as_str()))
+        .filter(product_grant::Column::ProductId.eq(found.id.as_str()))
+        .exec(&txn)
+        .await?;
+    if let Some(access) = grant {
+        products::insert_grant(&txn, &target.id, &found, access, now).await?;
+    }
+    let label = describe(&txn, &target).await?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "product_access.changed",
+            target_type: Some("member"),
+            target_id: Some(&target.user_id),
+            target_label: Some(&label),
+            before: Some(format!("{}: {}", found.name, grant_label(before))),
+            after: Some(format!("{}: {}", found.name, grant_label(grant))),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Grants View on every product of a workspace the member has no grant on
+/// yet (Edit grants stay); returns how many were added.
+pub async fn grant_view_on_workspace(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    membership_id: &str,
+    workspace_id: &str,
+) -> Result<(workspace::Model, u64), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let target = authorized_target(&txn, acting, membership_id).await?;
+    let ws = workspace::Entity::find_by_id(workspace_id.to_string())
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| MemberError::Invalid("Choose a workspace.".into()))?;
+    let mut already = Query::select();
+    already
+        .column(product_grant::Column::ProductId)
+        .from(product_grant::Entity)
+        .and_where(product_grant::Column::MembershipId.eq(target.id.as_str()));
+    let mut source = Query::select();
+    source
+        .expr(Expr::val(target.id.as_str()))
+        .column(product::Column::Id)
+        .column(product::Column::OrgId)
+        .expr(Expr::val(Grant::View.as_str()))
+        .expr(Expr::val(now))
+        .from(product::Entity)
+        .and_where(product::Column::WorkspaceId.eq(ws.id.as_str()))
+        .and_where(product::Column::OrgId.eq(acting.org_id.as_str()))
+        .and_where(product::Column::Id.not_in_subquery(already));
+    let mut insert = Query::insert();
+    insert
+        .into_table(product_grant::Entity)
+        .columns([
+            product_grant::Column::MembershipId,
+            product_grant::Column::ProductId,
+            product_grant::Column::OrgId,
+            product_grant::Column::Access,
+            product_grant::Column::CreatedAt,
+        ])
+        .select_from(source)
+        .context("failed to build the bulk grant")?;
+    let added = txn
+        .execute(&insert)
+        .await
+        .context("failed to grant View on the workspace's products")?
+        .rows_affected();
+    if added > 0 {
+        let label = describe(&txn, &target).await?;
+        audit::record(
+            &txn,
+            &acting.actor,
+            Entry {
+                org_id: Some(&acting.org_id),
+                action: "product_access.bulk_granted",
+                target_type: Some("member"),
+                target_id: Some(&target.user_id),
+                target_label: Some(&label),
+                before: None,
+                after: Some(format!("view on {added} products of {}", ws.title)),
+            },
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok((ws, added))
+}
+
+/// Members eligible for the picker, with their access summaries.
+pub type PickerRow = (MemberRow, Summary);
+
+/// Whether an org role may be restricted, for the picker's words.
+pub fn restrictable(role: OrgRole) -> bool {
+    rules::may_be_restricted(role)
+}

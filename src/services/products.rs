@@ -1,0 +1,687 @@
+//! Products: the list a person may see, a product's page, creating,
+//! editing, deleting and assigning owners. Who may do what with a product
+//! is [`Rights::of`]; this module only gathers its inputs (workspace access,
+//! restriction, grant) and applies it, once more inside each write.
+
+use anyhow::Context;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Set,
+};
+
+use super::audit::{self, Entry};
+use super::members::{Acting, MemberError};
+use super::{is_unique_violation, new_id};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::product::{self as rules, Grant, Rights};
+use crate::domain::role::OrgRole;
+use crate::domain::workspace::{Access, WsPermission};
+use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
+
+pub const PER_PAGE: u64 = 50;
+pub const MAX_NAME_CHARS: usize = 120;
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A validated product name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductName(String);
+
+impl ProductName {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let name = input.trim();
+        if name.is_empty() {
+            return Err("Enter a name.".into());
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(format!("Use at most {MAX_NAME_CHARS} characters."));
+        }
+        if name.chars().any(char::is_control) {
+            return Err("The name cannot contain control characters.".into());
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Validates a product's free-text description.
+pub fn parse_description(input: &str) -> Result<String, String> {
+    let value = input.trim();
+    if value.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(format!(
+            "Use at most {MAX_DESCRIPTION_CHARS} characters for the description."
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err("The description cannot contain control characters.".into());
+    }
+    Ok(value.to_string())
+}
+
+/// The person looking, as their membership says.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub org_id: String,
+    pub user_id: String,
+    pub membership_id: String,
+    pub org_role: OrgRole,
+    /// Whether a restriction is in effect for them.
+    pub restricted: bool,
+}
+
+impl Viewer {
+    pub fn of(membership: &membership::Model) -> Self {
+        Viewer {
+            org_id: membership.org_id.clone(),
+            user_id: membership.user_id.clone(),
+            membership_id: membership.id.clone(),
+            org_role: membership.role,
+            restricted: rules::is_restricted(membership.role, membership.products_restricted),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    /// Lower-cased fragment of the name.
+    pub search: Option<String>,
+    pub workspace_id: Option<String>,
+    /// 1-based.
+    pub page: u64,
+}
+
+/// A product on a list.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct ProductRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub workspace_title: String,
+    pub name: String,
+    pub owner_name: Option<String>,
+    pub needs_owner: bool,
+    pub created_at: i64,
+}
+
+/// The products of the organization `viewer` may see: those of the
+/// workspaces they can see (a workspace guest: where they hold a direct
+/// role) and, when restricted, only those granted to them.
+fn visible(viewer: &Viewer) -> Select<product::Entity> {
+    let mut select = product::Entity::find().filter(product::Column::OrgId.eq(&viewer.org_id));
+    if viewer.org_role == OrgRole::None {
+        let mut theirs = Query::select();
+        theirs
+            .column(workspace_member::Column::WorkspaceId)
+            .from(workspace_member::Entity)
+            .and_where(workspace_member::Column::OrgId.eq(&viewer.org_id))
+            .and_where(workspace_member::Column::UserId.eq(&viewer.user_id));
+        select = select.filter(product::Column::WorkspaceId.in_subquery(theirs));
+    }
+    if viewer.restricted {
+        let granted = granted_ids(&viewer.membership_id);
+        select = select.filter(product::Column::Id.in_subquery(granted));
+    }
+    select
+}
+
+fn granted_ids(membership_id: &str) -> sea_orm::sea_query::SelectStatement {
+    let mut granted = Query::select();
+    granted
+        .column(product_grant::Column::ProductId)
+        .from(product_grant::Entity)
+        .and_where(product_grant::Column::MembershipId.eq(membership_id));
+    granted
+}
+
+fn filtered(mut select: Select<product::Entity>, query: &ListQuery) -> Select<product::Entity> {
+    if let Some(workspace_id) = &query.workspace_id {
+        select = select.filter(product::Column::WorkspaceId.eq(workspace_id.as_str()));
+    }
+    if let Some(search) = &query.search {
+        select =
+            select.filter(product::Column::NameNormalized.like(super::members::contains(search)));
+    }
+    select
+}
+
+/// A page of products and the total matching, sorted by name.
+pub async fn list(
+    db: &Db,
+    viewer: &Viewer,
+    query: &ListQuery,
+) -> anyhow::Result<(Vec<ProductRow>, u64)> {
+    page_of(db, filtered(visible(viewer), query), query.page).await
+}
+
+/// A page of `select`'s products with workspace and owner, and its total.
+pub(crate) async fn page_of(
+    db: &Db,
+    select: Select<product::Entity>,
+    page: u64,
+) -> anyhow::Result<(Vec<ProductRow>, u64)> {
+    let total = select
+        .clone()
+        .count(db.read())
+        .await
+        .context("failed to count products")?;
+    let rows = select
+        .select_only()
+        .column(product::Column::Id)
+        .column(product::Column::WorkspaceId)
+        .column_as(workspace::Column::Title, "workspace_title")
+        .column(product::Column::Name)
+        .column_as(user::Column::Name, "owner_name")
+        .column(product::Column::NeedsOwner)
+        .column(product::Column::CreatedAt)
+        .join(JoinType::InnerJoin, product::Relation::Workspace.def())
+        .join(JoinType::LeftJoin, product::Relation::Owner.def())
+        .order_by_asc(product::Column::NameNormalized)
+        .order_by_asc(product::Column::Id)
+        .offset(page.saturating_sub(1).saturating_mul(PER_PAGE))
+        .limit(PER_PAGE)
+        .into_model::<ProductRow>()
+        .all(db.read())
+        .await
+        .context("failed to list products")?;
+    Ok((rows, total))
+}
+
+/// How many products of `workspace_id` the viewer sees.
+pub async fn count_in_workspace(
+    db: &Db,
+    viewer: &Viewer,
+    workspace_id: &str,
+) -> anyhow::Result<u64> {
+    visible(viewer)
+        .filter(product::Column::WorkspaceId.eq(workspace_id))
+        .count(db.read())
+        .await
+        .context("failed to count a workspace's products")
+}
+
+/// A product with its workspace, its owner and what the viewer may do.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub product: product::Model,
+    pub workspace: workspace::Model,
+    pub owner: Option<user::Model>,
+    pub rights: Rights,
+    /// The viewer's grant, when they are restricted.
+    pub grant: Option<Grant>,
+}
+
+/// The product if the viewer may see it; `None` for another
+/// organization's, a missing one, or one hidden from the viewer (all 404).
+pub async fn find(db: &Db, viewer: &Viewer, product_id: &str) -> anyhow::Result<Option<Found>> {
+    let Some((found, ws)) = product::Entity::find_by_id(product_id.to_string())
+        .filter(product::Column::OrgId.eq(&viewer.org_id))
+        .find_also_related(workspace::Entity)
+        .one(db.read())
+        .await
+        .context("failed to load the product")?
+    else {
+        return Ok(None);
+    };
+    let workspace = ws.context("a product without its workspace")?;
+    let (rights, grant) = rights_of(db.read(), viewer, &found).await?;
+    if !rights.view {
+        return Ok(None);
+    }
+    let owner = match &found.owner_id {
+        Some(id) => user::Entity::find_by_id(id.clone())
+            .one(db.read())
+            .await
+            .context("failed to load the product's owner")?,
+        None => None,
+    };
+    Ok(Some(Found {
+        product: found,
+        workspace,
+        owner,
+        rights,
+        grant,
+    }))
+}
+
+async fn rights_of<C: ConnectionTrait>(
+    conn: &C,
+    viewer: &Viewer,
+    found: &product::Model,
+) -> anyhow::Result<(Rights, Option<Grant>)> {
+    let direct = super::workspaces::direct_role(conn, &found.workspace_id, &viewer.user_id).await?;
+    let grant = if viewer.restricted {
+        grant_of(conn, &viewer.membership_id, &found.id).await?
+    } else {
+        None
+    };
+    let access = Access::new(viewer.org_role, direct);
+    Ok((Rights::of(access, viewer.restricted, grant), grant))
+}
+
+pub(crate) async fn grant_of<C: ConnectionTrait>(
+    conn: &C,
+    membership_id: &str,
+    product_id: &str,
+) -> anyhow::Result<Option<Grant>> {
+    Ok(
+        product_grant::Entity::find_by_id((membership_id.to_string(), product_id.to_string()))
+            .one(conn)
+            .await
+            .context("failed to read a product grant")?
+            .map(|g| g.access),
+    )
+}
+
+/// The actor as of now, inside the transaction.
+async fn acting_viewer<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+) -> Result<Viewer, MemberError> {
+    let membership = super::members::load(conn, &acting.org_id, &acting.membership_id).await?;
+    Ok(Viewer::of(&membership))
+}
+
+/// The product and the actor's rights, inside the transaction: `NotFound`
+/// unless they may see it, `Denied` unless `allowed` says yes.
+async fn acting_rights<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    product_id: &str,
+    allowed: fn(&Rights) -> bool,
+) -> Result<(product::Model, Viewer), MemberError> {
+    let viewer = acting_viewer(conn, acting).await?;
+    let found = product::Entity::find_by_id(product_id.to_string())
+        .filter(product::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(conn)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let (rights, _) = rights_of(conn, &viewer, &found).await?;
+    if !rights.view {
+        return Err(MemberError::NotFound);
+    }
+    if !allowed(&rights) {
+        return Err(MemberError::Denied(
+            crate::domain::policy::Denied::MissingWorkspacePermission,
+        ));
+    }
+    Ok((found, viewer))
+}
+
+const NAME_TAKEN: &str = "This workspace already has a product with this name.";
+
+fn name_taken(err: sea_orm::DbErr) -> MemberError {
+    if is_unique_violation(&err) {
+        MemberError::Invalid(NAME_TAKEN.into())
+    } else {
+        err.into()
+    }
+}
+
+/// The workspaces the viewer can see, by title, with their access to each.
+pub async fn visible_workspaces(
+    db: &Db,
+    viewer: &Viewer,
+) -> anyhow::Result<Vec<(workspace::Model, Access)>> {
+    let workspaces = workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(&viewer.org_id))
+        .order_by_asc(workspace::Column::TitleNormalized)
+        .all(db.read())
+        .await
+        .context("failed to list workspaces")?;
+    let direct: Vec<workspace_member::Model> = workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrgId.eq(&viewer.org_id))
+        .filter(workspace_member::Column::UserId.eq(&viewer.user_id))
+        .all(db.read())
+        .await
+        .context("failed to read the person's workspace roles")?;
+    Ok(workspaces
+        .into_iter()
+        .map(|w| {
+            let role = direct
+                .iter()
+                .find(|d| d.workspace_id == w.id)
+                .map(|d| d.role);
+            let access = Access::new(viewer.org_role, role);
+            (w, access)
+        })
+        .filter(|(_, access)| access.can(WsPermission::View))
+        .collect())
+}
+
+/// Creates a product in a workspace where the actor may edit products; the
+/// creator owns it. A restricted creator is granted Edit on it, so they see
+/// what they made.
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    workspace_id: &str,
+    name: &ProductName,
+    description: &str,
+) -> Result<product::Model, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let viewer = acting_viewer(&txn, acting).await?;
+    let ws = workspace::Entity::find_by_id(workspace_id.to_string())
+        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+        .one(&txn)
+        .await?;
+    let direct = match &ws {
+        Some(ws) => super::workspaces::direct_role(&txn, &ws.id, &acting.user_id).await?,
+        None => None,
+    };
+    let Some(ws) =
+        ws.filter(|_| Access::new(viewer.org_role, direct).can(WsPermission::EditProducts))
+    else {
+        return Err(MemberError::Invalid(
+            "Choose a workspace where you may add products.".into(),
+        ));
+    };
+    let created = product::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(acting.org_id.clone()),
+        workspace_id: Set(ws.id.clone()),
+        name: Set(name.as_str().to_string()),
+        name_normalized: Set(name.normalized()),
+        description: Set(description.to_string()),
+        owner_id: Set(Some(acting.user_id.clone())),
+        needs_owner: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(name_taken)?;
+    if viewer.restricted {
+        insert_grant(&txn, &viewer.membership_id, &created, Grant::Edit, now).await?;
+    }
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "product.created",
+            target_type: Some("product"),
+            target_id: Some(&created.id),
+            target_label: Some(&created.name),
+            before: None,
+            after: Some(format!("{} in {}", created.name, ws.title)),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub(crate) async fn insert_grant<C: ConnectionTrait>(
+    conn: &C,
+    membership_id: &str,
+    found: &product::Model,
+    access: Grant,
+    now: i64,
+) -> anyhow::Result<()> {
+    product_grant::ActiveModel {
+        membership_id: Set(membership_id.to_string()),
+        product_id: Set(found.id.clone()),
+        org_id: Set(found.org_id.clone()),
+        access: Set(access),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await
+    .context("failed to grant product access")?;
+    Ok(())
+}
+
+/// Renames a product and sets its description.
+pub async fn update(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    product_id: &str,
+    name: &ProductName,
+    description: &str,
+) -> Result<product::Model, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let (found, _) = acting_rights(&txn, acting, product_id, |r| r.edit).await?;
+    let before = found.name.clone();
+    let mut changed: product::ActiveModel = found.into();
+    changed.name = Set(name.as_str().to_string());
+    changed.name_normalized = Set(name.normalized());
+    changed.description = Set(description.to_string());
+    changed.updated_at = Set(now);
+    let updated = changed.update(&txn).await.map_err(name_taken)?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "product.updated",
+            target_type: Some("product"),
+            target_id: Some(&updated.id),
+            target_label: Some(&updated.name),
+            before: Some(before),
+            after: Some(updated.name.clone()),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Makes the organization member with `email` the product's owner. They
+/// must be able to see the product's workspace.
+pub async fn assign_owner(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    product_id: &str,
+    email: &str,
+) -> Result<(product::Model, String), MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let (found, _) = acting_rights(&txn, acting, product_id, |r| r.assign_owner).await?;
+    let normalized = email.trim().to_lowercase();
+    let no_such = || {
+        MemberError::Invalid(
+            "Enter the email of a member who can see this product's workspace.".into(),
+        )
+    };
+    let (member, person) = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+        .filter(membership::Column::EmailNormalized.eq(normalized))
+        .find_also_related(user::Entity)
+        .one(&txn)
+        .await?
+        .and_then(|(m, u)| u.map(|u| (m, u)))
+        .ok_or_else(no_such)?;
+    let direct = super::workspaces::direct_role(&txn, &found.workspace_id, &member.user_id).await?;
+    if !Access::new(member.role, direct).can(WsPermission::View) {
+        return Err(no_such());
+    }
+    let before = match &found.owner_id {
+        Some(id) => user::Entity::find_by_id(id.clone())
+            .one(&txn)
+            .await?
+            .map(|u| u.name),
+        None => None,
+    };
+    let updated = product::Entity::update_many()
+        .col_expr(product::Column::OwnerId, Expr::value(person.id.clone()))
+        .col_expr(product::Column::NeedsOwner, Expr::value(false))
+        .col_expr(product::Column::UpdatedAt, Expr::value(now))
+        .filter(product::Column::Id.eq(found.id.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(MemberError::NotFound);
+    }
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "product.owner_changed",
+            target_type: Some("product"),
+            target_id: Some(&found.id),
+            target_label: Some(&found.name),
+            before,
+            after: Some(person.name.clone()),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((found, person.name))
+}
+
+/// Deletes a product and every grant on it.
+pub async fn delete(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    product_id: &str,
+) -> Result<product::Model, MemberError> {
+    let now = clock.now();
+    let txn = db.begin_write().await?;
+    let (found, _) = acting_rights(&txn, acting, product_id, |r| r.delete).await?;
+    product::Entity::delete_many()
+        .filter(product::Column::Id.eq(found.id.as_str()))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &acting.actor,
+        Entry {
+            org_id: Some(&acting.org_id),
+            action: "product.deleted",
+            target_type: Some("product"),
+            target_id: Some(&found.id),
+            target_label: Some(&found.name),
+            before: Some(found.name.clone()),
+            after: None,
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(found)
+}
+
+/// How many products of the organization `user_id` owns.
+pub async fn owned_count(db: &Db, org_id: &str, user_id: &str) -> anyhow::Result<u64> {
+    product::Entity::find()
+        .filter(product::Column::OrgId.eq(org_id))
+        .filter(product::Column::OwnerId.eq(user_id))
+        .count(db.read())
+        .await
+        .context("failed to count owned products")
+}
+
+/// How many products a workspace holds (all of them, for its deletion).
+pub async fn workspace_total(db: &Db, workspace_id: &str) -> anyhow::Result<u64> {
+    product::Entity::find()
+        .filter(product::Column::WorkspaceId.eq(workspace_id))
+        .count(db.read())
+        .await
+        .context("failed to count a workspace's products")
+}
+
+/// When someone leaves the organization, the products they owned there
+/// need an owner. (Their grants go with their membership.)
+pub async fn on_member_gone<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    user_id: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    product::Entity::update_many()
+        .col_expr(
+            product::Column::OwnerId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(product::Column::NeedsOwner, Expr::value(true))
+        .col_expr(product::Column::UpdatedAt, Expr::value(now))
+        .filter(product::Column::OrgId.eq(org_id))
+        .filter(product::Column::OwnerId.eq(user_id))
+        .exec(conn)
+        .await
+        .context("failed to mark a leaver's products")?;
+    Ok(())
+}
+
+/// A workspace moving to `target_org_id` takes its products along. Grants
+/// on them end (restrictions belong to the old organization's members);
+/// owners who are not members of the target organization leave them
+/// needing an owner.
+pub async fn on_workspace_moved<C: ConnectionTrait>(
+    conn: &C,
+    workspace_id: &str,
+    target_org_id: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut moving = Query::select();
+    moving
+        .column(product::Column::Id)
+        .from(product::Entity)
+        .and_where(product::Column::WorkspaceId.eq(workspace_id));
+    product_grant::Entity::delete_many()
+        .filter(product_grant::Column::ProductId.in_subquery(moving))
+        .exec(conn)
+        .await
+        .context("failed to end grants on moving products")?;
+    let mut staying = Query::select();
+    staying
+        .column(membership::Column::UserId)
+        .from(membership::Entity)
+        .and_where(membership::Column::OrgId.eq(target_org_id));
+    product::Entity::update_many()
+        .col_expr(
+            product::Column::OwnerId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(product::Column::NeedsOwner, Expr::value(true))
+        .col_expr(product::Column::UpdatedAt, Expr::value(now))
+        .filter(product::Column::WorkspaceId.eq(workspace_id))
+        .filter(product::Column::OwnerId.is_not_null())
+        .filter(product::Column::OwnerId.not_in_subquery(staying))
+        .exec(conn)
+        .await
+        .context("failed to mark moved products without an owner")?;
+    product::Entity::update_many()
+        .col_expr(product::Column::OrgId, Expr::value(target_org_id))
+        .filter(product::Column::WorkspaceId.eq(workspace_id))
+        .exec(conn)
+        .await
+        .context("failed to move products")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(ProductName::parse("  Atlas ").unwrap().as_str(), "Atlas");
+        assert!(ProductName::parse(" ").is_err());
+        assert!(ProductName::parse(&"x".repeat(121)).is_err());
+        assert!(ProductName::parse("a\u{7}b").is_err());
+        assert_eq!(ProductName::parse("Atlas").unwrap().normalized(), "atlas");
+        assert!(parse_description("line one\nline two").is_ok());
+        assert!(parse_description("bell\u{7}").is_err());
+    }
+}
