@@ -411,7 +411,7 @@ async fn removing_a_member_ends_their_access_at_once() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(confirm.contains("will lose access to Acme"));
-    assert!(confirm.contains("needs an owner"));
+    assert!(confirm.contains("They own no products."));
 
     let response = owner
         .post_form(&format!("/orgs/{org}/members/{id}/remove"), &[])

@@ -8,5 +8,6 @@ mod invitations;
 mod matrix;
 mod members;
 mod orgs;
+mod products;
 mod sessions;
 mod workspaces;

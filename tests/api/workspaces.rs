@@ -600,7 +600,7 @@ async fn deleting_a_workspace_needs_its_title_and_leaves_one_behind() {
     let (_, page) = owner
         .get_html(&format!("/orgs/{org}/workspaces/{popup}"))
         .await;
-    assert!(page.contains("removes it and the direct roles of 1 person"));
+    assert!(page.contains("removes it, its 0 products and the direct roles of 1 person"));
 
     let refused = admin
         .post_form(&delete, &[("confirm_title", "Pop-up")])
