@@ -118,6 +118,25 @@ async fn sign_in(client: &Client, app: &crate::helpers::TestApp, address: &str) 
     wait_for_path(client, |path| path.starts_with("/orgs/")).await;
 }
 
+/// Waits until the element at `css` holds `text` (an htmx swap may replace
+/// an element that is already there).
+async fn wait_for_text(client: &Client, css: &str, text: &str) {
+    for _ in 0..100 {
+        let found = client
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .expect("read the element");
+        if found.as_str().is_some_and(|t| t.contains(text)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{css} never said {text:?}");
+}
+
 /// Waits until the browser has navigated to a page whose path satisfies
 /// `arrived`, so that elements of the page before are not mistaken for the
 /// next page's.
@@ -320,6 +339,143 @@ async fn change_a_role_through_the_badge_and_remove_a_member_in_chromium() {
 }
 
 #[tokio::test]
+async fn restrict_a_member_grant_one_product_and_see_exactly_it_read_only_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let general = app.general_workspace(&org).await;
+    let atlas = app.add_product(&general, "Atlas", None).await;
+    let beacon = app.add_product(&general, "Beacon", None).await;
+    app.add_product(&general, "Compass", None).await;
+    let (rita, rita_email) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let driver = start_driver().await;
+
+    // The Owner opens the member's page and follows it to Product Access.
+    let owner = chromium(&driver, true).await;
+    sign_in(&owner, &app, &owner_email).await;
+    owner
+        .goto(&format!("{}/orgs/{org}/members/{rita}", app.address))
+        .await
+        .expect("member page");
+    owner
+        .find(Locator::Css(&format!(
+            "a[href='/orgs/{org}/product-access/{rita}']"
+        )))
+        .await
+        .expect("link to Product Access")
+        .click()
+        .await
+        .expect("open Product Access");
+    wait_for_path(&owner, |path| {
+        path.ends_with(&format!("/product-access/{rita}"))
+    })
+    .await;
+    owner
+        .find(Locator::Css("form[action$='/restrict'] button"))
+        .await
+        .expect("the switch")
+        .click()
+        .await
+        .expect("restrict");
+    let row = format!("#grant-{atlas}");
+    owner
+        .wait()
+        .for_element(Locator::Css(&row))
+        .await
+        .expect("the product list once restricted");
+    owner
+        .execute(
+            "document.body.dataset.sameDocument = 'yes'; return null;",
+            vec![],
+        )
+        .await
+        .expect("mark the document");
+    owner
+        .find(Locator::Css(&format!("{row} select[name=access]")))
+        .await
+        .expect("access select")
+        .select_by_value("view")
+        .await
+        .expect("choose View");
+    owner
+        .find(Locator::Css(&format!("{row} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save the grant");
+    wait_for_text(&owner, "#flash-region", "can now view Atlas").await;
+    let same_document = owner
+        .execute("return document.body.dataset.sameDocument || null;", vec![])
+        .await
+        .expect("read the marker");
+    assert_eq!(
+        same_document,
+        serde_json::json!("yes"),
+        "only the row was swapped"
+    );
+    let selected = owner
+        .execute(
+            &format!("return document.querySelector('{row} select').value;"),
+            vec![],
+        )
+        .await
+        .expect("read the select");
+    assert_eq!(selected, serde_json::json!("view"));
+
+    // The member, in a second browser, sees exactly that product, read-only.
+    let member = chromium(&driver, true).await;
+    sign_in(&member, &app, &rita_email).await;
+    member
+        .goto(&format!("{}/orgs/{org}/products", app.address))
+        .await
+        .expect("products");
+    let rows = member
+        .find_all(Locator::Css("table.products tbody tr"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 1, "exactly one product");
+    assert!(rows[0].text().await.expect("text").contains("Atlas"));
+    member
+        .find(Locator::LinkText("Atlas"))
+        .await
+        .expect("Atlas")
+        .click()
+        .await
+        .expect("open Atlas");
+    wait_for_path(&member, |path| {
+        path.ends_with(&format!("/products/{atlas}"))
+    })
+    .await;
+    let page = member.source().await.expect("source");
+    assert!(page.contains("View only (granted to you)"));
+    assert!(page.contains("You can view this product but not change it."));
+    assert!(
+        member
+            .find(Locator::Css(&format!(
+                "main form[action$='/products/{atlas}'], main input[name=name]"
+            )))
+            .await
+            .is_err(),
+        "no edit controls"
+    );
+    assert!(!page.contains("/delete"), "no delete link");
+    member
+        .goto(&format!("{}/orgs/{org}/products/{beacon}", app.address))
+        .await
+        .expect("a hidden product");
+    let hidden = member.source().await.expect("source");
+    assert!(hidden.contains("doesn't exist, or you don't have access to it"));
+    member.close().await.expect("close");
+    owner.close().await.expect("close");
+}
+
+#[tokio::test]
 async fn invite_follow_the_mailbox_link_in_a_second_browser_and_join_in_chromium() {
     if !browser_available() {
         return;
@@ -470,6 +626,15 @@ async fn every_page_passes_axe_core_in_chromium() {
         )
         .await;
     let general = app.general_workspace(&org).await;
+    let atlas = app.add_product(&general, "Atlas", None).await;
+    let orphan = app.add_product(&general, "Orphan", None).await;
+    app.db
+        .write()
+        .execute_unprepared(&format!(
+            "UPDATE products SET needs_owner = TRUE WHERE id = '{orphan}'"
+        ))
+        .await
+        .expect("orphan a product");
     let driver = start_driver().await;
     let mut found = Vec::new();
 
@@ -513,6 +678,12 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{org}/workspaces/{general}/members"),
         format!("/orgs/{org}/workspaces/{general}/move"),
         format!("/orgs/{org}/product-access"),
+        format!("/orgs/{org}/product-access/{member}"),
+        format!("/orgs/{org}/products"),
+        format!("/orgs/{org}/products?q=nothing-matches"),
+        format!("/orgs/{org}/products/{atlas}"),
+        format!("/orgs/{org}/products/{orphan}"),
+        format!("/orgs/{org}/products/{atlas}/delete"),
         format!("/orgs/{org}/settings"),
         format!("/orgs/{org}/audit"),
         format!("/orgs/{org}/transfer"),
@@ -555,6 +726,34 @@ async fn every_page_passes_axe_core_in_chromium() {
         .await
         .expect("announcement");
     found.extend(crate::a11y::audit(&owner, &axe, "members, row updated").await);
+
+    // Product Access while restricted, then after a grant's htmx swap.
+    app.set_restricted(&member, true).await;
+    owner
+        .goto(&format!(
+            "{}/orgs/{org}/product-access/{member}",
+            app.address
+        ))
+        .await
+        .expect("product access");
+    found.extend(crate::a11y::audit(&owner, &axe, "product access, restricted").await);
+    let grant_row = format!("#grant-{atlas}");
+    owner
+        .find(Locator::Css(&format!("{grant_row} select[name=access]")))
+        .await
+        .expect("access select")
+        .select_by_value("view")
+        .await
+        .expect("choose View");
+    owner
+        .find(Locator::Css(&format!("{grant_row} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save the grant");
+    wait_for_text(&owner, "#flash-region", "can now view Atlas").await;
+    found.extend(crate::a11y::audit(&owner, &axe, "product access, grant saved").await);
 
     // The invitation link, signed out, and a dead link.
     owner
@@ -624,6 +823,10 @@ async fn every_page_passes_axe_core_in_chromium() {
         roster::domain::role::OrgRole::Viewer,
     )
     .await;
+    // A product a Viewer may only look at.
+    let read_only = app
+        .add_product(&app.general_workspace(&empty_org).await, "Look only", None)
+        .await;
     let viewer = chromium(&driver, true).await;
     sign_in(&viewer, &app, &viewer_email).await;
     for path in [
@@ -631,6 +834,8 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{empty_org}/workspaces?q=nothing"),
         format!("/orgs/{empty_org}/settings"),
         format!("/orgs/{empty_org}/invitations"),
+        format!("/orgs/{empty_org}/products"),
+        format!("/orgs/{empty_org}/products/{read_only}"),
     ] {
         audit_page(&viewer, &app, &axe, &path, &mut found).await;
     }
@@ -649,6 +854,12 @@ async fn every_page_passes_axe_core_in_chromium() {
             ("invitations", format!("/orgs/{org}/invitations")),
             ("workspaces", format!("/orgs/{org}/workspaces")),
             ("workspace", format!("/orgs/{org}/workspaces/{general}")),
+            ("products", format!("/orgs/{org}/products")),
+            ("product", format!("/orgs/{org}/products/{atlas}")),
+            (
+                "product-access",
+                format!("/orgs/{org}/product-access/{member}"),
+            ),
             ("settings", format!("/orgs/{org}/settings")),
             ("account", "/account".to_string()),
         ] {
@@ -953,6 +1164,62 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
     assert!(
         access.contains("Inherited (Editor) and Direct: Admin"),
         "{access}"
+    );
+
+    // Restrict the same member to one product, by plain forms.
+    let atlas = app.add_product(&general, "Atlas", None).await;
+    client
+        .goto(&format!(
+            "{}/orgs/{org}/product-access/{editor}",
+            app.address
+        ))
+        .await
+        .expect("product access");
+    submit(&client, "form[action$='/restrict'] button").await;
+    let restricted = client
+        .wait()
+        .for_element(Locator::Css(".alert-success"))
+        .await
+        .expect("restricted");
+    assert!(
+        restricted
+            .text()
+            .await
+            .expect("text")
+            .contains("now sees only the products granted below")
+    );
+    client
+        .find(Locator::Css(&format!("#access-{atlas}")))
+        .await
+        .expect("the access select")
+        .select_by_value("edit")
+        .await
+        .expect("choose Edit");
+    client
+        .find(Locator::Css(&format!("#grant-{atlas} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save the grant");
+    let granted = client
+        .wait()
+        .for_element(Locator::Css(".alert-success"))
+        .await
+        .expect("granted");
+    assert!(
+        granted
+            .text()
+            .await
+            .expect("text")
+            .contains("can now edit Atlas")
+    );
+    assert_eq!(
+        app.scalar_text(&format!(
+            "SELECT access FROM product_grants WHERE membership_id = '{editor}' AND product_id = '{atlas}'"
+        ))
+        .await,
+        "edit"
     );
 
     // Remove the member through the confirmation page.
