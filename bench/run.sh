@@ -55,14 +55,16 @@ run_backend() {
   for _ in $(seq 1 50); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 
   # Sign in and keep the session cookie and its CSRF token.
-  local jar="$work/jar"
-  local token
-  token=$(curl -s -c "$jar" -b "$jar" "$BASE/signin" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
-  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=$owner" \
-    --data-urlencode "password=bench-password-1" --data-urlencode "csrf_token=$token" "$BASE/signin"
-  token=$(curl -s -c "$jar" -b "$jar" "$BASE/account" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
-  local cookie
-  cookie="roster_session=$(awk '$6 == "roster_session" { print $7 }' "$jar" | tail -n 1)"
+  local jar="$work/jar" token cookie
+  signin() {
+    rm -f "$jar"
+    token=$(curl -s -c "$jar" -b "$jar" "$BASE/signin" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
+    curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=$1" \
+      --data-urlencode "password=bench-password-1" --data-urlencode "csrf_token=$token" "$BASE/signin"
+    token=$(curl -s -c "$jar" -b "$jar" "$BASE/account" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
+    cookie="roster_session=$(awk '$6 == "roster_session" { print $7 }' "$jar" | tail -n 1)"
+  }
+  signin "$owner"
   curl -fs -o /dev/null -H "Cookie: $cookie" "$BASE/orgs/$org/members" || { echo "sign-in failed" >&2; exit 1; }
 
   bench() {
@@ -93,8 +95,22 @@ run_backend() {
   bench "members sorted by last active, page 1" "$BASE/orgs/$org/members?sort=last_active"
   bench "search by email fragment" "$BASE/orgs/$org/members?q=user4242"
   bench "search by name fragment" "$BASE/orgs/$org/members?q=hopper"
+  # Products: 10,000 over 10 workspaces; one member restricted to 500.
+  local restricted restricted_email
+  restricted=$(grep -o 'Restricted member id: .*' "$out" | tail -n 1 | cut -d' ' -f4)
+  restricted_email=$(grep -o 'Restricted member email: .*' "$out" | tail -n 1 | cut -d' ' -f4)
+  single "products page 1" "$BASE/orgs/$org/products"
+  single "product search by name fragment" "$BASE/orgs/$org/products?q=04242"
+  single "product access page of one member" "$BASE/orgs/$org/product-access/$restricted"
+  bench "products page 1 (10,000 products)" "$BASE/orgs/$org/products"
+  bench "products page 150 of 200" "$BASE/orgs/$org/products?page=150"
+  bench "product search by name fragment" "$BASE/orgs/$org/products?q=04242"
+  bench "product access page of one restricted member" "$BASE/orgs/$org/product-access/$restricted"
   export ROSTER_ORG=$org ROSTER_CSRF=$token ROSTER_TARGETS="$work/targets.txt"
   bench "role change POST" -s bench/role_change.lua "$BASE"
+  signin "$restricted_email"
+  single "products page 1 as the restricted member" "$BASE/orgs/$org/products"
+  bench "products page 1 as the restricted member (500 granted)" "$BASE/orgs/$org/products"
   echo "## server peak RSS" | tee -a "$out"
   grep VmHWM "/proc/$pid/status" | tee -a "$out"
   kill "$pid"

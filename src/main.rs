@@ -24,8 +24,8 @@ fn report(seeded: &seed::Seeded) {
         seeded.owner_email,
         seeded.password
     );
-    if let Some(member) = &seeded.restricted_member {
-        println!("Restricted member id: {member}");
+    if let Some((member, email)) = &seeded.restricted_member {
+        println!("Restricted member id: {member}\nRestricted member email: {email}");
     }
 }
 

@@ -23,14 +23,19 @@ pub enum Grant {
     Edit,
 }
 
+/// A grant value that is none of `none`, `view`, `edit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Choose None, View or Edit.")]
+pub struct UnknownGrant;
+
 impl Grant {
     /// `none` is no grant at all.
-    pub fn parse(value: &str) -> Result<Option<Self>, ()> {
+    pub fn parse(value: &str) -> Result<Option<Self>, UnknownGrant> {
         match value {
             "none" => Ok(None),
             "view" => Ok(Some(Grant::View)),
             "edit" => Ok(Some(Grant::Edit)),
-            _ => Err(()),
+            _ => Err(UnknownGrant),
         }
     }
 
@@ -124,10 +129,12 @@ mod tests {
         assign_owner: true,
     };
 
+    /// (org role, direct workspace role, restricted flag, grant) → rights.
+    type Case = (OrgRole, Option<WorkspaceRole>, bool, Option<Grant>, Rights);
+
     #[test]
     fn rights_by_role_restriction_and_grant() {
-        // (org role, direct workspace role, restricted flag, grant) → rights
-        let cases: &[(OrgRole, Option<WorkspaceRole>, bool, Option<Grant>, Rights)] = &[
+        let cases: &[Case] = &[
             (OrgRole::Owner, None, false, None, ALL),
             (OrgRole::Owner, None, true, None, ALL),
             (OrgRole::Admin, None, true, None, ALL),

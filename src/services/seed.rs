@@ -30,8 +30,9 @@ pub struct Seeded {
     pub members: usize,
     pub member_ids: Vec<String>,
     pub products: usize,
-    /// A member restricted to some of the products, when there are any.
-    pub restricted_member: Option<String>,
+    /// A member restricted to some of the products, when there are any:
+    /// (membership id, email).
+    pub restricted_member: Option<(String, String)>,
     pub elapsed: std::time::Duration,
 }
 
@@ -243,7 +244,7 @@ async fn seed_products(
     count: usize,
     member_ids: &[String],
     now: i64,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<(String, String)>> {
     if count == 0 {
         return Ok(None);
     }
@@ -311,15 +312,22 @@ async fn seed_products(
         txn.commit().await.context("failed to commit a batch")?;
         start = end;
     }
-    if let Some(member) = &restricted {
-        membership::Entity::update_many()
-            .col_expr(membership::Column::ProductsRestricted, Expr::value(true))
-            .filter(membership::Column::Id.eq(member.as_str()))
-            .exec(db.write())
-            .await
-            .context("failed to restrict the member")?;
-    }
-    Ok(restricted)
+    let Some(member) = restricted else {
+        return Ok(None);
+    };
+    membership::Entity::update_many()
+        .col_expr(membership::Column::ProductsRestricted, Expr::value(true))
+        .filter(membership::Column::Id.eq(member.as_str()))
+        .exec(db.write())
+        .await
+        .context("failed to restrict the member")?;
+    let email = membership::Entity::find_by_id(member.clone())
+        .one(db.read())
+        .await
+        .context("failed to read the restricted member")?
+        .map(|m| m.email_normalized)
+        .unwrap_or_default();
+    Ok(Some((member, email)))
 }
 
 const PRODUCT_WORDS: [&str; 8] = [

@@ -299,8 +299,7 @@ pub async fn set_grant(
     htmx: Htmx,
 ) -> Result<HttpResponse, AppError> {
     let (_, membership_id, product_id) = path.into_inner();
-    let grant = Grant::parse(&form.access)
-        .map_err(|()| AppError::bad_request("Choose None, View or Edit."))?;
+    let grant = Grant::parse(&form.access).map_err(|err| AppError::bad_request(err.to_string()))?;
     let subject = subject(&state, &ctx, &membership_id).await?;
     product_access::set_grant(
         &state.db,
