@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Prints the query plans of the members page's queries on a seeded
-# database, to check that every page load walks an index.
+# Prints the query plans of the members and products pages' queries on a
+# seeded database, to check that every page load walks an index.
 #
-#   bash bench/plans.sh sqlite PATH/roster.db ORG_ID
-#   bash bench/plans.sh postgres postgres://postgres@127.0.0.1/roster_bench ORG_ID
+#   bash bench/plans.sh sqlite PATH/roster.db ORG_ID [RESTRICTED_MEMBERSHIP_ID]
+#   bash bench/plans.sh postgres postgres://postgres@127.0.0.1/roster_bench ORG_ID [RESTRICTED_MEMBERSHIP_ID]
 set -euo pipefail
-backend=$1 target=$2 org=$3
+backend=$1 target=$2 org=$3 member=${4:-none}
 
 read -r -d '' queries <<SQL || true
 -- a deep page by name: page ids from the covering index, those rows with their people, the total from the trigger-kept counts
@@ -16,6 +16,16 @@ SELECT id FROM memberships WHERE org_id = '$org' AND (sort_name, id) > ('m', '')
 SELECT m.id, m.org_id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id IN (SELECT id FROM memberships WHERE org_id = '$org' AND role <> 'none' ORDER BY last_active_at DESC, id DESC LIMIT 50) ORDER BY m.last_active_at DESC, m.id DESC;
 -- the session, the person and their organizations (the switcher)
 SELECT u.id, m.role, o.name FROM user_sessions s LEFT JOIN users u ON s.user_id = u.id LEFT JOIN memberships m ON u.id = m.user_id LEFT JOIN organizations o ON m.org_id = o.id WHERE s.id = 's' ORDER BY o.name, o.id;
+-- products page 150 by name, with workspace and owner
+SELECT p.id, w.title, p.name, u.name FROM products p JOIN workspaces w ON p.workspace_id = w.id LEFT JOIN users u ON p.owner_id = u.id WHERE p.org_id = '$org' ORDER BY p.name_normalized, p.id LIMIT 50 OFFSET 7450;
+-- products total
+SELECT COUNT(*) FROM products WHERE org_id = '$org';
+-- products search by name fragment
+SELECT COUNT(*) FROM products WHERE org_id = '$org' AND name_normalized LIKE '%04242%';
+-- products of a restricted member: only those granted
+SELECT p.id, w.title, p.name FROM products p JOIN workspaces w ON p.workspace_id = w.id WHERE p.org_id = '$org' AND p.id IN (SELECT product_id FROM product_grants WHERE membership_id = '$member') ORDER BY p.name_normalized, p.id LIMIT 50;
+-- a member's grants on one page of products
+SELECT * FROM product_grants WHERE membership_id = '$member' AND product_id IN ('a', 'b', 'c');
 SQL
 
 if [ "$backend" = sqlite ]; then

@@ -1,4 +1,6 @@
-//! Validated display names: a person's name and an organization's name.
+//! Validated display names: a person's name and an organization's name,
+//! and the shared rules for other short labels (workspace titles, product
+//! names) and free-text descriptions.
 
 const MAX_NAME_CHARS: usize = 100;
 
@@ -15,6 +17,38 @@ fn clean(input: &str, ask: &str, subject: &str) -> Result<String, String> {
     }
     if value.chars().any(char::is_control) {
         return Err(format!("{subject} cannot contain control characters."));
+    }
+    Ok(value.to_string())
+}
+
+/// A trimmed one-line label of at most `max` characters; `noun` ("title",
+/// "name") goes into the messages.
+pub fn label(input: &str, max: usize, noun: &str) -> Result<String, String> {
+    let value = input.trim();
+    if value.is_empty() {
+        return Err(format!("Enter a {noun}."));
+    }
+    if value.chars().count() > max {
+        return Err(format!("Use at most {max} characters."));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("The {noun} cannot contain control characters."));
+    }
+    Ok(value.to_string())
+}
+
+/// A trimmed free-text description of at most `max` characters; line
+/// breaks and tabs are kept, other control characters refused.
+pub fn description(input: &str, max: usize) -> Result<String, String> {
+    let value = input.trim();
+    if value.chars().count() > max {
+        return Err(format!("Use at most {max} characters for the description."));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("The description cannot contain control characters.".into());
     }
     Ok(value.to_string())
 }

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use sea_orm::ExprTrait;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait,
@@ -377,13 +377,15 @@ pub async fn set_grant(
     if before == grant {
         return Ok(());
     }
-    product_grant::Entity::delete_many()
-        .filter(product_grant::Column::MembershipId.eq(target.id.as_str()))
-        .filter(product_grant::Column::ProductId.eq(found.id.as_str()))
-        .exec(&txn)
-        .await?;
-    if let Some(access) = grant {
-        products::insert_grant(&txn, &target.id, &found, access, now).await?;
+    match grant {
+        Some(access) => products::upsert_grant(&txn, &target.id, &found, access, now).await?,
+        None => {
+            product_grant::Entity::delete_many()
+                .filter(product_grant::Column::MembershipId.eq(target.id.as_str()))
+                .filter(product_grant::Column::ProductId.eq(found.id.as_str()))
+                .exec(&txn)
+                .await?;
+        }
     }
     let label = describe(&txn, &target).await?;
     audit::record(
@@ -449,7 +451,16 @@ pub async fn grant_view_on_workspace(
             product_grant::Column::CreatedAt,
         ])
         .select_from(source)
-        .context("failed to build the bulk grant")?;
+        .context("failed to build the bulk grant")?
+        // A grant set meanwhile by someone else stays as it is.
+        .on_conflict(
+            OnConflict::columns([
+                product_grant::Column::MembershipId,
+                product_grant::Column::ProductId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        );
     let added = txn
         .execute(&insert)
         .await

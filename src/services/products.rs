@@ -4,7 +4,7 @@
 //! restriction, grant) and applies it, once more inside each write.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Set,
@@ -15,6 +15,7 @@ use super::members::{Acting, MemberError};
 use super::{is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::domain::names;
 use crate::domain::product::{self as rules, Grant, Rights};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WsPermission};
@@ -30,17 +31,7 @@ pub struct ProductName(String);
 
 impl ProductName {
     pub fn parse(input: &str) -> Result<Self, String> {
-        let name = input.trim();
-        if name.is_empty() {
-            return Err("Enter a name.".into());
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(format!("Use at most {MAX_NAME_CHARS} characters."));
-        }
-        if name.chars().any(char::is_control) {
-            return Err("The name cannot contain control characters.".into());
-        }
-        Ok(Self(name.to_string()))
+        names::label(input, MAX_NAME_CHARS, "name").map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,19 +45,7 @@ impl ProductName {
 
 /// Validates a product's free-text description.
 pub fn parse_description(input: &str) -> Result<String, String> {
-    let value = input.trim();
-    if value.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(format!(
-            "Use at most {MAX_DESCRIPTION_CHARS} characters for the description."
-        ));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err("The description cannot contain control characters.".into());
-    }
-    Ok(value.to_string())
+    names::description(input, MAX_DESCRIPTION_CHARS)
 }
 
 /// The person looking, as their membership says.
@@ -319,9 +298,13 @@ async fn acting_rights<C: ConnectionTrait>(
 
 const NAME_TAKEN: &str = "This workspace already has a product with this name.";
 
+/// A taken name is the form's message; a product deleted meanwhile is
+/// gone (404).
 fn name_taken(err: sea_orm::DbErr) -> MemberError {
     if is_unique_violation(&err) {
         MemberError::Invalid(NAME_TAKEN.into())
+    } else if matches!(err, sea_orm::DbErr::RecordNotUpdated) {
+        MemberError::NotFound
     } else {
         err.into()
     }
@@ -403,7 +386,7 @@ pub async fn create(
     .await
     .map_err(name_taken)?;
     if viewer.restricted {
-        insert_grant(&txn, &viewer.membership_id, &created, Grant::Edit, now).await?;
+        upsert_grant(&txn, &viewer.membership_id, &created, Grant::Edit, now).await?;
     }
     audit::record(
         &txn,
@@ -424,21 +407,31 @@ pub async fn create(
     Ok(created)
 }
 
-pub(crate) async fn insert_grant<C: ConnectionTrait>(
+/// Sets a membership's grant on a product, replacing any grant it had (an
+/// upsert, so two people setting it at once cannot collide).
+pub(crate) async fn upsert_grant<C: ConnectionTrait>(
     conn: &C,
     membership_id: &str,
     found: &product::Model,
     access: Grant,
     now: i64,
 ) -> anyhow::Result<()> {
-    product_grant::ActiveModel {
+    product_grant::Entity::insert(product_grant::ActiveModel {
         membership_id: Set(membership_id.to_string()),
         product_id: Set(found.id.clone()),
         org_id: Set(found.org_id.clone()),
         access: Set(access),
         created_at: Set(now),
-    }
-    .insert(conn)
+    })
+    .on_conflict(
+        OnConflict::columns([
+            product_grant::Column::MembershipId,
+            product_grant::Column::ProductId,
+        ])
+        .update_column(product_grant::Column::Access)
+        .to_owned(),
+    )
+    .exec_without_returning(conn)
     .await
     .context("failed to grant product access")?;
     Ok(())

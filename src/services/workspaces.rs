@@ -14,6 +14,7 @@ use super::members::{Acting, MemberError};
 use super::{is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::domain::names;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
@@ -30,17 +31,7 @@ pub struct WorkspaceTitle(String);
 
 impl WorkspaceTitle {
     pub fn parse(input: &str) -> Result<Self, String> {
-        let title = input.trim();
-        if title.is_empty() {
-            return Err("Enter a title.".into());
-        }
-        if title.chars().count() > MAX_TITLE_CHARS {
-            return Err(format!("Use at most {MAX_TITLE_CHARS} characters."));
-        }
-        if title.chars().any(char::is_control) {
-            return Err("The title cannot contain control characters.".into());
-        }
-        Ok(Self(title.to_string()))
+        names::label(input, MAX_TITLE_CHARS, "title").map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -52,15 +43,9 @@ impl WorkspaceTitle {
     }
 }
 
-/// Validates a free-text description.
+/// Validates a workspace's free-text description.
 pub fn parse_description(input: &str) -> Result<String, String> {
-    let value = input.trim();
-    if value.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(format!(
-            "Use at most {MAX_DESCRIPTION_CHARS} characters for the description."
-        ));
-    }
-    Ok(value.to_string())
+    names::description(input, MAX_DESCRIPTION_CHARS)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -811,3 +811,59 @@ async fn products_move_with_their_workspace_and_go_when_it_is_deleted() {
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     assert_eq!(product_count(&app, &target).await, 0);
 }
+
+#[tokio::test]
+async fn concurrent_grants_edits_and_deletes_never_fail_with_a_server_error() {
+    let app = spawn_app().await;
+    let (owner, org) = app.signed_up("Olivia Owner", &email("owner"), "Acme").await;
+    let general = app.general_workspace(&org).await;
+    let (member, _) = app.add_member(&org, OrgRole::Member).await;
+    app.set_restricted(&member, true).await;
+    let products: Vec<String> = {
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(app.add_product(&general, &format!("Race {i}"), None).await);
+        }
+        ids
+    };
+    let grant = format!(
+        "/orgs/{org}/product-access/{member}/products/{}",
+        products[0]
+    );
+    let bulk = format!("/orgs/{org}/product-access/{member}/bulk");
+    let target = format!("/orgs/{org}/products/{}", products[1]);
+    let delete = format!("{target}/delete");
+    let token = owner.csrf_token().await;
+    let names: Vec<String> = (0..10).map(|i| format!("Renamed {i}")).collect();
+    let (owner, token, general) = (&owner, &token, &general);
+    let requests = (0..40).map(|i| {
+        let (path, fields): (&str, Vec<(&str, &str)>) = match i % 5 {
+            0 => (&grant, vec![("access", "edit")]),
+            1 => (&grant, vec![("access", "view")]),
+            2 => (&bulk, vec![("workspace_id", general)]),
+            // Edits racing deletes of the same product.
+            3 => (&target, vec![("name", &names[i % 10])]),
+            _ => (&delete, vec![]),
+        };
+        async move {
+            let mut fields = fields;
+            fields.push(("csrf_token", token));
+            owner.post_raw(path, &fields).await.status()
+        }
+    });
+    for status in futures_util::future::join_all(requests).await {
+        assert!(
+            matches!(status.as_u16(), 303 | 404 | 409),
+            "unexpected {status}"
+        );
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM product_grants WHERE membership_id = '{member}'"
+        ))
+        .await,
+        4,
+        "one grant per remaining product"
+    );
+    assert_eq!(product_count(&app, &org).await, 4);
+}
