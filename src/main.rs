@@ -61,6 +61,9 @@ enum Command {
         /// How many products, spread over the workspaces.
         #[arg(long, default_value_t = 10_000)]
         products: usize,
+        /// How many audit rows, about the first thousand members.
+        #[arg(long, default_value_t = 1_000_000)]
+        audit_rows: usize,
         /// Write up to 1,000 member ids (one per line) here, for the
         /// role-change benchmark.
         #[arg(long)]
@@ -99,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
                     members: 40,
                     workspaces: 3,
                     products: 24,
+                    audit_rows: 200,
                 },
                 "demo-password-1",
             )
@@ -109,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             members,
             workspaces,
             products,
+            audit_rows,
             targets_file,
         } => {
             let db = Db::connect(&config.database_url).await?;
@@ -123,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
                     members,
                     workspaces,
                     products,
+                    audit_rows,
                 },
                 "bench-password-1",
             )

@@ -686,6 +686,10 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{org}/products/{atlas}/delete"),
         format!("/orgs/{org}/settings"),
         format!("/orgs/{org}/audit"),
+        format!("/orgs/{org}/audit?action=member.exploded"),
+        format!("/orgs/{org}/audit?action=workspace.moved"),
+        format!("/orgs/{org}/access-review"),
+        format!("/orgs/{org}/access-review?days=1&inactive=1"),
         format!("/orgs/{org}/transfer"),
         format!("/orgs/{org}/leave"),
         "/account".to_string(),
@@ -861,6 +865,8 @@ async fn every_page_passes_axe_core_in_chromium() {
                 format!("/orgs/{org}/product-access/{member}"),
             ),
             ("settings", format!("/orgs/{org}/settings")),
+            ("audit", format!("/orgs/{org}/audit")),
+            ("access-review", format!("/orgs/{org}/access-review")),
             ("account", "/account".to_string()),
         ] {
             client

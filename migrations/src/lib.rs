@@ -14,6 +14,7 @@ mod m20261123_000004_invitations;
 mod m20261123_000005_account_tokens;
 mod m20261123_000006_workspace_members;
 mod m20261123_000007_products;
+mod m20261123_000008_audit_indexes;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_account_tokens::Migration),
             Box::new(m20261123_000006_workspace_members::Migration),
             Box::new(m20261123_000007_products::Migration),
+            Box::new(m20261123_000008_audit_indexes::Migration),
         ]
     }
 }

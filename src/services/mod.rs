@@ -2,9 +2,11 @@
 //! acts on tenant data, runs its writes in one transaction and writes the
 //! audit row in that same transaction. Services never see HTTP.
 
+pub mod access_review;
 pub mod account_links;
 pub mod accounts;
 pub mod audit;
+pub mod audit_log;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

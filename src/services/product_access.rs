@@ -4,7 +4,6 @@
 //! manage it; Admins and the Owner are never restricted.
 
 use anyhow::Context;
-use sea_orm::ExprTrait;
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
@@ -35,9 +34,8 @@ pub struct Summary {
 }
 
 #[derive(FromQueryResult)]
-struct SummaryRow {
-    id: String,
-    products_restricted: bool,
+struct GrantCount {
+    membership_id: String,
     grants: i64,
 }
 
@@ -50,36 +48,34 @@ pub async fn summaries(
     if membership_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut grants = Query::select();
-    grants
-        .expr(Expr::cust("COUNT(*)"))
-        .from(product_grant::Entity)
-        .and_where(
-            Expr::col((product_grant::Entity, product_grant::Column::MembershipId))
-                .equals((membership::Entity, membership::Column::Id)),
-        );
-    let rows = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::Id)
-        .column(membership::Column::ProductsRestricted)
-        .expr_as(
-            Expr::cust_with_expr("CAST(($1) AS BIGINT)", grants),
-            "grants",
-        )
+    let members = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::Id.is_in(membership_ids.iter().cloned()))
-        .into_model::<SummaryRow>()
         .all(db.read())
         .await
-        .context("failed to read product access summaries")?;
-    Ok(rows
+        .context("failed to read the members' restrictions")?;
+    let counts = product_grant::Entity::find()
+        .select_only()
+        .column(product_grant::Column::MembershipId)
+        .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "grants")
+        .filter(product_grant::Column::MembershipId.is_in(membership_ids.iter().cloned()))
+        .group_by(product_grant::Column::MembershipId)
+        .into_model::<GrantCount>()
+        .all(db.read())
+        .await
+        .context("failed to count the members' grants")?;
+    Ok(members
         .into_iter()
-        .map(|r| {
+        .map(|m| {
+            let grants = counts
+                .iter()
+                .find(|c| c.membership_id == m.id)
+                .map_or(0, |c| u64::try_from(c.grants).unwrap_or(0));
             (
-                r.id,
+                m.id,
                 Summary {
-                    restricted: r.products_restricted,
-                    grants: u64::try_from(r.grants).unwrap_or(0),
+                    restricted: m.products_restricted,
+                    grants,
                 },
             )
         })

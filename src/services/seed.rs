@@ -18,7 +18,8 @@ use crate::domain::product::Grant;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::{
-    membership, organization, product, product_grant, user, workspace, workspace_member,
+    audit_event, membership, organization, product, product_grant, user, workspace,
+    workspace_member,
 };
 
 /// What a seed run made.
@@ -59,6 +60,8 @@ pub struct Size {
     pub members: usize,
     pub workspaces: usize,
     pub products: usize,
+    /// Audit rows about the members, spread over three years.
+    pub audit_rows: usize,
 }
 
 /// Creates an organization owned by `owner_email` with `size.members` more
@@ -78,6 +81,7 @@ pub async fn seed(
         members,
         workspaces,
         products,
+        audit_rows,
     } = size;
     let started = Instant::now();
     let now = clock.now();
@@ -149,6 +153,8 @@ pub async fn seed(
 
     let mut rng = Lcg(42);
     let mut member_ids = Vec::with_capacity(members.min(1000));
+    // People the seeded audit rows are about: (user id, email).
+    let mut audited: Vec<(String, String)> = Vec::with_capacity(members.min(1000));
     let mut start = 0;
     while start < members {
         let end = (start + BATCH).min(members);
@@ -176,6 +182,9 @@ pub async fn seed(
             let membership_id = new_id();
             if member_ids.len() < 1000 && role != OrgRole::Admin {
                 member_ids.push(membership_id.clone());
+            }
+            if audited.len() < 1000 {
+                audited.push((user_id.clone(), email.clone()));
             }
             memberships.push(membership::ActiveModel {
                 id: Set(membership_id),
@@ -219,6 +228,7 @@ pub async fn seed(
         _ => "PRAGMA optimize",
     };
     let restricted_member = seed_products(db, &org, &owner, products, &member_ids, now).await?;
+    seed_audit(db, &org, &owner, &audited, audit_rows, now).await?;
     db.write()
         .execute_unprepared(maintenance)
         .await
@@ -329,6 +339,61 @@ async fn seed_products(
         .unwrap_or_default();
     Ok(Some((member, email)))
 }
+
+/// Inserts `count` audit rows by the Owner about `audited`, one every few
+/// minutes going back from `now`, cycling through a few actions.
+async fn seed_audit(
+    db: &Db,
+    org: &organization::Model,
+    owner: &user::Model,
+    audited: &[(String, String)],
+    count: usize,
+    now: i64,
+) -> anyhow::Result<()> {
+    if audited.is_empty() {
+        return Ok(());
+    }
+    const ACTIONS: [(&str, &str, &str); 4] = [
+        ("member.role_changed", "member", "viewer"),
+        ("invitation.sent", "invitation", "member"),
+        ("workspace.role_granted", "member", "editor"),
+        ("product_access.changed", "member", "Atlas 00001: view"),
+    ];
+    let step = (3 * 365 * 86_400 / count.max(1)).max(1) as i64;
+    let mut start = 0;
+    while start < count {
+        let end = (start + AUDIT_BATCH).min(count);
+        let rows: Vec<audit_event::ActiveModel> = (start..end)
+            .map(|i| {
+                let (user_id, email) = &audited[i % audited.len()];
+                let (action, kind, after) = ACTIONS[i % ACTIONS.len()];
+                audit_event::ActiveModel {
+                    id: Set(new_id()),
+                    org_id: Set(Some(org.id.clone())),
+                    actor_user_id: Set(Some(owner.id.clone())),
+                    actor_label: Set(owner.email.clone()),
+                    action: Set(action.to_string()),
+                    target_type: Set(Some(kind.to_string())),
+                    target_id: Set(Some(user_id.clone())),
+                    target_label: Set(Some(email.clone())),
+                    before_value: Set(None),
+                    after_value: Set(Some(after.to_string())),
+                    address: Set(Some("192.0.2.10".into())),
+                    created_at: Set(now - i as i64 * step),
+                }
+            })
+            .collect();
+        audit_event::Entity::insert_many(rows)
+            .exec(db.write())
+            .await
+            .context("failed to insert audit rows")?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// Audit rows per insert (12 values each, within both backends' limits).
+const AUDIT_BATCH: usize = 2000;
 
 const PRODUCT_WORDS: [&str; 8] = [
     "Atlas", "Beacon", "Compass", "Delta", "Ember", "Falcon", "Harbor", "Summit",

@@ -11,6 +11,19 @@ pub fn date(ts: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A Unix timestamp as `2026-11-22 14:03 UTC`.
+pub fn date_time(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -19,7 +19,7 @@ use crate::domain::role::OrgRole;
 use crate::services::members::{
     self, Cursor, Direction, MemberError, MemberQuery, MemberRow, MemberSort, PER_PAGE,
 };
-use crate::services::{orgs, product_access, products, workspaces};
+use crate::services::{audit_log, orgs, product_access, products, workspaces};
 
 /// A member row with what the viewer may do to it.
 pub struct MemberView {
@@ -279,7 +279,13 @@ struct MemberPage {
     workspaces: Vec<WorkspaceAccess>,
     /// Their product access, for Admins, the Owner and the member.
     products: Option<ProductAccess>,
+    /// The newest changes made to them and by them, for those who may
+    /// read the audit log.
+    timeline: Option<Vec<super::audit::EventView>>,
 }
+
+/// How many rows of a member's timeline their page shows.
+const TIMELINE_ROWS: u64 = 20;
 
 /// The product part of the access explainer.
 pub struct ProductAccess {
@@ -355,6 +361,21 @@ async fn member_page(
     } else {
         None
     };
+    let timeline = if ctx.can(Permission::ReadAuditLog) {
+        let person = audit_log::Person {
+            user_id: Some(m.row.user_id.clone()),
+            emails: vec![m.row.email.clone(), m.row.email.to_lowercase()],
+        };
+        Some(
+            audit_log::timeline(&state.db, &ctx.org.id, &person, TIMELINE_ROWS)
+                .await?
+                .into_iter()
+                .map(|event| super::audit::EventView { event })
+                .collect(),
+        )
+    } else {
+        None
+    };
     page(&MemberPage {
         layout: Layout::org(ctx, Section::Members, &m.row.name),
         org_id: ctx.org.id.clone(),
@@ -362,6 +383,7 @@ async fn member_page(
         roles,
         workspaces,
         products,
+        timeline,
     })
 }
 

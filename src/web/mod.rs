@@ -2,11 +2,14 @@
 //! security headers, static assets and error pages. Handlers parse forms
 //! into validated types and call services; they never build SQL.
 
+pub mod access_review;
 pub mod account;
 pub mod account_links;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod csrf;
+pub mod csv;
 pub mod errors;
 pub mod extract;
 pub mod format;
@@ -108,5 +111,8 @@ route_table! {
     post "/orgs/{org_id}/settings" => settings::update_general,
     post "/orgs/{org_id}/settings/auto-join" => settings::update_auto_join,
     post "/orgs/{org_id}/delete" => settings::delete_org,
-    get "/orgs/{org_id}/audit" => settings::audit,
+    get "/orgs/{org_id}/audit" => audit::log,
+    get "/orgs/{org_id}/audit.csv" => audit::export,
+    get "/orgs/{org_id}/access-review" => access_review::review,
+    get "/orgs/{org_id}/access-review.csv" => access_review::export,
 }

@@ -22,10 +22,11 @@ pub enum Section {
     ProductAccess,
     General,
     AuditLog,
+    AccessReview,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Members,
         Section::Invitations,
         Section::Workspaces,
@@ -33,6 +34,7 @@ impl Section {
         Section::ProductAccess,
         Section::General,
         Section::AuditLog,
+        Section::AccessReview,
     ];
 
     pub fn label(self) -> &'static str {
@@ -44,6 +46,7 @@ impl Section {
             Section::ProductAccess => "Product Access",
             Section::General => "General",
             Section::AuditLog => "Audit log",
+            Section::AccessReview => "Access review",
         }
     }
 
@@ -56,6 +59,7 @@ impl Section {
             Section::ProductAccess => "product-access",
             Section::General => "settings",
             Section::AuditLog => "audit",
+            Section::AccessReview => "access-review",
         }
     }
 
@@ -70,6 +74,7 @@ impl Section {
             Section::ProductAccess => Some(Permission::ManageProductAccess),
             Section::General => Some(Permission::ViewSettings),
             Section::AuditLog => Some(Permission::ReadAuditLog),
+            Section::AccessReview => Some(Permission::ManageMembers),
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::errors::AppError;
 use super::extract::OrgCtx;
-use super::render::{FieldErrors, Layout, Section, html, page, see_other};
+use super::render::{FieldErrors, Layout, Section, html, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::names::OrgName;
@@ -23,31 +23,6 @@ fn layout_for(ctx: &OrgCtx, section: Section) -> Result<Layout, AppError> {
         ctx.require(permission)?;
     }
     Ok(Layout::org(ctx, section, section.label()))
-}
-
-#[derive(Template)]
-#[template(path = "section.html")]
-struct SectionPage {
-    layout: Layout,
-    heading: &'static str,
-    empty: &'static str,
-}
-
-fn section(ctx: OrgCtx, section: Section, empty: &'static str) -> Result<HttpResponse, AppError> {
-    let layout = layout_for(&ctx, section)?;
-    page(&SectionPage {
-        layout,
-        heading: section.label(),
-        empty,
-    })
-}
-
-pub async fn audit(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
-    section(
-        ctx,
-        Section::AuditLog,
-        "Every change to members, roles, invitations and settings will be listed here.",
-    )
 }
 
 #[derive(Template)]

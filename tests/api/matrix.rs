@@ -69,7 +69,10 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("get", "/orgs/{org_id}/invitations")
         | ("get", "/orgs/{org_id}/product-access")
         | ("get", "/orgs/{org_id}/product-access/{member_id}")
-        | ("get", "/orgs/{org_id}/audit") => [303, 404, 404, 403, 403, 403, 200, 200],
+        | ("get", "/orgs/{org_id}/audit")
+        | ("get", "/orgs/{org_id}/audit.csv")
+        | ("get", "/orgs/{org_id}/access-review")
+        | ("get", "/orgs/{org_id}/access-review.csv") => [303, 404, 404, 403, 403, 403, 200, 200],
         ("post", "/orgs/{org_id}/product-access/{member_id}/restrict")
         | ("post", "/orgs/{org_id}/product-access/{member_id}/products/{product_id}")
         | ("post", "/orgs/{org_id}/product-access/{member_id}/bulk") => {

@@ -1,5 +1,6 @@
 mod account_links;
 mod assets_and_health;
+mod audit;
 mod auth;
 mod concurrency;
 mod csrf_and_headers;

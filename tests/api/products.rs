@@ -545,6 +545,8 @@ async fn admins_restrict_members_and_grant_products_in_place_or_by_plain_form() 
 
     let (_, list) = rita.get_html(&format!("/orgs/{org}/products")).await;
     assert!(list.contains("2 products") && !list.contains("Store"));
+    let (_, picker) = admin.get_html(&format!("/orgs/{org}/product-access")).await;
+    assert!(picker.contains("Restricted: 2 products"), "{picker}");
     let (_, atlas_page) = rita
         .get_html(&format!("/orgs/{org}/products/{atlas}"))
         .await;

@@ -1,0 +1,158 @@
+//! Access review: every member with their organization role, direct
+//! workspace roles, product restriction and last activity, the least
+//! recently active first, with those inactive for more than N days flagged.
+
+use anyhow::Context;
+use sea_orm::{
+    ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait,
+};
+
+use super::members::MemberRow;
+use super::product_access::{self, Summary};
+use crate::db::Db;
+use crate::domain::role::OrgRole;
+use crate::domain::workspace::WorkspaceRole;
+use crate::entities::{membership, user, workspace, workspace_member};
+
+pub const PER_PAGE: u64 = 50;
+pub const DEFAULT_DAYS: u32 = 90;
+pub const MAX_DAYS: u32 = 3650;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReviewQuery {
+    /// Members not active for more than this many days are flagged.
+    pub days: u32,
+    /// Only the flagged ones.
+    pub only_inactive: bool,
+    /// 1-based.
+    pub page: u64,
+}
+
+/// One member under review.
+#[derive(Clone, Debug)]
+pub struct ReviewRow {
+    pub member: MemberRow,
+    /// Direct workspace roles, by workspace title.
+    pub workspace_roles: Vec<(String, WorkspaceRole)>,
+    pub products: Summary,
+    pub inactive: bool,
+}
+
+/// The moment before which a member counts as inactive.
+pub fn cutoff(now: i64, days: u32) -> i64 {
+    now - i64::from(days) * 86_400
+}
+
+fn members_in(
+    org_id: &str,
+    only_inactive_before: Option<i64>,
+) -> sea_orm::Select<membership::Entity> {
+    let mut select = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::Role.ne(OrgRole::None));
+    if let Some(cutoff) = only_inactive_before {
+        select = select.filter(membership::Column::LastActiveAt.lt(cutoff));
+    }
+    select
+}
+
+/// A page of members, least recently active first (never active first of
+/// all), and how many match.
+pub async fn page(
+    db: &Db,
+    org_id: &str,
+    now: i64,
+    query: &ReviewQuery,
+) -> anyhow::Result<(Vec<ReviewRow>, u64)> {
+    let before = cutoff(now, query.days);
+    let filter = query.only_inactive.then_some(before);
+    let total = match filter {
+        Some(_) => members_in(org_id, filter)
+            .count(db.read())
+            .await
+            .context("failed to count members")?,
+        // Every member: the counts the triggers keep.
+        None => super::members::stored_total(db, org_id, None).await?,
+    };
+    let members = rows(
+        db,
+        org_id,
+        filter,
+        query.page.saturating_sub(1).saturating_mul(PER_PAGE),
+        PER_PAGE,
+    )
+    .await?;
+    Ok((with_details(db, org_id, before, members).await?, total))
+}
+
+/// `limit` members from `offset`, least recently active first.
+pub async fn rows(
+    db: &Db,
+    org_id: &str,
+    only_inactive_before: Option<i64>,
+    offset: u64,
+    limit: u64,
+) -> anyhow::Result<Vec<MemberRow>> {
+    members_in(org_id, only_inactive_before)
+        .select_only()
+        .column_as(membership::Column::Id, "membership_id")
+        .column_as(membership::Column::OrgId, "org_id")
+        .column_as(membership::Column::UserId, "user_id")
+        .column_as(user::Column::Name, "name")
+        .column_as(membership::Column::SortName, "sort_name")
+        .column_as(user::Column::Email, "email")
+        .column_as(membership::Column::Role, "role")
+        .column_as(membership::Column::CreatedAt, "joined_at")
+        .column_as(membership::Column::LastActiveAt, "last_active_at")
+        .join(JoinType::InnerJoin, membership::Relation::User.def())
+        .order_by_asc(membership::Column::LastActiveAt)
+        .order_by_asc(membership::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .into_model::<MemberRow>()
+        .all(db.read())
+        .await
+        .context("failed to list members for review")
+}
+
+/// Adds workspace roles and product access to a page of members.
+pub async fn with_details(
+    db: &Db,
+    org_id: &str,
+    inactive_before: i64,
+    members: Vec<MemberRow>,
+) -> anyhow::Result<Vec<ReviewRow>> {
+    let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+    let roles = workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::UserId.is_in(user_ids))
+        .find_also_related(workspace::Entity)
+        .all(db.read())
+        .await
+        .context("failed to read workspace roles")?;
+    let ids: Vec<String> = members.iter().map(|m| m.membership_id.clone()).collect();
+    let summaries = product_access::summaries(db, org_id, &ids).await?;
+    Ok(members
+        .into_iter()
+        .map(|member| {
+            let mut workspace_roles: Vec<(String, WorkspaceRole)> = roles
+                .iter()
+                .filter(|(r, _)| r.user_id == member.user_id)
+                .filter_map(|(r, w)| w.as_ref().map(|w| (w.title.clone(), r.role)))
+                .collect();
+            workspace_roles.sort_by_key(|(title, _)| title.to_lowercase());
+            let products = summaries
+                .iter()
+                .find(|(id, _)| *id == member.membership_id)
+                .map(|(_, s)| *s)
+                .unwrap_or_default();
+            ReviewRow {
+                inactive: member.last_active_at < inactive_before,
+                member,
+                workspace_roles,
+                products,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,256 @@
+//! Settings → Access review (Admins and the Owner): members with their
+//! organization role, direct workspace roles, product restriction and last
+//! activity, least recently active first; those inactive for more than N
+//! days are flagged and can be removed from here (through the Members
+//! page's confirmation). Exported as CSV.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use futures_util::stream;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::OrgCtx;
+use super::format;
+use super::render::{Layout, Section, html};
+use super::state::AppState;
+use crate::domain::permission::Permission;
+use crate::domain::policy::{self, Action};
+use crate::services::access_review::{
+    self, DEFAULT_DAYS, MAX_DAYS, PER_PAGE, ReviewQuery, ReviewRow,
+};
+
+/// `days` (default 90), `inactive` (`1`: only the flagged), `page`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReviewParams {
+    pub days: Option<String>,
+    pub inactive: String,
+    pub page: Option<u64>,
+}
+
+impl ReviewParams {
+    fn validate(&self) -> Result<ReviewQuery, AppError> {
+        let days = match self.days.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_DAYS,
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=MAX_DAYS).contains(d))
+                .ok_or_else(|| {
+                    AppError::bad_request(format!("Enter a number of days from 1 to {MAX_DAYS}."))
+                })?,
+        };
+        Ok(ReviewQuery {
+            days,
+            only_inactive: matches!(self.inactive.as_str(), "1" | "on" | "true"),
+            page: super::render::page_number(self.page)?,
+        })
+    }
+}
+
+fn href(base: &str, query: &ReviewQuery, page: Option<u64>) -> String {
+    let mut pairs = vec![("days", query.days.to_string())];
+    if query.only_inactive {
+        pairs.push(("inactive", "1".to_string()));
+    }
+    if let Some(page) = page {
+        pairs.push(("page", page.to_string()));
+    }
+    format!(
+        "{base}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+pub struct ReviewView {
+    pub row: ReviewRow,
+    pub can_remove: bool,
+}
+
+impl ReviewView {
+    pub fn last_active(&self) -> String {
+        last_active(self.row.member.last_active_at)
+    }
+
+    pub fn workspace_roles(&self) -> String {
+        workspace_roles(&self.row)
+    }
+
+    pub fn products(&self) -> String {
+        products(&self.row)
+    }
+}
+
+fn last_active(at: i64) -> String {
+    if at == 0 {
+        "Never".into()
+    } else {
+        format::date(at)
+    }
+}
+
+fn workspace_roles(row: &ReviewRow) -> String {
+    row.workspace_roles
+        .iter()
+        .map(|(title, role)| format!("{title}: {}", role.label()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn products(row: &ReviewRow) -> String {
+    if !crate::services::product_access::restrictable(row.member.role) {
+        return "All products".into();
+    }
+    if !row.products.restricted {
+        return "All products".into();
+    }
+    match row.products.grants {
+        1 => "Restricted: 1 product".into(),
+        n => format!("Restricted: {n} products"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "access_review.html")]
+struct ReviewPage {
+    layout: Layout,
+    org_id: String,
+    rows: Vec<ReviewView>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    days: u32,
+    only_inactive: bool,
+    prev_href: String,
+    next_href: String,
+    export_href: String,
+}
+
+pub async fn review(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    params: web::Query<ReviewParams>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let query = params.validate()?;
+    let (rows, total) =
+        access_review::page(&state.db, &ctx.org.id, state.clock.now(), &query).await?;
+    let base = format!("/orgs/{}/access-review", ctx.org.id);
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let is_self = row.member.user_id == ctx.user().id;
+            let can_remove = !is_self
+                && policy::authorize(
+                    ctx.role(),
+                    Action::Remove {
+                        target: row.member.role,
+                        is_self,
+                    },
+                )
+                .is_ok();
+            ReviewView { row, can_remove }
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &ReviewPage {
+            layout: Layout::org(&ctx, Section::AccessReview, "Access review"),
+            org_id: ctx.org.id.clone(),
+            rows,
+            total,
+            page: query.page,
+            pages: total.div_ceil(PER_PAGE).max(1),
+            days: query.days,
+            only_inactive: query.only_inactive,
+            prev_href: href(&base, &query, Some(query.page.saturating_sub(1).max(1))),
+            next_href: href(&base, &query, Some(query.page + 1)),
+            export_href: href(
+                &format!("/orgs/{}/access-review.csv", ctx.org.id),
+                &query,
+                None,
+            ),
+        },
+    )
+}
+
+/// How many members the export reads at a time.
+const EXPORT_BATCH: u64 = 1000;
+
+/// The review as CSV: every member (or only the flagged), streamed.
+pub async fn export(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    params: web::Query<ReviewParams>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let query = params.validate()?;
+    let db = state.db.clone();
+    let org_id = ctx.org.id.clone();
+    let cutoff = access_review::cutoff(state.clock.now(), query.days);
+    let only = query.only_inactive.then_some(cutoff);
+    let body = stream::unfold(Some(0u64), move |offset| {
+        let db = db.clone();
+        let org_id = org_id.clone();
+        async move {
+            let offset = offset?;
+            if offset == 0 {
+                let header = super::csv::line(&[
+                    "name",
+                    "email",
+                    "role",
+                    "workspace_roles",
+                    "products",
+                    "last_active",
+                    "inactive",
+                ]);
+                return Some((Ok(web::Bytes::from(header)), Some(1)));
+            }
+            let start = offset - 1;
+            let batch = async {
+                let members = access_review::rows(&db, &org_id, only, start, EXPORT_BATCH).await?;
+                access_review::with_details(&db, &org_id, cutoff, members).await
+            }
+            .await;
+            match batch {
+                Err(err) => {
+                    tracing::error!(error = ?err, "the access review export failed");
+                    Some((
+                        Err(actix_web::error::ErrorInternalServerError("export failed")),
+                        None,
+                    ))
+                }
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let next =
+                        ((rows.len() as u64) == EXPORT_BATCH).then_some(offset + EXPORT_BATCH);
+                    let chunk: String = rows
+                        .iter()
+                        .map(|row| {
+                            super::csv::line(&[
+                                row.member.name.as_str(),
+                                row.member.email.as_str(),
+                                row.member.role.label(),
+                                workspace_roles(row).as_str(),
+                                products(row).as_str(),
+                                last_active(row.member.last_active_at).as_str(),
+                                if row.inactive { "yes" } else { "no" },
+                            ])
+                        })
+                        .collect();
+                    Some((Ok(web::Bytes::from(chunk)), next))
+                }
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"access-review.csv\"",
+        ))
+        .streaming(body))
+}

@@ -1,0 +1,322 @@
+//! Settings → Audit log (Owner and Admins): every change newest first,
+//! filtered by who acted, the action, the member it concerned and dates,
+//! 50 a page, and the filtered view as CSV.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use futures_util::stream;
+use serde::Deserialize;
+
+use super::errors::AppError;
+use super::extract::OrgCtx;
+use super::format;
+use super::render::{Layout, Section, html};
+use super::state::AppState;
+use crate::domain::permission::Permission;
+use crate::entities::audit_event;
+use crate::services::audit_log::{self, ACTIONS, Cursor, Filter, PER_PAGE};
+
+/// The page's query: `actor` and `member` (email addresses), `action`,
+/// `from` and `to` (dates, inclusive, UTC), `after` (where the page starts).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AuditQuery {
+    pub actor: String,
+    pub action: String,
+    pub member: String,
+    pub from: String,
+    pub to: String,
+    pub after: String,
+}
+
+/// The query, validated: what the form shows and what the service gets.
+struct Validated {
+    filter: Filter,
+    cursor: Option<Cursor>,
+}
+
+const MAX_EMAIL_CHARS: usize = 320;
+
+impl AuditQuery {
+    async fn validate(&self, state: &AppState) -> Result<Validated, AppError> {
+        let mut filter = Filter::default();
+        for (value, slot) in [
+            (&self.actor, &mut filter.actor),
+            (&self.member, &mut filter.target),
+        ] {
+            let value = value.trim();
+            if value.chars().count() > MAX_EMAIL_CHARS {
+                return Err(AppError::bad_request("That email address is too long."));
+            }
+            if !value.is_empty() {
+                *slot = Some(audit_log::person(&state.db, value).await?);
+            }
+        }
+        if !self.action.is_empty() {
+            if !ACTIONS.iter().any(|(a, _)| *a == self.action) {
+                return Err(AppError::bad_request("Choose one of the actions offered."));
+            }
+            filter.action = Some(self.action.clone());
+        }
+        filter.from = parse_day(&self.from)?;
+        filter.until = parse_day(&self.to)?.map(|day| day + 86_400);
+        let cursor = match self.after.as_str() {
+            "" => None,
+            value => Some(
+                Cursor::parse(value)
+                    .ok_or_else(|| AppError::bad_request("That page link is not valid."))?,
+            ),
+        };
+        Ok(Validated { filter, cursor })
+    }
+
+    /// The filters as a query string (without the page position).
+    fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+        [
+            ("actor", self.actor.trim()),
+            ("action", self.action.as_str()),
+            ("member", self.member.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
+    }
+
+    fn href(&self, base: &str, after: Option<&Cursor>) -> String {
+        let mut pairs = self.filter_pairs();
+        if let Some(after) = after {
+            pairs.push(("after", after.encode()));
+        }
+        if pairs.is_empty() {
+            return base.to_string();
+        }
+        format!(
+            "{base}?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+}
+
+/// `2026-11-23` as Unix seconds at its start (UTC); empty is no bound.
+fn parse_day(value: &str) -> Result<Option<i64>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || AppError::bad_request("Enter dates as YYYY-MM-DD.");
+    let mut parts = value.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let year: i32 = y.parse().map_err(|_| invalid())?;
+    let month: u8 = m.parse().map_err(|_| invalid())?;
+    let day: u8 = d.parse().map_err(|_| invalid())?;
+    if !(1970..=9999).contains(&year) {
+        return Err(invalid());
+    }
+    let month = time::Month::try_from(month).map_err(|_| invalid())?;
+    let date = time::Date::from_calendar_date(year, month, day).map_err(|_| invalid())?;
+    Ok(Some(date.midnight().assume_utc().unix_timestamp()))
+}
+
+/// A row as the page shows it.
+pub struct EventView {
+    pub event: audit_event::Model,
+}
+
+impl EventView {
+    pub fn when(&self) -> String {
+        format::date_time(self.event.created_at)
+    }
+
+    pub fn what(&self) -> &str {
+        audit_log::action_label(&self.event.action)
+    }
+
+    pub fn target(&self) -> String {
+        match (&self.event.target_type, &self.event.target_label) {
+            (Some(kind), Some(label)) => format!("{label} ({kind})"),
+            (None, Some(label)) => label.clone(),
+            (Some(kind), None) => kind.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    pub fn before(&self) -> &str {
+        self.event.before_value.as_deref().unwrap_or("")
+    }
+
+    pub fn after(&self) -> &str {
+        self.event.after_value.as_deref().unwrap_or("")
+    }
+
+    pub fn address(&self) -> &str {
+        self.event.address.as_deref().unwrap_or("")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    layout: Layout,
+    org_id: String,
+    events: Vec<EventView>,
+    query: AuditQuery,
+    actions: &'static [(&'static str, &'static str)],
+    filtered: bool,
+    first_page: bool,
+    first_href: String,
+    next_href: Option<String>,
+    export_href: String,
+}
+
+pub async fn log(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ReadAuditLog)?;
+    let query = query.into_inner();
+    let valid = query.validate(&state).await?;
+    // One more than a page tells whether an older page exists.
+    let mut events = audit_log::page(
+        &state.db,
+        &ctx.org.id,
+        &valid.filter,
+        valid.cursor.as_ref(),
+        PER_PAGE + 1,
+    )
+    .await?;
+    let more = events.len() as u64 > PER_PAGE;
+    events.truncate(usize::try_from(PER_PAGE).unwrap_or(50));
+    let base = format!("/orgs/{}/audit", ctx.org.id);
+    let next_href = more
+        .then(|| {
+            events
+                .last()
+                .map(|e| query.href(&base, Some(&Cursor::of(e))))
+        })
+        .flatten();
+    html(
+        StatusCode::OK,
+        &AuditPage {
+            layout: Layout::org(&ctx, Section::AuditLog, "Audit log"),
+            org_id: ctx.org.id.clone(),
+            events: events
+                .into_iter()
+                .map(|event| EventView { event })
+                .collect(),
+            filtered: !query.filter_pairs().is_empty(),
+            first_page: valid.cursor.is_none(),
+            first_href: query.href(&base, None),
+            export_href: query.href(&format!("/orgs/{}/audit.csv", ctx.org.id), None),
+            next_href,
+            actions: ACTIONS,
+            query,
+        },
+    )
+}
+
+/// How many rows the export reads at a time.
+const EXPORT_BATCH: u64 = 1000;
+
+enum Export {
+    Header,
+    After(Option<Cursor>),
+    Done,
+}
+
+fn csv_row(event: &audit_event::Model) -> String {
+    super::csv::line(&[
+        format::date_time(event.created_at).as_str(),
+        event.actor_label.as_str(),
+        event.action.as_str(),
+        event.target_type.as_deref().unwrap_or(""),
+        event.target_label.as_deref().unwrap_or(""),
+        event.before_value.as_deref().unwrap_or(""),
+        event.after_value.as_deref().unwrap_or(""),
+        event.address.as_deref().unwrap_or(""),
+    ])
+}
+
+/// The filtered log as CSV, streamed a thousand rows at a time.
+pub async fn export(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ReadAuditLog)?;
+    let valid = query.validate(&state).await?;
+    let db = state.db.clone();
+    let org_id = ctx.org.id.clone();
+    let filter = valid.filter;
+    let body = stream::unfold(Export::Header, move |step| {
+        let db = db.clone();
+        let org_id = org_id.clone();
+        let filter = filter.clone();
+        async move {
+            let cursor = match step {
+                Export::Done => return None,
+                Export::Header => {
+                    let header = super::csv::line(&[
+                        "when",
+                        "actor",
+                        "action",
+                        "target_type",
+                        "target",
+                        "before",
+                        "after",
+                        "address",
+                    ]);
+                    return Some((Ok(web::Bytes::from(header)), Export::After(None)));
+                }
+                Export::After(cursor) => cursor,
+            };
+            match audit_log::page(&db, &org_id, &filter, cursor.as_ref(), EXPORT_BATCH).await {
+                Err(err) => {
+                    tracing::error!(error = ?err, "the audit export failed");
+                    Some((
+                        Err(actix_web::error::ErrorInternalServerError("export failed")),
+                        Export::Done,
+                    ))
+                }
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let next = if (rows.len() as u64) < EXPORT_BATCH {
+                        Export::Done
+                    } else {
+                        Export::After(rows.last().map(Cursor::of))
+                    };
+                    let chunk: String = rows.iter().map(csv_row).collect();
+                    Some((Ok(web::Bytes::from(chunk)), next))
+                }
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"audit-log.csv\"",
+        ))
+        .streaming(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_parse_to_midnight_utc() {
+        assert_eq!(parse_day("2026-11-22").ok().flatten(), Some(1_795_305_600));
+        assert_eq!(parse_day("").ok().flatten(), None);
+        assert!(parse_day("2026-02-30").is_err());
+        assert!(parse_day("22/11/2026").is_err());
+        assert!(parse_day("99999-01-01").is_err());
+    }
+}
