@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks the members page, search, role changes and /healthz against a
-# release build on SQLite and on PostgreSQL, with a 100,000-member seed.
+# Benchmarks the members page, search, role changes, products, product
+# access, the audit log, the access review and /healthz against a release
+# build on SQLite and on PostgreSQL, with a seed of 100,000 members, 10,000
+# products and 1,000,000 audit rows.
 #
 #   bash bench/run.sh               # both backends
 #   BACKENDS=sqlite bash bench/run.sh
@@ -108,6 +110,25 @@ run_backend() {
   bench "product access page of one restricted member" "$BASE/orgs/$org/product-access/$restricted"
   export ROSTER_ORG=$org ROSTER_CSRF=$token ROSTER_TARGETS="$work/targets.txt"
   bench "role change POST" -s bench/role_change.lua "$BASE"
+  # The audit log (1,000,000 rows), a member's timeline, the access review.
+  local domain=${owner#*@}
+  single "audit log page 1" "$BASE/orgs/$org/audit"
+  single "audit log filtered by member" "$BASE/orgs/$org/audit?member=user7@$domain"
+  single "member page with timeline" "$BASE/orgs/$org/members/$restricted"
+  single "access review page 1" "$BASE/orgs/$org/access-review"
+  bench "audit log page 1 (1,000,000 rows)" "$BASE/orgs/$org/audit"
+  bench "audit log filtered by action" "$BASE/orgs/$org/audit?action=workspace.role_granted"
+  bench "audit log filtered by member" "$BASE/orgs/$org/audit?member=user7@$domain"
+  bench "audit log filtered by dates" "$BASE/orgs/$org/audit?from=2025-01-01&to=2025-01-31"
+  bench "member page with timeline" "$BASE/orgs/$org/members/$restricted"
+  bench "access review page 1" "$BASE/orgs/$org/access-review"
+  bench "access review, inactive only" "$BASE/orgs/$org/access-review?days=90&inactive=1"
+  for export in audit access-review; do
+    echo "## $export CSV export, whole" | tee -a "$out"
+    curl -s -o "$work/export.csv" -w "%{http_code} in %{time_total} s, %{size_download} bytes\n" \
+      -H "Cookie: $cookie" "$BASE/orgs/$org/$export.csv" | tee -a "$out"
+    echo "lines: $(wc -l <"$work/export.csv")" | tee -a "$out"
+  done
   signin "$restricted_email"
   single "products page 1 as the restricted member" "$BASE/orgs/$org/products"
   bench "products page 1 as the restricted member (500 granted)" "$BASE/orgs/$org/products"
