@@ -1208,18 +1208,7 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
         .click()
         .await
         .expect("save the grant");
-    let granted = client
-        .wait()
-        .for_element(Locator::Css(".alert-success"))
-        .await
-        .expect("granted");
-    assert!(
-        granted
-            .text()
-            .await
-            .expect("text")
-            .contains("can now edit Atlas")
-    );
+    wait_for_text(&client, "#flash-region", "can now edit Atlas").await;
     assert_eq!(
         app.scalar_text(&format!(
             "SELECT access FROM product_grants WHERE membership_id = '{editor}' AND product_id = '{atlas}'"

@@ -3,9 +3,10 @@
 //! recently active first, with those inactive for more than N days flagged.
 
 use anyhow::Context;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait,
+    ColumnTrait, EntityTrait, ExprTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
 };
 
 use super::members::MemberRow;
@@ -80,21 +81,44 @@ pub async fn page(
         org_id,
         filter,
         query.page.saturating_sub(1).saturating_mul(PER_PAGE),
+        None,
         PER_PAGE,
     )
     .await?;
     Ok((with_details(db, org_id, before, members).await?, total))
 }
 
-/// `limit` members from `offset`, least recently active first.
+/// Where the next batch of an export starts: after this member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct After {
+    pub last_active_at: i64,
+    pub membership_id: String,
+}
+
+/// `limit` members from `offset` (or after `after`, which stays cheap deep
+/// in the list), least recently active first.
 pub async fn rows(
     db: &Db,
     org_id: &str,
     only_inactive_before: Option<i64>,
     offset: u64,
+    after: Option<&After>,
     limit: u64,
 ) -> anyhow::Result<Vec<MemberRow>> {
-    members_in(org_id, only_inactive_before)
+    let mut select = members_in(org_id, only_inactive_before);
+    if let Some(after) = after {
+        select = select.filter(
+            Expr::tuple([
+                Expr::col((membership::Entity, membership::Column::LastActiveAt)),
+                Expr::col((membership::Entity, membership::Column::Id)),
+            ])
+            .gt(Expr::tuple([
+                Expr::val(after.last_active_at),
+                Expr::val(after.membership_id.clone()),
+            ])),
+        );
+    }
+    select
         .select_only()
         .column_as(membership::Column::Id, "membership_id")
         .column_as(membership::Column::OrgId, "org_id")

@@ -4,7 +4,10 @@
 //! member's timeline. Rows are never changed or deleted here or anywhere.
 
 use anyhow::Context;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::db::Db;
 use crate::entities::{audit_event, user};
@@ -136,13 +139,52 @@ impl Cursor {
     }
 }
 
-fn about(person: &Person) -> Condition {
-    let mut any =
-        Condition::any().add(audit_event::Column::TargetLabel.is_in(person.emails.iter().cloned()));
+/// The ways a row can be about `person`, one per index: by their account
+/// id, or by an address (rows about invitations).
+fn about(person: &Person) -> Vec<Condition> {
+    let mut ways = vec![
+        Condition::all().add(audit_event::Column::TargetLabel.is_in(person.emails.iter().cloned())),
+    ];
     if let Some(id) = &person.user_id {
-        any = any.add(audit_event::Column::TargetId.eq(id.as_str()));
+        ways.push(Condition::all().add(audit_event::Column::TargetId.eq(id.as_str())));
     }
-    any
+    ways
+}
+
+/// The newest `limit` rows of `select` matching any of `ways`, newest
+/// first. Each way is read on its own, newest first with the limit, so each
+/// walks its own index for a few rows instead of the whole log being walked
+/// for rows that match one way or another; the results are merged.
+async fn newest_of(
+    db: &Db,
+    select: sea_orm::Select<audit_event::Entity>,
+    ways: Vec<Condition>,
+    limit: u64,
+) -> anyhow::Result<Vec<audit_event::Model>> {
+    let mut rows: Vec<audit_event::Model> = Vec::new();
+    for way in ways {
+        let found = select
+            .clone()
+            .filter(way)
+            .order_by_desc(audit_event::Column::CreatedAt)
+            .order_by_desc(audit_event::Column::Id)
+            .limit(limit)
+            .all(db.read())
+            .await
+            .context("failed to read the audit log")?;
+        for row in found {
+            if !rows.iter().any(|r| r.id == row.id) {
+                rows.push(row);
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| b.id.cmp(&a.id))
+    });
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(rows)
 }
 
 /// Up to `limit` rows of the organization matching `filter`, newest first,
@@ -164,9 +206,6 @@ pub async fn page(
     if let Some(action) = &filter.action {
         select = select.filter(audit_event::Column::Action.eq(action.as_str()));
     }
-    if let Some(target) = &filter.target {
-        select = select.filter(about(target));
-    }
     if let Some(from) = filter.from {
         select = select.filter(audit_event::Column::CreatedAt.gte(from));
     }
@@ -174,23 +213,23 @@ pub async fn page(
         select = select.filter(audit_event::Column::CreatedAt.lt(until));
     }
     if let Some(cursor) = cursor {
+        // A row value, so both backends seek the index to the cursor.
         select = select.filter(
-            Condition::any()
-                .add(audit_event::Column::CreatedAt.lt(cursor.created_at))
-                .add(
-                    Condition::all()
-                        .add(audit_event::Column::CreatedAt.eq(cursor.created_at))
-                        .add(audit_event::Column::Id.lt(cursor.id.as_str())),
-                ),
+            Expr::tuple([
+                Expr::col((audit_event::Entity, audit_event::Column::CreatedAt)),
+                Expr::col((audit_event::Entity, audit_event::Column::Id)),
+            ])
+            .lt(Expr::tuple([
+                Expr::val(cursor.created_at),
+                Expr::val(cursor.id.clone()),
+            ])),
         );
     }
-    select
-        .order_by_desc(audit_event::Column::CreatedAt)
-        .order_by_desc(audit_event::Column::Id)
-        .limit(limit)
-        .all(db.read())
-        .await
-        .context("failed to read the audit log")
+    let ways = match &filter.target {
+        Some(target) => about(target),
+        None => vec![Condition::all()],
+    };
+    newest_of(db, select, ways, limit).await
 }
 
 /// A member's timeline: the newest `limit` rows about them or by them.
@@ -200,19 +239,12 @@ pub async fn timeline(
     person: &Person,
     limit: u64,
 ) -> anyhow::Result<Vec<audit_event::Model>> {
-    let mut either = about(person);
+    let mut ways = about(person);
     if let Some(id) = &person.user_id {
-        either = either.add(audit_event::Column::ActorUserId.eq(id.as_str()));
+        ways.push(Condition::all().add(audit_event::Column::ActorUserId.eq(id.as_str())));
     }
-    audit_event::Entity::find()
-        .filter(audit_event::Column::OrgId.eq(org_id))
-        .filter(either)
-        .order_by_desc(audit_event::Column::CreatedAt)
-        .order_by_desc(audit_event::Column::Id)
-        .limit(limit)
-        .all(db.read())
-        .await
-        .context("failed to read the member's timeline")
+    let select = audit_event::Entity::find().filter(audit_event::Column::OrgId.eq(org_id));
+    newest_of(db, select, ways, limit).await
 }
 
 #[cfg(test)]

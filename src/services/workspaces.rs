@@ -19,7 +19,7 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
-use crate::entities::{membership, user, workspace, workspace_member};
+use crate::entities::{membership, organization, user, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 25;
 pub const MAX_TITLE_CHARS: usize = 80;
@@ -766,6 +766,11 @@ pub async fn transfer(
         Err(err) if is_unique_violation(&err) => return Err(MemberError::Conflict(OWNER_CHANGED)),
         Err(err) => return Err(err.into()),
     }
+    // The log names people by address, not by id.
+    let previous = user::Entity::find_by_id(current.user_id.clone())
+        .one(&txn)
+        .await?
+        .map_or(current.user_id.clone(), |u| u.email_normalized);
     audit::record(
         &txn,
         &acting.actor,
@@ -775,8 +780,8 @@ pub async fn transfer(
             target_type: Some("workspace"),
             target_id: Some(workspace_id),
             target_label: Some(&found.title),
-            before: Some(current.user_id.clone()),
-            after: Some(target.user_id.clone()),
+            before: Some(previous),
+            after: Some(target.email_normalized.clone()),
         },
         now,
     )
@@ -1042,17 +1047,22 @@ pub async fn move_to(
         .insert(&txn)
         .await?;
     }
+    // The log names the organizations, with their ids for certainty.
+    let name_of = |id: &str| {
+        let id = id.to_string();
+        let txn = &txn;
+        async move {
+            organization::Entity::find_by_id(id.clone())
+                .one(txn)
+                .await
+                .map(|o| o.map_or(id.clone(), |o| format!("{} ({id})", o.name)))
+        }
+    };
+    let from = name_of(&acting.org_id).await?;
+    let to = name_of(target_org_id).await?;
     for (org, before, after) in [
-        (
-            acting.org_id.as_str(),
-            Some(acting.org_id.clone()),
-            Some(target_org_id.to_string()),
-        ),
-        (
-            target_org_id,
-            Some(acting.org_id.clone()),
-            Some(target_org_id.to_string()),
-        ),
+        (acting.org_id.as_str(), Some(from.clone()), Some(to.clone())),
+        (target_org_id, Some(from.clone()), Some(to.clone())),
     ] {
         audit::record(
             &txn,

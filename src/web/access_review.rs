@@ -19,7 +19,7 @@ use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
 use crate::services::access_review::{
-    self, DEFAULT_DAYS, MAX_DAYS, PER_PAGE, ReviewQuery, ReviewRow,
+    self, After, DEFAULT_DAYS, MAX_DAYS, PER_PAGE, ReviewQuery, ReviewRow,
 };
 
 /// `days` (default 90), `inactive` (`1`: only the flagged), `page`.
@@ -180,6 +180,12 @@ pub async fn review(
 /// How many members the export reads at a time.
 const EXPORT_BATCH: u64 = 1000;
 
+enum Export {
+    Header,
+    After(Option<After>),
+    Done,
+}
+
 /// The review as CSV: every member (or only the flagged), streamed.
 pub async fn export(
     state: web::Data<AppState>,
@@ -192,26 +198,30 @@ pub async fn export(
     let org_id = ctx.org.id.clone();
     let cutoff = access_review::cutoff(state.clock.now(), query.days);
     let only = query.only_inactive.then_some(cutoff);
-    let body = stream::unfold(Some(0u64), move |offset| {
+    let body = stream::unfold(Export::Header, move |step| {
         let db = db.clone();
         let org_id = org_id.clone();
         async move {
-            let offset = offset?;
-            if offset == 0 {
-                let header = super::csv::line(&[
-                    "name",
-                    "email",
-                    "role",
-                    "workspace_roles",
-                    "products",
-                    "last_active",
-                    "inactive",
-                ]);
-                return Some((Ok(web::Bytes::from(header)), Some(1)));
-            }
-            let start = offset - 1;
+            let after = match step {
+                Export::Done => return None,
+                Export::Header => {
+                    let header = super::csv::line(&[
+                        "name",
+                        "email",
+                        "role",
+                        "workspace_roles",
+                        "products",
+                        "last_active",
+                        "inactive",
+                    ]);
+                    return Some((Ok(web::Bytes::from(header)), Export::After(None)));
+                }
+                Export::After(after) => after,
+            };
             let batch = async {
-                let members = access_review::rows(&db, &org_id, only, start, EXPORT_BATCH).await?;
+                let members =
+                    access_review::rows(&db, &org_id, only, 0, after.as_ref(), EXPORT_BATCH)
+                        .await?;
                 access_review::with_details(&db, &org_id, cutoff, members).await
             }
             .await;
@@ -220,13 +230,19 @@ pub async fn export(
                     tracing::error!(error = ?err, "the access review export failed");
                     Some((
                         Err(actix_web::error::ErrorInternalServerError("export failed")),
-                        None,
+                        Export::Done,
                     ))
                 }
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {
-                    let next =
-                        ((rows.len() as u64) == EXPORT_BATCH).then_some(offset + EXPORT_BATCH);
+                    let next = if (rows.len() as u64) < EXPORT_BATCH {
+                        Export::Done
+                    } else {
+                        Export::After(rows.last().map(|r| After {
+                            last_active_at: r.member.last_active_at,
+                            membership_id: r.member.membership_id.clone(),
+                        }))
+                    };
                     let chunk: String = rows
                         .iter()
                         .map(|row| {
