@@ -26,6 +26,19 @@ SELECT COUNT(*) FROM products WHERE org_id = '$org' AND name_normalized LIKE '%0
 SELECT p.id, w.title, p.name FROM products p JOIN workspaces w ON p.workspace_id = w.id WHERE p.org_id = '$org' AND p.id IN (SELECT product_id FROM product_grants WHERE membership_id = '$member') ORDER BY p.name_normalized, p.id LIMIT 50;
 -- a member's grants on one page of products
 SELECT * FROM product_grants WHERE membership_id = '$member' AND product_id IN ('a', 'b', 'c');
+-- audit log: the newest page, and an older one by its cursor
+SELECT * FROM audit_events WHERE org_id = '$org' ORDER BY created_at DESC, id DESC LIMIT 51;
+SELECT * FROM audit_events WHERE org_id = '$org' AND (created_at, id) < (1700000000, 'z') ORDER BY created_at DESC, id DESC LIMIT 1000;
+-- audit log by action
+SELECT * FROM audit_events WHERE org_id = '$org' AND action = 'workspace.role_granted' ORDER BY created_at DESC, id DESC LIMIT 51;
+-- audit log about a member: by account id, and by address (two reads, merged)
+SELECT * FROM audit_events WHERE org_id = '$org' AND target_id = 'u' ORDER BY created_at DESC, id DESC LIMIT 51;
+SELECT * FROM audit_events WHERE org_id = '$org' AND target_label IN ('a@x', 'A@x') ORDER BY created_at DESC, id DESC LIMIT 51;
+-- a member's own changes (timeline)
+SELECT * FROM audit_events WHERE org_id = '$org' AND actor_user_id = 'u' ORDER BY created_at DESC, id DESC LIMIT 20;
+-- access review: least recently active first, and the inactive only
+SELECT m.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = '$org' AND m.role <> 'none' ORDER BY m.last_active_at, m.id LIMIT 50;
+SELECT COUNT(*) FROM memberships WHERE org_id = '$org' AND role <> 'none' AND last_active_at < 1700000000;
 SQL
 
 if [ "$backend" = sqlite ]; then

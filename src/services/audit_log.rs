@@ -139,12 +139,18 @@ impl Cursor {
     }
 }
 
-/// The ways a row can be about `person`, one per index: by their account
-/// id, or by an address (rows about invitations).
+/// The ways a row can be about `person`, each answered by an index: by
+/// their account id, or by each address (rows about invitations). One
+/// address per way: with an `IN` list, SQLite walks the whole log newest
+/// first instead of the address index.
 fn about(person: &Person) -> Vec<Condition> {
-    let mut ways = vec![
-        Condition::all().add(audit_event::Column::TargetLabel.is_in(person.emails.iter().cloned())),
-    ];
+    let mut emails = person.emails.clone();
+    emails.sort();
+    emails.dedup();
+    let mut ways: Vec<Condition> = emails
+        .into_iter()
+        .map(|email| Condition::all().add(audit_event::Column::TargetLabel.eq(email)))
+        .collect();
     if let Some(id) = &person.user_id {
         ways.push(Condition::all().add(audit_event::Column::TargetId.eq(id.as_str())));
     }
