@@ -48,12 +48,17 @@ pub async fn summaries(
     if membership_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let members = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(org_id))
+    // By primary key alone: with the organization condition beside the id
+    // list, SQLite walks the organization's whole index instead. The tenant
+    // is checked on the rows.
+    let members: Vec<membership::Model> = membership::Entity::find()
         .filter(membership::Column::Id.is_in(membership_ids.iter().cloned()))
         .all(db.read())
         .await
-        .context("failed to read the members' restrictions")?;
+        .context("failed to read the members' restrictions")?
+        .into_iter()
+        .filter(|m| m.org_id == org_id)
+        .collect();
     let counts = product_grant::Entity::find()
         .select_only()
         .column(product_grant::Column::MembershipId)
