@@ -123,6 +123,11 @@ fn sqlite_options(url: &DatabaseUrl, connections: u32, read_only: bool) -> Conne
                 .foreign_keys(true)
                 .synchronous(SqliteSynchronous::Normal)
                 .read_only(read_only)
+                // Prepared statements kept per connection (SQLx keeps 100):
+                // a page runs fewer than ten, and on 2 cores the mixed
+                // benchmark's peak RSS drops from 108 to 95 MB with 32, at
+                // the same throughput.
+                .statement_cache_capacity(32)
         });
     options
 }
