@@ -48,6 +48,18 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to PATH while the
+    /// server runs.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        path: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with the backup at PATH (stop the
+    /// server first); the current database is kept beside it.
+    Restore {
+        /// The backup to restore.
+        path: std::path::PathBuf,
+    },
     /// Create a small demo organization to click through.
     SeedDemo,
     /// Create a large organization for benchmarks.
@@ -89,6 +101,26 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             println!("Migrations applied to {}.", config.database_url);
+        }
+        Command::Backup { path } => {
+            let db = Db::connect(&config.database_url).await?;
+            let bytes = roster::services::backup::backup(&db, &path).await?;
+            println!(
+                "Backup written to {} ({bytes} bytes); its integrity check passed.",
+                path.display()
+            );
+        }
+        Command::Restore { path } => {
+            let kept = roster::services::backup::restore(
+                &config.database_url,
+                &path,
+                Clock::default().now(),
+            )
+            .await?;
+            println!("Restored {} and checked it.", path.display());
+            if let Some(kept) = kept {
+                println!("The previous database is kept as {}.", kept.display());
+            }
         }
         Command::SeedDemo => {
             let db = Db::connect(&config.database_url).await?;

@@ -7,6 +7,7 @@ pub mod account_links;
 pub mod accounts;
 pub mod audit;
 pub mod audit_log;
+pub mod backup;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

@@ -2,6 +2,7 @@ mod account_links;
 mod assets_and_health;
 mod audit;
 mod auth;
+mod backup;
 mod concurrency;
 mod csrf_and_headers;
 mod hostile_input;
