@@ -5,8 +5,8 @@
 use anyhow::Context;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, RelationTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 
 use super::members::MemberRow;
@@ -14,7 +14,7 @@ use super::product_access::{self, Summary};
 use crate::db::Db;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
-use crate::entities::{membership, user, workspace, workspace_member};
+use crate::entities::{membership, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 50;
 pub const DEFAULT_DAYS: u32 = 90;
@@ -155,18 +155,7 @@ pub async fn rows(
             ])),
         );
     }
-    select
-        .select_only()
-        .column_as(membership::Column::Id, "membership_id")
-        .column_as(membership::Column::OrgId, "org_id")
-        .column_as(membership::Column::UserId, "user_id")
-        .column_as(user::Column::Name, "name")
-        .column_as(membership::Column::SortName, "sort_name")
-        .column_as(user::Column::Email, "email")
-        .column_as(membership::Column::Role, "role")
-        .column_as(membership::Column::CreatedAt, "joined_at")
-        .column_as(membership::Column::LastActiveAt, "last_active_at")
-        .join(JoinType::InnerJoin, membership::Relation::User.def())
+    super::members::person_columns(select)
         .order_by_asc(membership::Column::LastActiveAt)
         .order_by_asc(membership::Column::Id)
         .offset(offset)

@@ -308,7 +308,7 @@ fn with_person(
 }
 
 /// The columns of a [`MemberRow`], with the person joined.
-fn person_columns(select: Select<membership::Entity>) -> Select<membership::Entity> {
+pub(crate) fn person_columns(select: Select<membership::Entity>) -> Select<membership::Entity> {
     select
         .select_only()
         .column_as(membership::Column::Id, "membership_id")

@@ -132,14 +132,10 @@ pub async fn grants_page(
     query: &ListQuery,
 ) -> anyhow::Result<(Vec<GrantRow>, u64)> {
     let org_id = subject.membership.org_id.as_str();
-    let mut select = product::Entity::find().filter(product::Column::OrgId.eq(org_id));
-    if let Some(workspace_id) = &query.workspace_id {
-        select = select.filter(product::Column::WorkspaceId.eq(workspace_id.as_str()));
-    }
-    if let Some(search) = &query.search {
-        select =
-            select.filter(product::Column::NameNormalized.like(super::members::contains(search)));
-    }
+    let select = products::filtered(
+        product::Entity::find().filter(product::Column::OrgId.eq(org_id)),
+        query,
+    );
     let (rows, total) = products::page_of(db, select, query.page).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let grants = product_grant::Entity::find()

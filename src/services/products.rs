@@ -133,7 +133,10 @@ fn granted_ids(membership_id: &str) -> sea_orm::sea_query::SelectStatement {
     granted
 }
 
-fn filtered(mut select: Select<product::Entity>, query: &ListQuery) -> Select<product::Entity> {
+pub(crate) fn filtered(
+    mut select: Select<product::Entity>,
+    query: &ListQuery,
+) -> Select<product::Entity> {
     if let Some(workspace_id) = &query.workspace_id {
         select = select.filter(product::Column::WorkspaceId.eq(workspace_id.as_str()));
     }
@@ -341,30 +344,8 @@ pub async fn visible_workspaces(
     db: &Db,
     viewer: &Viewer,
 ) -> anyhow::Result<Vec<(workspace::Model, Access)>> {
-    let workspaces = workspace::Entity::find()
-        .filter(workspace::Column::OrgId.eq(&viewer.org_id))
-        .order_by_asc(workspace::Column::TitleNormalized)
-        .all(db.read())
+    super::workspaces::access_by_workspace(db, &viewer.org_id, &viewer.user_id, viewer.org_role)
         .await
-        .context("failed to list workspaces")?;
-    let direct: Vec<workspace_member::Model> = workspace_member::Entity::find()
-        .filter(workspace_member::Column::OrgId.eq(&viewer.org_id))
-        .filter(workspace_member::Column::UserId.eq(&viewer.user_id))
-        .all(db.read())
-        .await
-        .context("failed to read the person's workspace roles")?;
-    Ok(workspaces
-        .into_iter()
-        .map(|w| {
-            let role = direct
-                .iter()
-                .find(|d| d.workspace_id == w.id)
-                .map(|d| d.role);
-            let access = Access::new(viewer.org_role, role);
-            (w, access)
-        })
-        .filter(|(_, access)| access.can(WsPermission::View))
-        .collect())
 }
 
 /// Creates a product in a workspace where the actor may edit products; the

@@ -5,7 +5,6 @@
 //! page's confirmation). Exported as CSV.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use futures_util::stream;
@@ -226,13 +225,7 @@ pub async fn export(
             }
             .await;
             match batch {
-                Err(err) => {
-                    tracing::error!(error = ?err, "the access review export failed");
-                    Some((
-                        Err(actix_web::error::ErrorInternalServerError("export failed")),
-                        Export::Done,
-                    ))
-                }
+                Err(err) => Some((super::csv::failed(&err, "access review"), Export::Done)),
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {
                     let next = if (rows.len() as u64) < EXPORT_BATCH {
@@ -262,11 +255,5 @@ pub async fn export(
             }
         }
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"access-review.csv\"",
-        ))
-        .streaming(body))
+    Ok(super::csv::download("access-review.csv", body))
 }

@@ -3,7 +3,6 @@
 //! 50 a page, and the filtered view as CSV.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use futures_util::stream;
@@ -278,13 +277,7 @@ pub async fn export(
                 Export::After(cursor) => cursor,
             };
             match audit_log::page(&db, &org_id, &filter, cursor.as_ref(), EXPORT_BATCH).await {
-                Err(err) => {
-                    tracing::error!(error = ?err, "the audit export failed");
-                    Some((
-                        Err(actix_web::error::ErrorInternalServerError("export failed")),
-                        Export::Done,
-                    ))
-                }
+                Err(err) => Some((super::csv::failed(&err, "audit"), Export::Done)),
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {
                     let next = if (rows.len() as u64) < EXPORT_BATCH {
@@ -298,13 +291,7 @@ pub async fn export(
             }
         }
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"audit-log.csv\"",
-        ))
-        .streaming(body))
+    Ok(super::csv::download("audit-log.csv", body))
 }
 
 #[cfg(test)]

@@ -2,6 +2,32 @@
 //! starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed
 //! with `'` so it is read as text, never as a formula.
 
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use futures_util::Stream;
+
+/// A CSV download named `filename`, streamed from `body`.
+pub fn download<S>(filename: &str, body: S) -> HttpResponse
+where
+    S: Stream<Item = Result<Bytes, actix_web::Error>> + 'static,
+{
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(body)
+}
+
+/// The chunk that ends an export which failed part-way: the error is
+/// logged and the connection is closed, so the file is visibly cut short.
+pub fn failed(err: &anyhow::Error, what: &str) -> Result<Bytes, actix_web::Error> {
+    tracing::error!(error = ?err, "the {what} export failed");
+    Err(actix_web::error::ErrorInternalServerError("export failed"))
+}
+
 /// One line of CSV, ending in CRLF.
 pub fn line<S: AsRef<str>>(cells: &[S]) -> String {
     let mut out = cells
