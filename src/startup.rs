@@ -9,7 +9,7 @@ use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -26,6 +26,9 @@ use crate::web::{csrf, routes};
 /// The largest request body Roster reads; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const SESSION_COOKIE: &str = "roster_session";
+/// How long shutdown waits for the mail worker to finish the message it is
+/// sending (one SMTP conversation may take 20 s).
+const MAIL_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(25);
 
 pub struct Application {
     port: u16,
@@ -106,13 +109,28 @@ impl Application {
         self.mailer.clone()
     }
 
-    /// Serves until stopped (SIGTERM or Ctrl-C: in-flight requests finish),
-    /// with the mail worker beside it. Mail not yet delivered stays in the
-    /// outbox for the next start.
+    /// A handle to stop the server as SIGTERM would (tests use it).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGTERM or Ctrl-C: new connections are refused,
+    /// in-flight requests finish), with the mail worker beside it. Then the
+    /// worker finishes the message it is sending and hands the rest of its
+    /// batch back to the outbox for the next start.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let worker = tokio::spawn(self.mailer.run());
+        let mut worker = tokio::spawn(self.mailer.clone().run());
         let result = self.server.await;
-        worker.abort();
+        self.mailer.stop();
+        if tokio::time::timeout(MAIL_STOP_GRACE, &mut worker)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the mail worker did not stop in time; its claimed messages return to the outbox when their lease ends"
+            );
+            worker.abort();
+        }
         result
     }
 }

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::dev::ServerHandle;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderValue;
 use reqwest::{Response, StatusCode};
@@ -77,7 +78,13 @@ pub struct TestApp {
     pub db: Db,
     pub mailer: Mailer,
     pub browser: Browser,
-    _db_guard: TestDb,
+    /// Stops the server as SIGTERM would.
+    pub server: ServerHandle,
+    /// Resolves when the server and its mail worker have stopped.
+    pub stopped: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The settings it runs with (another instance reuses them).
+    pub config: Config,
+    _db_guard: Arc<TestDb>,
 }
 
 /// The backend under test: PostgreSQL when `ROSTER_TEST_DATABASE_URL` is
@@ -163,22 +170,75 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     configure(&mut config);
     let db = Db::connect(&config.database_url).await.expect("connect");
     db.migrate().await.expect("migrate");
-    let clock = Clock::default();
-    let app =
-        Application::build_with(config, clock.clone(), db.clone(), listener).expect("build app");
+    start(config, Clock::default(), db, listener, Arc::new(guard))
+}
+
+fn start(
+    config: Config,
+    clock: Clock,
+    db: Db,
+    listener: TcpListener,
+    guard: Arc<TestDb>,
+) -> TestApp {
+    let address = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("address").port()
+    );
+    let app = Application::build_with(config.clone(), clock.clone(), db.clone(), listener)
+        .expect("build app");
     let mailer = app.mailer();
-    tokio::spawn(app.run_until_stopped());
+    let server = app.handle();
+    let stopped = tokio::spawn(app.run_until_stopped());
     TestApp {
         browser: Browser::new(&address),
         address,
         clock,
         db,
         mailer,
+        server,
+        stopped,
+        config,
         _db_guard: guard,
     }
 }
 
 impl TestApp {
+    /// Another Roster instance on the same database with the same secret
+    /// key, as an operator runs several behind a load balancer: its own
+    /// port, connection pool, clock and mail worker.
+    pub async fn another_instance(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut config = self.config.clone();
+        config.base_url = format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().expect("address").port()
+        );
+        configure(&mut config);
+        let db = Db::connect(&config.database_url).await.expect("connect");
+        start(
+            config,
+            Clock::default(),
+            db,
+            listener,
+            self._db_guard.clone(),
+        )
+    }
+
+    /// Stops the server as SIGTERM does and waits until it and its mail
+    /// worker are done; the database stays for [`StoppedApp::start`].
+    pub async fn stop(self) -> StoppedApp {
+        self.server.stop(true).await;
+        self.stopped
+            .await
+            .expect("the server task")
+            .expect("the server stopped cleanly");
+        StoppedApp {
+            config: self.config,
+            db: self.db,
+            guard: self._db_guard,
+        }
+    }
+
     /// Another browser with its own cookies.
     pub fn new_browser(&self) -> Browser {
         Browser::new(&self.address)
@@ -434,16 +494,43 @@ impl TestApp {
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let backend = self.db.read().get_database_backend();
-        let row = self
-            .db
-            .read()
-            .query_one_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
-            .await
-            .expect("query")
-            .expect("a row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        scalar_on(&self.db, sql).await
     }
+}
+
+/// A stopped instance's database and settings, to look at and start again.
+pub struct StoppedApp {
+    config: Config,
+    pub db: Db,
+    guard: Arc<TestDb>,
+}
+
+impl StoppedApp {
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        scalar_on(&self.db, sql).await
+    }
+
+    /// Starts Roster again on the same database and settings (a new port).
+    pub async fn start(self) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut config = self.config;
+        config.base_url = format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().expect("address").port()
+        );
+        start(config, Clock::default(), self.db, listener, self.guard)
+    }
+}
+
+async fn scalar_on(db: &Db, sql: &str) -> i64 {
+    let backend = db.read().get_database_backend();
+    let row = db
+        .read()
+        .query_one_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
+        .await
+        .expect("query")
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("an integer")
 }
 
 /// A client that keeps cookies and does not follow redirects.
@@ -465,6 +552,15 @@ impl Browser {
             address: address.to_string(),
             client,
             jar,
+        }
+    }
+
+    /// The same browser (cookies and all) talking to another instance.
+    pub fn on(&self, app: &TestApp) -> Browser {
+        Browser {
+            address: app.address.clone(),
+            client: self.client.clone(),
+            jar: self.jar.clone(),
         }
     }
 

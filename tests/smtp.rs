@@ -42,6 +42,8 @@ pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     arrived: Arc<Notify>,
+    /// How long the sink takes before it accepts each message.
+    delay: Duration,
 }
 
 impl SmtpSink {
@@ -49,6 +51,13 @@ impl SmtpSink {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
         Self::serve(listener)
+    }
+
+    /// Starts a sink that takes `delay` over each message, like a slow
+    /// mail server.
+    pub async fn start_slow(delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
+        Self::serve_with(listener, delay)
     }
 
     /// Starts a sink on `port` (one reserved earlier, say).
@@ -66,10 +75,15 @@ impl SmtpSink {
     }
 
     fn serve(listener: TcpListener) -> Self {
+        Self::serve_with(listener, Duration::ZERO)
+    }
+
+    fn serve_with(listener: TcpListener, delay: Duration) -> Self {
         let sink = SmtpSink {
             port: listener.local_addr().expect("address").port(),
             received: Arc::default(),
             arrived: Arc::default(),
+            delay,
         };
         let handle = sink.clone();
         tokio::spawn(async move {
@@ -114,6 +128,7 @@ impl SmtpSink {
                     data.push_str(line.strip_prefix('.').unwrap_or(&line));
                     data.push_str("\r\n");
                 }
+                tokio::time::sleep(self.delay).await;
                 self.received.lock().expect("lock").push(Received {
                     recipients: recipients.clone(),
                     text: decode_quoted_printable(&data),

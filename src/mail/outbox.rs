@@ -3,6 +3,7 @@
 //! record the outcome.
 
 use anyhow::Context;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, Set, Statement,
@@ -143,6 +144,28 @@ pub async fn mark_failed(
         .exec(db.write())
         .await
         .context("failed to record a failed delivery")?;
+    Ok(())
+}
+
+/// Hands claimed messages that were not tried back to the outbox (a worker
+/// stopping mid-batch), as if never claimed.
+pub async fn release(db: &Db, ids: &[&str]) -> anyhow::Result<()> {
+    // Here only: its `min` would shadow `Ord::min` in the module.
+    use sea_orm::ExprTrait;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox_message::Entity::update_many()
+        .col_expr(outbox_message::Column::LockedUntil, 0_i64.into())
+        .col_expr(
+            outbox_message::Column::Attempts,
+            Expr::col(outbox_message::Column::Attempts).sub(1),
+        )
+        .filter(outbox_message::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox_message::Column::SentAt.is_null())
+        .exec(db.write())
+        .await
+        .context("failed to hand messages back to the outbox")?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The background worker that delivers the outbox over SMTP.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,6 +37,8 @@ struct Inner {
     from: Mailbox,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     wake: Notify,
+    /// Set at shutdown: finish the message being sent, hand back the rest.
+    stopping: AtomicBool,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -60,6 +63,7 @@ impl Mailer {
                 from,
                 transport,
                 wake: Notify::new(),
+                stopping: AtomicBool::new(false),
             }),
         })
     }
@@ -87,18 +91,34 @@ impl Mailer {
         }
     }
 
-    /// Runs the worker until the task is dropped. Without SMTP it does
+    /// Asks the worker to stop: the message being sent is finished and
+    /// recorded, the rest of its batch goes back to the outbox at once (not
+    /// after the lease), so the next start — or another instance — sends
+    /// them without delay and nothing is sent twice.
+    pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_one();
+    }
+
+    fn stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Runs the worker until [`Mailer::stop`]. Without SMTP it does
     /// nothing: the mail waits in the outbox.
     pub async fn run(self) {
         if !self.sends() {
             return;
         }
-        loop {
+        while !self.stopping() {
             match self.deliver_due().await {
                 // A full batch: there may be more.
                 Ok(n) if n as u64 == BATCH => continue,
                 Ok(_) => {}
                 Err(err) => tracing::error!(error = ?err, "the mail worker failed a round"),
+            }
+            if self.stopping() {
+                break;
             }
             tokio::select! {
                 () = self.inner.wake.notified() => {}
@@ -114,7 +134,16 @@ impl Mailer {
         };
         let now = self.inner.clock.now();
         let due = outbox::claim_due(&self.inner.db, now, BATCH).await?;
-        for message in &due {
+        for (sent, message) in due.iter().enumerate() {
+            if self.stopping() {
+                let rest: Vec<&str> = due[sent..].iter().map(|m| m.id.as_str()).collect();
+                outbox::release(&self.inner.db, &rest).await?;
+                tracing::info!(
+                    released = rest.len(),
+                    "mail worker stopping; the rest of its batch is back in the outbox"
+                );
+                return Ok(sent);
+            }
             let outcome = match self.build(message) {
                 Ok(email) => transport
                     .send(email)
