@@ -27,11 +27,14 @@ use crate::config::DatabaseUrl;
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const SQLITE_READERS: u32 = 4;
 const POSTGRES_CONNECTIONS: u32 = 16;
+/// A background task's own pool (the mail worker uses one at a time).
+const BACKGROUND_CONNECTIONS: u32 = 2;
 
 #[derive(Clone, Debug)]
 pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
+    url: DatabaseUrl,
 }
 
 impl Db {
@@ -46,7 +49,11 @@ impl Db {
             let read = Database::connect(sqlite_options(url, SQLITE_READERS, true))
                 .await
                 .with_context(|| format!("failed to open the SQLite database {url} for reading"))?;
-            Ok(Self { read, write })
+            Ok(Self {
+                read,
+                write,
+                url: url.clone(),
+            })
         } else {
             let mut options = ConnectOptions::new(url.expose());
             options
@@ -65,8 +72,36 @@ impl Db {
             Ok(Self {
                 read: conn.clone(),
                 write: conn,
+                url: url.clone(),
             })
         }
+    }
+
+    /// Connections for a background task that runs until shutdown, opened
+    /// on the caller's runtime. PostgreSQL: a small pool of its own, since
+    /// a pooled connection belongs to the runtime that opened it, and the
+    /// web workers' runtimes end before a background task is done. SQLite:
+    /// the same pools (SQLx runs each SQLite connection on its own thread,
+    /// and writes stay on the one writer).
+    pub async fn for_background_work(&self) -> anyhow::Result<Self> {
+        if self.url.is_sqlite() {
+            return Ok(self.clone());
+        }
+        let mut options = ConnectOptions::new(self.url.expose());
+        options
+            .max_connections(BACKGROUND_CONNECTIONS)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire_if_idle_for(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let conn = Database::connect(options)
+            .await
+            .with_context(|| format!("failed to connect to the database {}", self.url))?;
+        Ok(Self {
+            read: conn.clone(),
+            write: conn,
+            url: self.url.clone(),
+        })
     }
 
     /// Applies every pending migration.

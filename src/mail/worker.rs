@@ -110,8 +110,20 @@ impl Mailer {
         if !self.sends() {
             return;
         }
+        // Connections of its own, opened here on the runtime that outlives
+        // the web workers: at shutdown the web workers' runtimes end first,
+        // and a pooled PostgreSQL connection opened on one of them fails
+        // ("Tokio context is being shutdown") — the worker could then
+        // neither record the message it just sent nor hand its batch back.
+        let db = match self.inner.db.for_background_work().await {
+            Ok(db) => db,
+            Err(err) => {
+                tracing::error!(error = ?err, "the mail worker could not connect; using the shared pool");
+                self.inner.db.clone()
+            }
+        };
         while !self.stopping() {
-            match self.deliver_due().await {
+            match self.deliver_due_on(&db).await {
                 // A full batch: there may be more.
                 Ok(n) if n as u64 == BATCH => continue,
                 Ok(_) => {}
@@ -129,15 +141,19 @@ impl Mailer {
 
     /// Delivers the messages that are due now; returns how many it tried.
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
+        self.deliver_due_on(&self.inner.db).await
+    }
+
+    async fn deliver_due_on(&self, db: &Db) -> anyhow::Result<usize> {
         let Some(transport) = &self.inner.transport else {
             return Ok(0);
         };
         let now = self.inner.clock.now();
-        let due = outbox::claim_due(&self.inner.db, now, BATCH).await?;
+        let due = outbox::claim_due(db, now, BATCH).await?;
         for (sent, message) in due.iter().enumerate() {
             if self.stopping() {
                 let rest: Vec<&str> = due[sent..].iter().map(|m| m.id.as_str()).collect();
-                outbox::release(&self.inner.db, &rest).await?;
+                outbox::release(db, &rest).await?;
                 tracing::info!(
                     released = rest.len(),
                     "mail worker stopping; the rest of its batch is back in the outbox"
@@ -156,7 +172,7 @@ impl Mailer {
             match outcome {
                 Ok(()) => {
                     tracing::info!(message = %message.id, kind = %message.kind, "mail delivered");
-                    outbox::mark_sent(&self.inner.db, &message.id, now).await?;
+                    outbox::mark_sent(db, &message.id, now).await?;
                 }
                 Err(error) => {
                     tracing::warn!(
@@ -165,7 +181,7 @@ impl Mailer {
                         %error,
                         "mail delivery failed; will retry"
                     );
-                    outbox::mark_failed(&self.inner.db, message, &error, now).await?;
+                    outbox::mark_failed(db, message, &error, now).await?;
                 }
             }
         }
