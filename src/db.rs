@@ -55,26 +55,30 @@ impl Db {
                 url: url.clone(),
             })
         } else {
-            let mut options = ConnectOptions::new(url.expose());
-            options
-                .max_connections(POSTGRES_CONNECTIONS)
-                .min_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
-                // A connection busy a moment ago is alive: checking it before
-                // every use would add a network round trip to each query.
-                // One idle for a while (the server may have restarted) is
-                // checked first.
-                .test_before_acquire_if_idle_for(Duration::from_secs(10))
-                .sqlx_logging(false);
-            let conn = Database::connect(options)
-                .await
-                .with_context(|| format!("failed to connect to the database {url}"))?;
-            Ok(Self {
-                read: conn.clone(),
-                write: conn,
-                url: url.clone(),
-            })
+            Self::postgres(url, POSTGRES_CONNECTIONS).await
         }
+    }
+
+    async fn postgres(url: &DatabaseUrl, connections: u32) -> anyhow::Result<Self> {
+        let mut options = ConnectOptions::new(url.expose());
+        options
+            .max_connections(connections)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            // A connection busy a moment ago is alive: checking it before
+            // every use would add a network round trip to each query. One
+            // idle for a while (the server may have restarted) is checked
+            // first.
+            .test_before_acquire_if_idle_for(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let conn = Database::connect(options)
+            .await
+            .with_context(|| format!("failed to connect to the database {url}"))?;
+        Ok(Self {
+            read: conn.clone(),
+            write: conn,
+            url: url.clone(),
+        })
     }
 
     /// Connections for a background task that runs until shutdown, opened
@@ -87,21 +91,7 @@ impl Db {
         if self.url.is_sqlite() {
             return Ok(self.clone());
         }
-        let mut options = ConnectOptions::new(self.url.expose());
-        options
-            .max_connections(BACKGROUND_CONNECTIONS)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .test_before_acquire_if_idle_for(Duration::from_secs(10))
-            .sqlx_logging(false);
-        let conn = Database::connect(options)
-            .await
-            .with_context(|| format!("failed to connect to the database {}", self.url))?;
-        Ok(Self {
-            read: conn.clone(),
-            write: conn,
-            url: self.url.clone(),
-        })
+        Self::postgres(&self.url, BACKGROUND_CONNECTIONS).await
     }
 
     /// Applies every pending migration.

@@ -14,6 +14,7 @@ use roster::startup::MAX_BODY_BYTES;
 use roster::web::ROUTES;
 use sea_orm::ConnectionTrait;
 
+use super::hostile_input::FIELDS;
 use crate::helpers::{Browser, Fixture, TestApp, Who, spawn_app};
 
 /// Cases per form route. Each case is one request plus two snapshots of the
@@ -22,33 +23,6 @@ const CASES_PER_ROUTE: u32 = 64;
 
 /// The marker for injected markup: no page may ever contain it raw.
 const MARKUP: &str = "<x-fuzz";
-
-/// Every field name Roster's forms read, plus one nobody reads.
-const FIELDS: &[&str] = &[
-    "name",
-    "email",
-    "password",
-    "org_name",
-    "next",
-    "current_password",
-    "new_password",
-    "confirm_password",
-    "role",
-    "description",
-    "confirm_name",
-    "emails",
-    "workspace_id",
-    "workspace_role",
-    "domains",
-    "title",
-    "confirm_title",
-    "to",
-    "access",
-    "restricted",
-    "owner_email",
-    "csrf_token",
-    "unknown_field",
-];
 
 /// The ids a request might name: this organization's, another's, junk.
 #[derive(Clone, Debug)]

@@ -10,7 +10,7 @@ use roster::web::ROUTES;
 use crate::helpers::{Fixture, TestApp, Who, spawn_app};
 
 /// Every form field name Roster's forms use.
-const FIELDS: &[&str] = &[
+pub(super) const FIELDS: &[&str] = &[
     "name",
     "email",
     "password",
