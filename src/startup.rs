@@ -21,7 +21,7 @@ use crate::db::Db;
 use crate::mail::Mailer;
 use crate::web::errors::{AppError, render_error_page};
 use crate::web::state::AppState;
-use crate::web::{csrf, routes};
+use crate::web::{csrf, nul, routes};
 
 /// The largest request body Roster reads; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -84,6 +84,7 @@ impl Application {
                 .default_service(web::to(not_found))
                 // Middleware: the last `wrap` is the outermost.
                 .wrap(from_fn(csrf::guard))
+                .wrap(from_fn(nul::guard))
                 .wrap(session_middleware(key.clone(), config))
                 .wrap(security_headers(config.secure_cookies))
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))

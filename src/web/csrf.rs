@@ -77,7 +77,8 @@ fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
-fn bytes_to_payload(body: Bytes) -> Payload {
+/// Puts a body that was read back for the next reader.
+pub(super) fn bytes_to_payload(body: Bytes) -> Payload {
     let (_, mut payload) = actix_http::h1::Payload::create(true);
     payload.unread_data(body);
     Payload::from(payload)

@@ -17,6 +17,7 @@ pub mod health;
 pub mod invitations;
 pub mod join;
 pub mod members;
+pub mod nul;
 pub mod orgs;
 pub mod product_access;
 pub mod products;

@@ -1,0 +1,75 @@
+//! Refuses any request that carries a NUL character — in the path, the
+//! query or a urlencoded form — with 400 before a handler sees it. No
+//! address, name or id Roster accepts can contain NUL, PostgreSQL text
+//! cannot store it (a query with one fails), and browsers never send it:
+//! checking here keeps every route, present and future, from answering 500
+//! to it.
+
+use actix_web::Error;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+
+use super::csrf::bytes_to_payload;
+use super::errors::AppError;
+
+const MESSAGE: &str = "The request contains a NUL character, which Roster does not accept. \
+     Go back, check what you entered and try again.";
+
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let uri = req.uri();
+    if has_nul(uri.path().as_bytes()) || uri.query().is_some_and(|q| has_nul(q.as_bytes())) {
+        return Ok(req
+            .error_response(AppError::bad_request(MESSAGE))
+            .map_into_right_body());
+    }
+    if is_urlencoded(&req) {
+        let body = match req.extract::<Bytes>().await {
+            Ok(body) => body,
+            Err(err) => return Ok(req.error_response(err).map_into_right_body()),
+        };
+        let refused = has_nul(&body);
+        req.set_payload(bytes_to_payload(body));
+        if refused {
+            return Ok(req
+                .error_response(AppError::bad_request(MESSAGE))
+                .map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn is_urlencoded(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Whether percent-decoding `raw` (a path, a query or a form body) yields
+/// a NUL: a raw zero byte or `%00`.
+fn has_nul(raw: &[u8]) -> bool {
+    raw.contains(&0) || raw.windows(3).any(|w| w == b"%00")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nul_raw_or_encoded_only() {
+        assert!(has_nul(b"email=a%00b"));
+        assert!(has_nul(b"email=a\0b"));
+        assert!(has_nul(b"/orgs/%00/members"));
+        assert!(!has_nul(b"email=a%2500b&n=100"));
+        assert!(!has_nul(b"q=%0A%20"));
+        assert!(!has_nul(b""));
+    }
+}
