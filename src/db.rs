@@ -59,11 +59,21 @@ impl Db {
         }
     }
 
+    /// A PostgreSQL pool whose connections are all opened here, on the
+    /// caller's runtime, and kept. A connection belongs to the Tokio runtime
+    /// that opened it; one opened inside a web worker dies with that worker,
+    /// and at a graceful stop the idle workers end first, so a request still
+    /// in flight on another worker that borrowed such a connection answered
+    /// 500. Opened up front on the main runtime and never expired, no
+    /// connection is ever opened by a request (one broken meanwhile, after
+    /// a database restart say, is replaced by whoever needs it).
     async fn postgres(url: &DatabaseUrl, connections: u32) -> anyhow::Result<Self> {
         let mut options = ConnectOptions::new(url.expose());
         options
             .max_connections(connections)
-            .min_connections(1)
+            .min_connections(connections)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .acquire_timeout(Duration::from_secs(30))
             // A connection busy a moment ago is alive: checking it before
             // every use would add a network round trip to each query. One
@@ -74,6 +84,11 @@ impl Db {
         let conn = Database::connect(options)
             .await
             .with_context(|| format!("failed to connect to the database {url}"))?;
+        // Hold every connection at once, so that each is opened now.
+        let held = futures_util::future::try_join_all((0..connections).map(|_| conn.begin()))
+            .await
+            .with_context(|| format!("failed to open {connections} connections to {url}"))?;
+        drop(held);
         Ok(Self {
             read: conn.clone(),
             write: conn,
@@ -82,11 +97,11 @@ impl Db {
     }
 
     /// Connections for a background task that runs until shutdown, opened
-    /// on the caller's runtime. PostgreSQL: a small pool of its own, since
-    /// a pooled connection belongs to the runtime that opened it, and the
-    /// web workers' runtimes end before a background task is done. SQLite:
-    /// the same pools (SQLx runs each SQLite connection on its own thread,
-    /// and writes stay on the one writer).
+    /// on the caller's runtime. PostgreSQL: a small pool of its own (see
+    /// [`Db::postgres`] for why the runtime matters), so the task never
+    /// waits behind web requests nor borrows a connection a web worker
+    /// reopened. SQLite: the same pools (SQLx runs each SQLite connection on
+    /// its own thread, and writes stay on the one writer).
     pub async fn for_background_work(&self) -> anyhow::Result<Self> {
         if self.url.is_sqlite() {
             return Ok(self.clone());

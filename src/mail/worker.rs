@@ -111,10 +111,11 @@ impl Mailer {
             return;
         }
         // Connections of its own, opened here on the runtime that outlives
-        // the web workers: at shutdown the web workers' runtimes end first,
-        // and a pooled PostgreSQL connection opened on one of them fails
-        // ("Tokio context is being shutdown") — the worker could then
-        // neither record the message it just sent nor hand its batch back.
+        // the web workers (a PostgreSQL connection belongs to the runtime
+        // that opened it; one that broke and was reopened by a web worker
+        // fails once that worker has stopped), and never waiting behind the
+        // web's requests: at shutdown the worker must still record the
+        // message it just sent and hand the rest of its batch back.
         let db = match self.inner.db.for_background_work().await {
             Ok(db) => db,
             Err(err) => {
