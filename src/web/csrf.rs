@@ -39,16 +39,12 @@ pub async fn guard(
         .is_some_and(|sent| token::equal(sent, &expected));
     let valid = if from_header {
         true
-    } else if is_urlencoded(&req) {
-        let body = match req.extract::<Bytes>().await {
-            Ok(body) => body,
-            Err(err) => return Ok(req.error_response(err).map_into_right_body()),
-        };
-        let sent = form_token(&body);
-        req.set_payload(bytes_to_payload(body));
-        sent.is_some_and(|sent| token::equal(&sent, &expected))
     } else {
-        false
+        match peek_form(&mut req).await {
+            Ok(Some(body)) => form_token(&body).is_some_and(|sent| token::equal(&sent, &expected)),
+            Ok(None) => false,
+            Err(err) => return Ok(req.error_response(err).map_into_right_body()),
+        }
     };
     if !valid {
         return Ok(req.error_response(AppError::Csrf).map_into_right_body());
@@ -56,6 +52,17 @@ pub async fn guard(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// A urlencoded body, read within the size cap and put back for the next
+/// reader (the handler's form extractor); `None` for any other body.
+pub(super) async fn peek_form(req: &mut ServiceRequest) -> Result<Option<Bytes>, Error> {
+    if !is_urlencoded(req) {
+        return Ok(None);
+    }
+    let body = req.extract::<Bytes>().await?;
+    req.set_payload(bytes_to_payload(body.clone()));
+    Ok(Some(body))
 }
 
 fn is_urlencoded(req: &ServiceRequest) -> bool {
@@ -77,8 +84,7 @@ fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
-/// Puts a body that was read back for the next reader.
-pub(super) fn bytes_to_payload(body: Bytes) -> Payload {
+fn bytes_to_payload(body: Bytes) -> Payload {
     let (_, mut payload) = actix_http::h1::Payload::create(true);
     payload.unread_data(body);
     Payload::from(payload)

@@ -8,11 +8,9 @@
 use actix_web::Error;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
 
-use super::csrf::bytes_to_payload;
+use super::csrf::peek_form;
 use super::errors::AppError;
 
 const MESSAGE: &str = "The request contains a NUL character, which Roster does not accept. \
@@ -28,29 +26,18 @@ pub async fn guard(
             .error_response(AppError::bad_request(MESSAGE))
             .map_into_right_body());
     }
-    if is_urlencoded(&req) {
-        let body = match req.extract::<Bytes>().await {
-            Ok(body) => body,
-            Err(err) => return Ok(req.error_response(err).map_into_right_body()),
-        };
-        let refused = has_nul(&body);
-        req.set_payload(bytes_to_payload(body));
-        if refused {
+    match peek_form(&mut req).await {
+        Ok(Some(body)) if has_nul(&body) => {
             return Ok(req
                 .error_response(AppError::bad_request(MESSAGE))
                 .map_into_right_body());
         }
+        Ok(_) => {}
+        Err(err) => return Ok(req.error_response(err).map_into_right_body()),
     }
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
-}
-
-fn is_urlencoded(req: &ServiceRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
 /// Whether percent-decoding `raw` (a path, a query or a form body) yields
