@@ -110,6 +110,17 @@ pub struct ConfigArgs {
         global = true
     )]
     pub mail_from: String,
+
+    /// Invitations (first sends and resends) one organization may send in
+    /// 24 hours, so a compromised or hostile account cannot use Roster to
+    /// send mail in bulk.
+    #[arg(
+        long,
+        env = "ROSTER_INVITATIONS_PER_DAY",
+        default_value_t = 500,
+        global = true
+    )]
+    pub invitations_per_day: u64,
 }
 
 /// How the SMTP connection is secured.
@@ -274,6 +285,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// The From header of Roster's mail, e.g. `Roster <roster@example.com>`.
     pub mail_from: String,
+    /// Invitations one organization may send in 24 hours.
+    pub invitations_per_day: u64,
 }
 
 impl Config {
@@ -327,6 +340,9 @@ impl Config {
                 user: args.smtp_user.filter(|u| !u.is_empty()),
                 password: args.smtp_password.map(Secret::new),
             });
+        if args.invitations_per_day == 0 {
+            bail!("ROSTER_INVITATIONS_PER_DAY must be at least 1");
+        }
         if args.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             bail!(
                 "ROSTER_MAIL_FROM must be an address such as \"Roster <roster@example.com>\", got {}",
@@ -344,6 +360,7 @@ impl Config {
             trust_proxy: args.trust_proxy,
             smtp,
             mail_from: args.mail_from,
+            invitations_per_day: args.invitations_per_day,
         })
     }
 }
@@ -416,6 +433,7 @@ mod tests {
             smtp_user: None,
             smtp_password: None,
             mail_from: "Roster <roster@localhost>".into(),
+            invitations_per_day: 500,
         }
     }
 

@@ -18,8 +18,8 @@ use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::DatabaseUrl;
@@ -141,10 +141,43 @@ impl Db {
             .await
     }
 
+    /// Begins a write transaction that acts within the organizations
+    /// `org_ids` and holds them until it ends: on PostgreSQL their rows are
+    /// locked (`FOR UPDATE`, in id order so that two transactions never
+    /// wait for each other), so every check such a transaction makes — the
+    /// actor's role, how many workspaces are left, how many invitations
+    /// went out today — still holds when it commits, as it does on SQLite,
+    /// where write transactions run one at a time.
+    pub async fn begin_org_write(&self, org_ids: &[&str]) -> Result<DatabaseTransaction, DbErr> {
+        let txn = self.begin_write().await?;
+        lock_orgs(&txn, org_ids).await?;
+        Ok(txn)
+    }
+
     /// Answers whether the database responds.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.read.ping().await
     }
+}
+
+/// Locks the rows of `org_ids` for the rest of the transaction (PostgreSQL;
+/// on SQLite the write transaction already excludes every other writer).
+pub async fn lock_orgs<C: ConnectionTrait>(conn: &C, org_ids: &[&str]) -> Result<(), DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres || org_ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=org_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id FROM organizations WHERE id IN ({}) ORDER BY id FOR UPDATE",
+        placeholders.join(", ")
+    );
+    conn.query_all_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        org_ids.iter().map(|id| (*id).into()),
+    ))
+    .await?;
+    Ok(())
 }
 
 fn sqlite_options(url: &DatabaseUrl, connections: u32, read_only: bool) -> ConnectOptions {

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::mail::Mailer;
 use crate::web::errors::{AppError, render_error_page};
+use crate::web::password_slot::PasswordGate;
 use crate::web::state::AppState;
 use crate::web::{csrf, nul, routes};
 
@@ -65,6 +66,7 @@ impl Application {
             clock,
             config: Arc::new(config),
             mailer: mailer.clone(),
+            password_gate: Arc::new(PasswordGate::for_this_machine()),
         });
         let server = HttpServer::new(move || {
             let config = &state.config;

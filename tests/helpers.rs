@@ -136,6 +136,7 @@ pub fn test_config(database_url: DatabaseUrl) -> Config {
         trust_proxy: false,
         smtp: None,
         mail_from: "Roster <roster@roster.test>".into(),
+        invitations_per_day: 500,
     }
 }
 
@@ -244,11 +245,39 @@ impl TestApp {
         Browser::new(&self.address)
     }
 
-    /// Signs up a new person with their own organization in a fresh browser.
+    /// Signs up a new person with their own organization in a fresh browser
+    /// and confirms their address (as following the verification link
+    /// would), so they may send invitations.
     pub async fn signed_up(&self, name: &str, email: &str, org: &str) -> (Browser, String) {
         let browser = self.new_browser();
         let org_id = browser.sign_up(name, email, PASSWORD, org).await;
+        self.confirm_email(email).await;
         (browser, org_id)
+    }
+
+    /// Signs up a new person who has not followed their verification link.
+    pub async fn signed_up_unconfirmed(
+        &self,
+        name: &str,
+        email: &str,
+        org: &str,
+    ) -> (Browser, String) {
+        let browser = self.new_browser();
+        let org_id = browser.sign_up(name, email, PASSWORD, org).await;
+        (browser, org_id)
+    }
+
+    /// Marks the account with `address` as having confirmed it.
+    pub async fn confirm_email(&self, address: &str) {
+        self.db
+            .write()
+            .execute_unprepared(&format!(
+                "UPDATE users SET email_verified_at = {} WHERE email_normalized = '{}'",
+                self.clock.now(),
+                address.to_lowercase()
+            ))
+            .await
+            .expect("confirm an address");
     }
 
     /// Creates a person straight in the database (password [`PASSWORD`],
@@ -314,7 +343,8 @@ impl TestApp {
         let token = roster::domain::token::generate();
         let id = uuid::Uuid::new_v4().to_string();
         let address = email("invitee");
-        let now = self.clock.now();
+        // Sent ten minutes ago, so that it may be resent at once.
+        let now = self.clock.now() - 600;
         invitation::ActiveModel {
             id: Set(id.clone()),
             org_id: Set(org_id.to_string()),
@@ -434,6 +464,7 @@ impl TestApp {
             .insert_user(email, &format!("{} person", role.label()))
             .await;
         self.add_membership(org_id, &user, role).await;
+        self.confirm_email(email).await;
         let browser = self.new_browser();
         let response = browser.sign_in(email, PASSWORD).await;
         assert_eq!(

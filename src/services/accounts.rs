@@ -37,8 +37,49 @@ pub enum SignInError {
 pub enum PasswordChangeError {
     #[error("Your current password is not correct.")]
     WrongPassword,
+    #[error("{TOO_MANY_ATTEMPTS}")]
+    TooManyAttempts,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// What a password re-check refused after too many wrong passwords; the
+/// re-checks count with the sign-in failures of the account.
+pub const TOO_MANY_ATTEMPTS: &str =
+    "Too many wrong passwords for this account. Wait 15 minutes and try again.";
+
+/// The outcome of a rate-limited password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Matched,
+    Wrong,
+    /// The account or the address reached its limit: nothing was checked.
+    RateLimited,
+}
+
+/// Checks `attempt` against `stored` (a dummy hash when `None`) under the
+/// limits of `account` and `address`. The attempt is reserved before the
+/// hash runs, so simultaneous attempts cannot slip past the limit.
+async fn checked_password(
+    db: &Db,
+    now: i64,
+    account: &str,
+    stored: Option<String>,
+    attempt: &str,
+    address: Option<&str>,
+) -> anyhow::Result<Checked> {
+    let Some(reservation) = rate_limit::reserve(db, account, address, now).await? else {
+        return Ok(Checked::RateLimited);
+    };
+    let attempt = attempt.to_string();
+    let matched = blocking(move || password::verify(&attempt, stored.as_deref())).await?;
+    if matched {
+        rate_limit::succeeded(db, reservation).await?;
+        Ok(Checked::Matched)
+    } else {
+        rate_limit::failed(reservation);
+        Ok(Checked::Wrong)
+    }
 }
 
 /// A validated sign-up form.
@@ -128,44 +169,51 @@ pub async fn sign_in(
     address: Option<&str>,
 ) -> Result<user::Model, SignInError> {
     let account = normalize_lookup(email);
-    let now = clock.now();
-    if rate_limit::is_limited(db, &account, address, now).await? {
-        return Err(SignInError::RateLimited);
-    }
     let found = find_by_email(db, &account).await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let attempt = password.to_string();
-    let matched = blocking(move || password::verify(&attempt, stored.as_deref())).await?;
-    match found {
-        Some(user) if matched => {
-            rate_limit::clear_account(db, &account).await?;
-            Ok(user)
-        }
-        _ => {
-            rate_limit::record_failure(db, &account, address, now).await?;
-            Err(SignInError::InvalidCredentials)
-        }
+    match checked_password(db, clock.now(), &account, stored, password, address).await? {
+        Checked::Matched => found.ok_or(SignInError::InvalidCredentials),
+        Checked::Wrong => Err(SignInError::InvalidCredentials),
+        Checked::RateLimited => Err(SignInError::RateLimited),
     }
 }
 
 /// Re-checks a signed-in person's password (before a change of password,
-/// an ownership transfer or deleting an organization).
-pub async fn check_password(user: &user::Model, attempt: &str) -> anyhow::Result<bool> {
-    let stored = user.password_hash.clone();
-    let attempt = attempt.to_string();
-    blocking(move || password::verify(&attempt, Some(&stored))).await
+/// an ownership transfer or deleting an organization); wrong answers count
+/// with the account's sign-in failures, from `address`.
+pub async fn check_password(
+    db: &Db,
+    clock: &Clock,
+    user: &user::Model,
+    attempt: &str,
+    address: Option<&str>,
+) -> anyhow::Result<Checked> {
+    let stored = Some(user.password_hash.clone());
+    checked_password(
+        db,
+        clock.now(),
+        &user.email_normalized,
+        stored,
+        attempt,
+        address,
+    )
+    .await
 }
 
 /// Sets a new password and ends every session of the account; returns the
 /// new session epoch so the caller can keep its own session.
 pub async fn change_password(
     db: &Db,
+    clock: &Clock,
     user: &user::Model,
     current: &str,
     new: NewPassword,
+    address: Option<&str>,
 ) -> Result<i64, PasswordChangeError> {
-    if !check_password(user, current).await? {
-        return Err(PasswordChangeError::WrongPassword);
+    match check_password(db, clock, user, current, address).await? {
+        Checked::Matched => {}
+        Checked::Wrong => return Err(PasswordChangeError::WrongPassword),
+        Checked::RateLimited => return Err(PasswordChangeError::TooManyAttempts),
     }
     let new_hash = blocking(move || password::hash(new.expose()))
         .await?

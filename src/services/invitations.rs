@@ -26,7 +26,7 @@ use crate::domain::token;
 use crate::domain::workspace::{Access, WorkspaceRole};
 use crate::entities::invitation::{self, StoredState};
 use crate::entities::{
-    membership, organization, outbox_message, user, workspace, workspace_member,
+    audit_event, membership, organization, outbox_message, user, workspace, workspace_member,
 };
 use crate::mail::outbox;
 use crate::mail::templates;
@@ -35,6 +35,9 @@ use crate::mail::templates;
 pub const VALID_SECS: i64 = 7 * 24 * 3600;
 /// The most addresses one send takes.
 pub const MAX_PER_SEND: usize = 100;
+/// The shortest time between two sends of one invitation.
+pub const RESEND_SPACING_SECS: i64 = 2 * 60;
+const DAY_SECS: i64 = 24 * 3600;
 pub const PER_PAGE: u64 = 50;
 
 /// An invitation's state as people see it.
@@ -134,6 +137,51 @@ pub struct Sender<'a> {
     pub name: &'a str,
     pub org_name: &'a str,
     pub base_url: &'a str,
+    /// Invitations the organization may send in 24 hours.
+    pub daily_limit: u64,
+}
+
+/// Only a person who has confirmed their address sends invitations: an
+/// account made with someone else's address (or a throwaway one) cannot
+/// use Roster to mail strangers in its name.
+async fn require_confirmed<C: ConnectionTrait>(conn: &C, user_id: &str) -> Result<(), MemberError> {
+    let confirmed = user::Entity::find_by_id(user_id.to_string())
+        .one(conn)
+        .await?
+        .is_some_and(|u| u.email_verified_at.is_some());
+    if confirmed {
+        Ok(())
+    } else {
+        Err(MemberError::Unconfirmed)
+    }
+}
+
+/// Refuses a send of `count` more invitations that would take the
+/// organization past its daily limit. Every send and resend writes an
+/// audit row, so those rows are the count. The caller holds the
+/// organization's lock (see `current_role`), so simultaneous sends cannot
+/// both pass.
+async fn check_daily_limit<C: ConnectionTrait>(
+    conn: &C,
+    sender: &Sender<'_>,
+    count: u64,
+    now: i64,
+) -> Result<(), MemberError> {
+    let sent = audit_event::Entity::find()
+        .filter(audit_event::Column::OrgId.eq(sender.acting.org_id.as_str()))
+        .filter(audit_event::Column::Action.is_in(["invitation.sent", "invitation.resent"]))
+        .filter(audit_event::Column::CreatedAt.gt(now - DAY_SECS))
+        .count(conn)
+        .await?;
+    if sent + count > sender.daily_limit {
+        let left = sender.daily_limit.saturating_sub(sent);
+        return Err(MemberError::Throttled(format!(
+            "This organization may send {} invitations a day and has sent {sent} in the last \
+             24 hours: {left} more can go out now. Try again later or invite fewer people.",
+            sender.daily_limit
+        )));
+    }
+    Ok(())
 }
 
 /// An invitation straight into a workspace: which, and the role there.
@@ -164,11 +212,13 @@ pub async fn invite(
         )));
     }
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
     let actor = current_role(&txn, &sender.acting.org_id, &sender.acting.user_id)
         .await?
         .ok_or(MemberError::NotFound)?;
     policy::authorize(actor, Action::Invite { role })?;
+    require_confirmed(&txn, &sender.acting.user_id).await?;
+    check_daily_limit(&txn, sender, addresses.len() as u64, now).await?;
     let workspace_title = match &into {
         Some(target) => Some(check_workspace_grant(&txn, sender.acting, actor, target).await?),
         None if role == OrgRole::None => {
@@ -468,7 +518,7 @@ pub async fn resend(
     invitation_id: &str,
 ) -> Result<(invitation::Model, SentLink), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
     let existing = load(&txn, &sender.acting.org_id, invitation_id).await?;
     let actor = current_role(&txn, &sender.acting.org_id, &sender.acting.user_id)
         .await?
@@ -484,6 +534,14 @@ pub async fn resend(
             "Only a pending or expired invitation can be resent.",
         ));
     }
+    require_confirmed(&txn, &sender.acting.user_id).await?;
+    let wait = existing.sent_at + RESEND_SPACING_SECS - now;
+    if wait > 0 {
+        return Err(MemberError::Throttled(format!(
+            "This invitation was sent moments ago. You can send it again in {wait} seconds."
+        )));
+    }
+    check_daily_limit(&txn, sender, 1, now).await?;
     let link = renew(&txn, sender, &existing, None, now).await?;
     let updated = load(&txn, &sender.acting.org_id, invitation_id).await?;
     txn.commit().await?;
@@ -502,7 +560,7 @@ pub async fn cancel(
     invitation_id: &str,
 ) -> Result<invitation::Model, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let existing = load(&txn, &acting.org_id, invitation_id).await?;
     let actor = current_role(&txn, &acting.org_id, &acting.user_id)
         .await?
@@ -773,6 +831,9 @@ pub async fn accept(
         .one(&txn)
         .await?
         .ok_or(AcceptError::NotFound)?;
+    // The inviter's role is checked again below: hold the organization so
+    // that it is still the role in force when this commits.
+    crate::db::lock_orgs(&txn, &[&invitation.org_id]).await?;
     match State::of(&invitation, now) {
         State::Pending => {}
         State::Expired => return Err(AcceptError::Expired),

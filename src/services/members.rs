@@ -40,6 +40,17 @@ pub enum MemberError {
     Conflict(&'static str),
     #[error("Your password is not correct.")]
     WrongPassword,
+    #[error("{}", super::accounts::TOO_MANY_ATTEMPTS)]
+    TooManyAttempts,
+    /// A limit on how often something may be done was reached (429).
+    #[error("{0}")]
+    Throttled(String),
+    /// The acting person has not confirmed their email address (403).
+    #[error(
+        "Confirm your email address before sending invitations: use the link we sent you, \
+         or send a new one from your Account page."
+    )]
+    Unconfirmed,
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -534,7 +545,7 @@ pub async fn change_role(
     new_role: OrgRole,
 ) -> Result<MemberRow, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (actor, mut target) = actor_and_target(&txn, acting, membership_id).await?;
     policy::authorize(
         actor,
@@ -577,7 +588,7 @@ pub async fn remove(
     membership_id: &str,
 ) -> Result<MemberRow, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let actor = actor_role(&txn, acting).await?;
     let row = find(&txn, &acting.org_id, membership_id)
         .await?
@@ -609,7 +620,7 @@ pub async fn remove(
 /// The actor leaves the organization.
 pub async fn leave(db: &Db, clock: &Clock, acting: &Acting) -> Result<(), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let row = find(&txn, &acting.org_id, &acting.membership_id)
         .await?
         .ok_or(MemberError::NotFound)?;
@@ -655,6 +666,24 @@ async fn delete_membership<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Re-checks the acting person's password before a grave change, under the
+/// sign-in limits of their account.
+pub(crate) async fn recheck_password(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    user: &user::Model,
+    attempt: &str,
+) -> Result<(), MemberError> {
+    use super::accounts::Checked;
+    let address = acting.actor.address.as_deref();
+    match super::accounts::check_password(db, clock, user, attempt, address).await? {
+        Checked::Matched => Ok(()),
+        Checked::Wrong => Err(MemberError::WrongPassword),
+        Checked::RateLimited => Err(MemberError::TooManyAttempts),
+    }
+}
+
 /// Makes the member with `target_email` the Owner and the current Owner an
 /// Admin, in one transaction, after re-checking the Owner's password.
 pub async fn transfer_ownership(
@@ -665,11 +694,9 @@ pub async fn transfer_ownership(
     target_email: &str,
     password_attempt: &str,
 ) -> Result<MemberRow, MemberError> {
-    if !super::accounts::check_password(owner, password_attempt).await? {
-        return Err(MemberError::WrongPassword);
-    }
+    recheck_password(db, clock, acting, owner, password_attempt).await?;
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let actor = actor_role(&txn, acting).await?;
     let target = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))

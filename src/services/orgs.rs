@@ -183,7 +183,7 @@ pub async fn update_profile(
 ) -> Result<organization::Model, super::members::MemberError> {
     use super::members::MemberError;
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let org = authorized_org(&txn, acting, Permission::EditSettings).await?;
     let mut before = Vec::new();
     let mut after = Vec::new();
@@ -245,11 +245,9 @@ pub async fn delete(
     typed_name: &str,
 ) -> Result<organization::Model, super::members::MemberError> {
     use super::members::MemberError;
-    if !super::accounts::check_password(owner, password_attempt).await? {
-        return Err(MemberError::WrongPassword);
-    }
+    super::members::recheck_password(db, clock, acting, owner, password_attempt).await?;
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let org = authorized_org(&txn, acting, Permission::DeleteOrganization).await?;
     if typed_name.trim() != org.name {
         return Err(MemberError::Invalid(

@@ -283,7 +283,7 @@ pub async fn set_restricted(
     restricted: bool,
 ) -> Result<(), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
     if restricted && !rules::may_be_restricted(target.role) {
         return Err(MemberError::Invalid(NEVER_RESTRICTED.into()));
@@ -363,7 +363,7 @@ pub async fn set_grant(
     grant: Option<Grant>,
 ) -> Result<(), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
     let found = product::Entity::find_by_id(product_id.to_string())
         .filter(product::Column::OrgId.eq(acting.org_id.as_str()))
@@ -414,7 +414,7 @@ pub async fn grant_view_on_workspace(
     workspace_id: &str,
 ) -> Result<(workspace::Model, u64), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
     let ws = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))

@@ -360,7 +360,7 @@ pub async fn create(
     description: &str,
 ) -> Result<product::Model, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let viewer = acting_viewer(&txn, acting).await?;
     let ws = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
@@ -454,7 +454,7 @@ pub async fn update(
     description: &str,
 ) -> Result<product::Model, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (found, _) = acting_rights(&txn, acting, product_id, |r| r.edit).await?;
     let before = found.name.clone();
     let mut changed: product::ActiveModel = found.into();
@@ -492,7 +492,7 @@ pub async fn assign_owner(
     email: &str,
 ) -> Result<(product::Model, String), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (found, _) = acting_rights(&txn, acting, product_id, |r| r.assign_owner).await?;
     let normalized = email.trim().to_lowercase();
     let no_such = || {
@@ -556,7 +556,7 @@ pub async fn delete(
     product_id: &str,
 ) -> Result<product::Model, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (found, _) = acting_rights(&txn, acting, product_id, |r| r.delete).await?;
     product::Entity::delete_many()
         .filter(product::Column::Id.eq(found.id.as_str()))

@@ -246,7 +246,7 @@ pub async fn create(
     description: &str,
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let actor = super::members::actor_role(&txn, acting).await?;
     policy::authorize(actor, Action::Use(Permission::CreateWorkspaces))?;
     let created = workspace::ActiveModel {
@@ -318,7 +318,7 @@ pub async fn update_details(
     description: &str,
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (before, _) = acting_access(&txn, acting, workspace_id, WsPermission::EditDetails).await?;
     let updated = workspace::Entity::update_many()
         .col_expr(workspace::Column::Title, Expr::value(title.as_str()))
@@ -582,7 +582,7 @@ pub async fn set_direct_role(
     new_role: Option<WorkspaceRole>,
 ) -> Result<(), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (workspace, actor) = acting_access(&txn, acting, workspace_id, WsPermission::View).await?;
     let target = membership::Entity::find_by_id(membership_id.to_string())
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
@@ -710,7 +710,7 @@ pub async fn transfer(
     new_owner_email: &str,
 ) -> Result<(workspace::Model, String), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
     let target = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
@@ -799,6 +799,25 @@ pub async fn direct_member_count(db: &Db, workspace_id: &str) -> anyhow::Result<
         .context("failed to count direct members")
 }
 
+/// Refuses with `message` when `org_id` has one workspace left, which is
+/// about to go. The caller's transaction holds the organization (see
+/// `Db::begin_org_write`), so two simultaneous deletes or moves cannot
+/// both see a second workspace that the other is taking away.
+async fn keep_one_workspace<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    message: &str,
+) -> Result<(), MemberError> {
+    let left = workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(org_id))
+        .count(conn)
+        .await?;
+    if left <= 1 {
+        return Err(MemberError::Invalid(message.into()));
+    }
+    Ok(())
+}
+
 /// Deletes a workspace after its title was typed to confirm; the
 /// organization keeps at least one.
 pub async fn delete(
@@ -809,22 +828,19 @@ pub async fn delete(
     typed_title: &str,
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
     if typed_title.trim() != found.title {
         return Err(MemberError::Invalid(
             "Type the workspace's title exactly to confirm.".into(),
         ));
     }
-    let workspaces_left = workspace::Entity::find()
-        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
-        .count(&txn)
-        .await?;
-    if workspaces_left <= 1 {
-        return Err(MemberError::Invalid(
-            "An organization keeps at least one workspace.".into(),
-        ));
-    }
+    keep_one_workspace(
+        &txn,
+        &acting.org_id,
+        "An organization keeps at least one workspace.",
+    )
+    .await?;
     workspace::Entity::delete_many()
         .filter(workspace::Column::Id.eq(workspace_id))
         .exec(&txn)
@@ -967,13 +983,20 @@ pub async fn move_to(
     target_org_id: &str,
 ) -> Result<(workspace::Model, usize), MemberError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id, target_org_id]).await?;
     let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
     if target_org_id == acting.org_id {
         return Err(MemberError::Invalid(
             "Choose another organization to move the workspace to.".into(),
         ));
     }
+    keep_one_workspace(
+        &txn,
+        &acting.org_id,
+        "This is the organization's only workspace: an organization keeps at least one. \
+         Create another workspace before moving this one away.",
+    )
+    .await?;
     let target_role = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(target_org_id))
         .filter(membership::Column::UserId.eq(acting.user_id.as_str()))

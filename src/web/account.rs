@@ -6,7 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::errors::AppError;
-use super::extract::CurrentUser;
+use super::extract::{ClientAddr, CurrentUser};
+use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
 use super::state::AppState;
@@ -62,10 +63,13 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     current: CurrentUser,
+    addr: ClientAddr,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let new = NewPassword::parse(&form.new_password)
         .map_err(|e| errors.add("new_password", e))
         .ok();
@@ -73,7 +77,15 @@ pub async fn change_password(
         errors.add("confirm_password", "The two new passwords don't match.");
     }
     if let (Some(new), true) = (new, errors.is_empty()) {
-        match accounts::change_password(&state.db, &current.user, &form.current_password, new).await
+        match accounts::change_password(
+            &state.db,
+            &state.clock,
+            &current.user,
+            &form.current_password,
+            new,
+            addr.0.as_deref(),
+        )
+        .await
         {
             Ok(epoch) => {
                 // This browser stays signed in; every other session ends.
@@ -89,13 +101,14 @@ pub async fn change_password(
             Err(err @ PasswordChangeError::WrongPassword) => {
                 errors.add("current_password", err.to_string())
             }
+            Err(err @ PasswordChangeError::TooManyAttempts) => {
+                status = StatusCode::TOO_MANY_REQUESTS;
+                errors.add("current_password", err.to_string())
+            }
             Err(PasswordChangeError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
         }
     }
-    html(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &AccountPage::of(&state, &current, errors).await?,
-    )
+    html(status, &AccountPage::of(&state, &current, errors).await?)
 }
 
 pub async fn sign_out_everywhere(

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::auth::begin_session;
 use super::errors::AppError;
 use super::extract::{ClientAddr, CurrentUser};
+use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
 use super::state::AppState;
@@ -18,6 +19,7 @@ use crate::domain::password::NewPassword;
 use crate::entities::account_token::Purpose;
 use crate::mail::templates;
 use crate::services::account_links::{self, AutoJoinError, LinkError};
+use crate::services::rate_limit;
 
 #[derive(Template)]
 #[template(path = "forgot.html")]
@@ -25,6 +27,7 @@ struct ForgotPage {
     layout: Layout,
     email: String,
     sent: bool,
+    error: &'static str,
 }
 
 pub async fn forgot_page(session: Session) -> Result<HttpResponse, AppError> {
@@ -32,6 +35,7 @@ pub async fn forgot_page(session: Session) -> Result<HttpResponse, AppError> {
         layout: Layout::public(&session, "Forgot your password?"),
         email: String::new(),
         sent: false,
+        error: "",
     })
 }
 
@@ -45,8 +49,22 @@ pub struct ForgotForm {
 pub async fn forgot(
     state: web::Data<AppState>,
     session: Session,
+    addr: ClientAddr,
     form: web::Form<ForgotForm>,
 ) -> Result<HttpResponse, AppError> {
+    // Counted per client address whatever the account, so the answer still
+    // says nothing about which addresses have accounts.
+    if !rate_limit::allow_reset_request(&state.db, addr.0.as_deref(), state.clock.now()).await? {
+        return html(
+            StatusCode::TOO_MANY_REQUESTS,
+            &ForgotPage {
+                layout: Layout::public(&session, "Forgot your password?"),
+                email: form.email.trim().to_string(),
+                sent: false,
+                error: "Too many reset requests from your network. Wait 15 minutes and try again.",
+            },
+        );
+    }
     let sent =
         account_links::request_reset(&state.db, &state.clock, &form.email, &state.config.base_url)
             .await?;
@@ -59,6 +77,7 @@ pub async fn forgot(
         layout: Layout::public(&session, "Check your email"),
         email: form.email.trim().to_string(),
         sent: true,
+        error: "",
     })
 }
 
@@ -122,6 +141,7 @@ pub struct ResetForm {
 /// Sets the new password, ends every session, signs this browser in.
 pub async fn reset(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     session: Session,
     addr: ClientAddr,
     path: web::Path<String>,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::errors::AppError;
 use super::extract::ClientAddr;
+use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
 use super::state::AppState;
@@ -47,6 +48,7 @@ pub async fn signup_page(session: Session) -> Result<HttpResponse, AppError> {
 
 pub async fn signup(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     session: Session,
     addr: ClientAddr,
     form: web::Form<SignUpForm>,
@@ -134,10 +136,23 @@ struct SignInPage {
     error: String,
 }
 
-/// Only same-site paths are followed after sign-in.
+/// Where a `next=` parameter may send someone: a path on this site only.
+/// Only visible ASCII is accepted (browsers drop tab, CR and LF from a URL,
+/// so `/\t/evil.example` would become `//evil.example`), never a backslash
+/// (read as `/`), never `//` (another host), and it must parse as a bare
+/// path and query.
 pub(crate) fn safe_next(next: &str) -> Option<&str> {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
-    ok.then_some(next)
+    const MAX_LEN: usize = 2048;
+    let shaped = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= MAX_LEN
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if !shaped {
+        return None;
+    }
+    let uri: actix_web::http::Uri = next.parse().ok()?;
+    let bare = uri.scheme().is_none() && uri.authority().is_none() && uri.path().starts_with('/');
+    bare.then_some(next)
 }
 
 pub async fn signin_page(
@@ -164,6 +179,7 @@ pub async fn signin_page(
 
 pub async fn signin(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     session: Session,
     addr: ClientAddr,
     form: web::Form<SignInForm>,
@@ -248,5 +264,16 @@ mod tests {
         assert_eq!(safe_next("/\\evil.example"), None);
         assert_eq!(safe_next("https://evil.example"), None);
         assert_eq!(safe_next(""), None);
+        assert_eq!(safe_next("/\t/evil.example"), None);
+        assert_eq!(safe_next("/\n/x"), None);
+        assert_eq!(safe_next("/\r/x"), None);
+        assert_eq!(safe_next("/ /x"), None);
+        assert_eq!(safe_next("/a\\b"), None);
+        assert_eq!(safe_next("/caf\u{e9}"), None);
+        assert_eq!(safe_next("/\u{7f}x"), None);
+        assert_eq!(
+            safe_next("/invitations/abc-_9"),
+            Some("/invitations/abc-_9")
+        );
     }
 }

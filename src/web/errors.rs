@@ -36,8 +36,18 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("Too many attempts. Wait a while and try again.")]
     RateLimited,
+    /// A limit was reached; the message says which and for how long.
+    #[error("{0}")]
+    TooMany(String),
     #[error("{0}")]
     Conflict(String),
+    /// Turned away before any work, to keep the process responsive; the
+    /// answer says when to retry.
+    #[error("{message}")]
+    Busy {
+        status: StatusCode,
+        message: &'static str,
+    },
     #[error("Something went wrong on our side. Please try again.")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -86,6 +96,9 @@ impl From<MemberError> for AppError {
             MemberError::Denied(denied) => denied.into(),
             MemberError::Conflict(message) => AppError::Conflict(message.to_string()),
             MemberError::WrongPassword => AppError::BadRequest(err.to_string()),
+            MemberError::TooManyAttempts => AppError::TooMany(err.to_string()),
+            MemberError::Throttled(message) => AppError::TooMany(message),
+            MemberError::Unconfirmed => AppError::Forbidden(err.to_string()),
             MemberError::Invalid(message) => AppError::BadRequest(message),
             MemberError::Unexpected(err) => AppError::Unexpected(err),
         }
@@ -106,6 +119,7 @@ impl From<PasswordChangeError> for AppError {
     fn from(err: PasswordChangeError) -> Self {
         match err {
             PasswordChangeError::Unexpected(err) => AppError::Unexpected(err),
+            PasswordChangeError::TooManyAttempts => AppError::TooMany(err.to_string()),
             other => AppError::BadRequest(other.to_string()),
         }
     }
@@ -120,8 +134,9 @@ impl ResponseError for AppError {
             AppError::SignInRequired { htmx: false, .. } => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited | AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Busy { status, .. } => *status,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -146,6 +161,9 @@ impl ResponseError for AppError {
                         .finish()
                 }
             }
+            AppError::Busy { status, .. } => HttpResponse::build(*status)
+                .insert_header((header::RETRY_AFTER, "1"))
+                .finish(),
             // The body is rendered by `render_error_page`, which knows
             // whether the request came from htmx.
             _ => HttpResponse::build(self.status_code()).finish(),
@@ -236,6 +254,7 @@ fn heading(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "Request too large",
         StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
         StatusCode::CONFLICT => "Changed meanwhile",
+        StatusCode::SERVICE_UNAVAILABLE => "Busy",
         StatusCode::METHOD_NOT_ALLOWED => "Not allowed",
         _ if status.is_server_error() => "Something went wrong",
         _ => "Something went wrong",

@@ -289,6 +289,7 @@ fn sender<'a>(state: &'a AppState, ctx: &'a OrgCtx, acting: &'a Acting) -> Sende
         name: &ctx.user().name,
         org_name: &ctx.org.name,
         base_url: &state.config.base_url,
+        daily_limit: state.config.invitations_per_day,
     }
 }
 
@@ -349,6 +350,14 @@ pub async fn send(
         Err(MemberError::Invalid(message)) => {
             errors.add("emails", message);
             (StatusCode::UNPROCESSABLE_ENTITY, Vec::new(), form)
+        }
+        Err(err @ MemberError::Throttled(_)) => {
+            errors.add("emails", err.to_string());
+            (StatusCode::TOO_MANY_REQUESTS, Vec::new(), form)
+        }
+        Err(err @ MemberError::Unconfirmed) => {
+            errors.add("emails", err.to_string());
+            (StatusCode::FORBIDDEN, Vec::new(), form)
         }
         Err(err) => return Err(err.into()),
     };

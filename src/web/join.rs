@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::auth::begin_session;
 use super::errors::AppError;
 use super::extract::{ClientAddr, CurrentUser};
+use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, see_other};
 use super::session;
 use super::state::AppState;
@@ -282,6 +283,7 @@ pub struct JoinSignUpForm {
 /// address, joins the organization and is signed in.
 pub async fn signup(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     session: Session,
     addr: ClientAddr,
     path: web::Path<String>,

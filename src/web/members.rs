@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::errors::AppError;
 use super::extract::{Htmx, OrgCtx};
+use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
 use super::state::AppState;
@@ -610,12 +611,14 @@ pub struct TransferForm {
 
 pub async fn transfer(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     ctx: OrgCtx,
     form: web::Form<TransferForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::TransferOwnership)?;
     let form = form.into_inner();
     let mut errors = FieldErrors::default();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     match members::transfer_ownership(
         &state.db,
         &state.clock,
@@ -638,12 +641,16 @@ pub async fn transfer(
             return Ok(see_other(&format!("/orgs/{}/members", ctx.org.id)));
         }
         Err(err @ MemberError::WrongPassword) => errors.add("password", err.to_string()),
+        Err(err @ MemberError::TooManyAttempts) => {
+            status = StatusCode::TOO_MANY_REQUESTS;
+            errors.add("password", err.to_string())
+        }
         Err(MemberError::Invalid(message)) => errors.add("email", message),
         Err(MemberError::Denied(denied)) => errors.add("email", denied.to_string()),
         Err(other) => return Err(other.into()),
     }
     html(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         &TransferPage {
             layout: Layout::org(&ctx, Section::Members, "Transfer ownership"),
             org_id: ctx.org.id.clone(),

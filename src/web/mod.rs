@@ -19,6 +19,7 @@ pub mod join;
 pub mod members;
 pub mod nul;
 pub mod orgs;
+pub mod password_slot;
 pub mod product_access;
 pub mod products;
 pub mod render;

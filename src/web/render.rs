@@ -193,9 +193,14 @@ pub fn page<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
 }
 
 /// A redirect after a successful POST (303, so the browser GETs).
+/// A redirect to `location`; a location that cannot be a header value
+/// (never expected: callers pass paths they built or checked) goes home
+/// instead of failing the request after its work was done.
 pub fn see_other(location: &str) -> HttpResponse {
+    let value = header::HeaderValue::from_str(location)
+        .unwrap_or_else(|_| header::HeaderValue::from_static("/"));
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
+        .insert_header((header::LOCATION, value))
         .finish()
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::errors::AppError;
 use super::extract::OrgCtx;
+use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, Section, html, see_other};
 use super::session;
 use super::state::AppState;
@@ -222,11 +223,13 @@ pub struct DeleteForm {
 
 pub async fn delete_org(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     ctx: OrgCtx,
     form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::DeleteOrganization)?;
     let mut errors = FieldErrors::default();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     match orgs::delete(
         &state.db,
         &state.clock,
@@ -246,6 +249,10 @@ pub async fn delete_org(
             return Ok(see_other("/"));
         }
         Err(err @ MemberError::WrongPassword) => errors.add("password", err.to_string()),
+        Err(err @ MemberError::TooManyAttempts) => {
+            status = StatusCode::TOO_MANY_REQUESTS;
+            errors.add("password", err.to_string())
+        }
         Err(MemberError::Invalid(message)) => errors.add("confirm_name", message),
         Err(other) => return Err(other.into()),
     }
@@ -253,7 +260,7 @@ pub async fn delete_org(
     general_page(
         &state,
         &ctx,
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         name,
         description,
         Errors::Delete(errors),

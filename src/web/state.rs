@@ -13,4 +13,6 @@ pub struct AppState {
     pub clock: Clock,
     pub config: Arc<Config>,
     pub mailer: Mailer,
+    /// Bounds the password hashes in flight (see `web::password_slot`).
+    pub password_gate: Arc<super::password_slot::PasswordGate>,
 }

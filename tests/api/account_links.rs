@@ -192,7 +192,7 @@ async fn a_confirmed_address_on_a_listed_domain_may_join_with_the_chosen_role() 
     assert!(general.contains("<option value=\"viewer\" selected>"));
 
     let (bea, _) = app
-        .signed_up("Bea", "bea@acme.test", "Bea's Side Project")
+        .signed_up_unconfirmed("Bea", "bea@acme.test", "Bea's Side Project")
         .await;
     let verification = sink.wait_to("bea@acme.test", "/verify/").await;
     assert!(
@@ -237,7 +237,7 @@ async fn a_confirmed_address_on_a_listed_domain_may_join_with_the_chosen_role() 
 
     // Another domain: the organization does not offer it.
     let (carl, _) = app
-        .signed_up("Carl", "carl@elsewhere.test", "Carl Co")
+        .signed_up_unconfirmed("Carl", "carl@elsewhere.test", "Carl Co")
         .await;
     let carl_link = link_path(
         &sink.wait_to("carl@elsewhere.test", "/verify/").await,

@@ -6,6 +6,7 @@ mod backup;
 mod concurrency;
 mod csrf_and_headers;
 mod form_fuzz;
+mod hardening;
 mod hostile_input;
 mod instances;
 mod invitations;
