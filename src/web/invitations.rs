@@ -175,6 +175,8 @@ struct InvitationsPage {
     prev_href: String,
     next_href: String,
     sends: bool,
+    /// The person has not confirmed their address, so may not send yet.
+    unconfirmed: bool,
 }
 
 impl InvitationsPage {
@@ -246,6 +248,7 @@ async fn render_page(
             prev_href: page_href(&query, query.page.saturating_sub(1).max(1)),
             next_href: page_href(&query, query.page + 1),
             sends: state.mailer.sends(),
+            unconfirmed: ctx.user().email_verified_at.is_none(),
         },
     )
 }

@@ -67,6 +67,8 @@ async fn every_covered_action_writes_its_row_with_actor_target_and_change() {
             "SELECT id FROM invitations WHERE org_id = '{org}' AND email_normalized = 'ivy@example.test'"
         ))
         .await;
+    // One invitation is resent at most every two minutes.
+    app.clock.advance(2 * 60);
     owner
         .post_form(&format!("/orgs/{org}/invitations/{invitation}/resend"), &[])
         .await;

@@ -29,8 +29,9 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         | ("get", "/verify/{token}")
         | ("post", "/verify/{token}") => [410; 8],
         ("post", "/account/verify") => [303; 8],
-        // Nobody here has confirmed their address.
-        ("post", "/auto-join/{org_id}") => [303, 403, 403, 403, 403, 403, 403, 403],
+        // Everyone here has confirmed their address (so that they may send
+        // invitations), but no organization lists their domain: no offer.
+        ("post", "/auto-join/{org_id}") => [303, 404, 404, 404, 404, 404, 404, 404],
         ("post", "/orgs/{org_id}/settings/auto-join") => [303, 404, 404, 403, 403, 403, 403, 303],
         ("get", "/account") | ("get", "/orgs/new") => SIGNED_IN,
         ("post", "/account/password") | ("post", "/orgs") => {
