@@ -136,6 +136,9 @@ pub fn test_config(database_url: DatabaseUrl) -> Config {
         trust_proxy: false,
         smtp: None,
         mail_from: "Roster <roster@roster.test>".into(),
+        // No test asks the real DNS: by default lookups go to a local port
+        // where nothing answers; domain-proof tests start their own server.
+        dns: crate::dns::config_for("127.0.0.1:9".parse().expect("address")),
     }
 }
 

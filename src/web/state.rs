@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::dns::Dns;
 use crate::mail::Mailer;
 
 #[derive(Clone, Debug)]
@@ -13,4 +14,5 @@ pub struct AppState {
     pub clock: Clock,
     pub config: Arc<Config>,
     pub mailer: Mailer,
+    pub dns: Dns,
 }
