@@ -121,6 +121,29 @@ pub struct ConfigArgs {
         global = true
     )]
     pub invitations_per_day: u64,
+    /// The DNS server that answers the TXT lookups proving an organization
+    /// controls an auto-join domain, as IP:PORT (asked over UDP, and TCP
+    /// for long answers). Defaults to the system's resolvers
+    /// (/etc/resolv.conf).
+    #[arg(long, env = "ROSTER_DNS_SERVER", global = true)]
+    pub dns_server: Option<SocketAddr>,
+    /// Seconds to wait for a DNS answer (each lookup tries twice).
+    #[arg(
+        long,
+        env = "ROSTER_DNS_TIMEOUT_SECONDS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub dns_timeout_seconds: u64,
+}
+
+/// Where Roster asks DNS questions.
+#[derive(Clone, Debug)]
+pub struct DnsConfig {
+    /// `None`: the system's resolvers (resolv.conf).
+    pub server: Option<SocketAddr>,
+    /// How long to wait for one answer.
+    pub timeout: Duration,
 }
 
 /// How the SMTP connection is secured.
@@ -287,6 +310,8 @@ pub struct Config {
     pub mail_from: String,
     /// Invitations one organization may send in 24 hours.
     pub invitations_per_day: u64,
+    /// The resolver for domain-verification lookups.
+    pub dns: DnsConfig,
 }
 
 impl Config {
@@ -349,6 +374,12 @@ impl Config {
                 args.mail_from
             );
         }
+        if args.dns_timeout_seconds == 0 || args.dns_timeout_seconds > 60 {
+            bail!(
+                "ROSTER_DNS_TIMEOUT_SECONDS must be between 1 and 60, got {}",
+                args.dns_timeout_seconds
+            );
+        }
         Ok(Self {
             bind: args.bind,
             database_url,
@@ -361,6 +392,10 @@ impl Config {
             smtp,
             mail_from: args.mail_from,
             invitations_per_day: args.invitations_per_day,
+            dns: DnsConfig {
+                server: args.dns_server,
+                timeout: Duration::from_secs(args.dns_timeout_seconds),
+            },
         })
     }
 }
@@ -434,6 +469,8 @@ mod tests {
             smtp_password: None,
             mail_from: "Roster <roster@localhost>".into(),
             invitations_per_day: 500,
+            dns_server: None,
+            dns_timeout_seconds: 5,
         }
     }
 
@@ -478,6 +515,20 @@ mod tests {
         assert!(Config::from_args(a.clone()).is_err());
         a.smtp_tls = "none".into();
         a.mail_from = "not an address".into();
+        assert!(Config::from_args(a).is_err());
+    }
+
+    #[test]
+    fn the_dns_server_defaults_to_the_system_and_the_timeout_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        let config = Config::from_args(a.clone()).unwrap();
+        assert!(config.dns.server.is_none());
+        assert_eq!(config.dns.timeout, Duration::from_secs(5));
+        a.dns_server = Some("127.0.0.1:5353".parse().unwrap());
+        let config = Config::from_args(a.clone()).unwrap();
+        assert_eq!(config.dns.server, Some("127.0.0.1:5353".parse().unwrap()));
+        a.dns_timeout_seconds = 0;
         assert!(Config::from_args(a).is_err());
     }
 

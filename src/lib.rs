@@ -9,6 +9,7 @@
 //! - [`config`]: environment and flags into a typed `Config`.
 //! - [`startup`]: the `App`, its middleware and routes.
 //! - [`db`]: connections, SQLite pragmas, write transactions.
+//! - [`dns`]: TXT lookups that prove control of an auto-join domain.
 //! - [`entities`]: SeaORM entities.
 //! - [`domain`]: pure rules (roles, permissions, policy, validated input).
 //! - [`services`]: use cases over the database.
@@ -18,6 +19,7 @@
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dns;
 pub mod domain;
 pub mod entities;
 pub mod mail;

@@ -18,6 +18,7 @@ use tracing_actix_web::TracingLogger;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::dns::Dns;
 use crate::mail::Mailer;
 use crate::web::errors::{AppError, render_error_page};
 use crate::web::password_slot::PasswordGate;
@@ -61,9 +62,11 @@ impl Application {
         let key = Key::try_from(config.secret_key.as_bytes())
             .map_err(|err| anyhow::anyhow!("the session key is unusable: {err}"))?;
         let mailer = Mailer::new(&config, db.clone(), clock.clone())?;
+        let dns = Dns::new(&config.dns);
         let state = web::Data::new(AppState {
             db,
             clock,
+            dns,
             config: Arc::new(config),
             mailer: mailer.clone(),
             password_gate: Arc::new(PasswordGate::for_this_machine()),

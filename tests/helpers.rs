@@ -137,6 +137,9 @@ pub fn test_config(database_url: DatabaseUrl) -> Config {
         smtp: None,
         mail_from: "Roster <roster@roster.test>".into(),
         invitations_per_day: 500,
+        // No test asks the real DNS: by default lookups go to a local port
+        // where nothing answers; domain-proof tests start their own server.
+        dns: crate::dns::config_for("127.0.0.1:9".parse().expect("address")),
     }
 }
 

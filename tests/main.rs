@@ -9,5 +9,6 @@
 mod a11y;
 mod api;
 mod browser;
+mod dns;
 mod helpers;
 mod smtp;

@@ -1,7 +1,9 @@
 //! Pure rules, no I/O: validated input types, roles and permissions, the
 //! authorization policy, tokens.
 
+pub mod domain_proof;
 pub mod email;
+pub mod free_mail;
 pub mod names;
 pub mod password;
 pub mod permission;

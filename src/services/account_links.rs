@@ -19,6 +19,7 @@ use super::{blocking, is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::normalize_lookup;
+use crate::domain::free_mail;
 use crate::domain::password::{self, NewPassword};
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
@@ -26,6 +27,7 @@ use crate::domain::token;
 use crate::entities::account_token::{self, Purpose};
 use crate::entities::{auto_join_domain, membership, organization, user, user_session};
 use crate::mail::{outbox, templates};
+use crate::services::domain_proof;
 use crate::services::members::MemberError;
 
 /// A password-reset link works for an hour.
@@ -338,8 +340,11 @@ pub async fn auto_join_offers(
     let Some(domain) = domain_of(&user.email_normalized) else {
         return Ok(Vec::new());
     };
+    // Only a domain the organization has proven it controls welcomes
+    // anyone; a pending one offers nothing.
     let listed = auto_join_domain::Entity::find()
         .filter(auto_join_domain::Column::Domain.eq(domain))
+        .filter(auto_join_domain::Column::VerifiedAt.is_not_null())
         .find_also_related(organization::Entity)
         .order_by_asc(auto_join_domain::Column::OrgId)
         .all(db.read())
@@ -398,6 +403,7 @@ pub async fn auto_join(
     }
     let domain = domain_of(&user.email_normalized).ok_or(AutoJoinError::NotOffered)?;
     let listed = auto_join_domain::Entity::find_by_id((org_id.to_string(), domain.to_string()))
+        .filter(auto_join_domain::Column::VerifiedAt.is_not_null())
         .find_also_related(organization::Entity)
         .one(&txn)
         .await?;
@@ -450,7 +456,7 @@ pub async fn auto_join(
 }
 
 /// Validates an auto-join domain list: one per line (or comma), lower-case
-/// DNS names with a dot, at most [`MAX_DOMAINS`].
+/// DNS names with a dot, no free email provider's, at most [`MAX_DOMAINS`].
 pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
     let mut domains: Vec<String> = Vec::new();
     for part in raw.split([',', '\n', '\r', ' ', ';']) {
@@ -470,6 +476,12 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
         if !valid {
             return Err(format!("{domain} is not a domain like example.com."));
         }
+        if free_mail::is_free_mail(&domain) {
+            return Err(format!(
+                "{domain} is a free email provider; auto-join works only with a domain your \
+                 organization controls."
+            ));
+        }
         if !domains.contains(&domain) {
             domains.push(domain);
         }
@@ -480,28 +492,18 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
     Ok(domains)
 }
 
-/// The organization's auto-join domains.
-pub async fn domains_of(db: &Db, org_id: &str) -> anyhow::Result<Vec<String>> {
-    Ok(auto_join_domain::Entity::find()
-        .filter(auto_join_domain::Column::OrgId.eq(org_id))
-        .order_by_asc(auto_join_domain::Column::Domain)
-        .all(db.read())
-        .await
-        .context("failed to read auto-join domains")?
-        .into_iter()
-        .map(|d| d.domain)
-        .collect())
-}
-
 /// Replaces the organization's auto-join domains and joiners' role (the
-/// Owner's setting).
+/// Owner's setting). A domain kept from before keeps its token and its
+/// verification; a new one is stored pending with a fresh random token and
+/// welcomes nobody until DNS proves the organization controls it (see
+/// [`crate::services::domain_proof`]). Returns the domains as they are now.
 pub async fn set_auto_join(
     db: &Db,
     clock: &Clock,
     acting: &crate::services::members::Acting,
     domains: &[String],
     role: OrgRole,
-) -> Result<(), MemberError> {
+) -> Result<Vec<auto_join_domain::Model>, MemberError> {
     if !matches!(role, OrgRole::Member | OrgRole::Viewer) {
         return Err(MemberError::Invalid(
             "People who join by domain become Members or Viewers.".into(),
@@ -519,27 +521,40 @@ pub async fn set_auto_join(
         actor.role,
         Action::Use(crate::domain::permission::Permission::ManageAutoJoin),
     )?;
-    let before = auto_join_domain::Entity::find()
+    let existing = auto_join_domain::Entity::find()
         .filter(auto_join_domain::Column::OrgId.eq(acting.org_id.as_str()))
         .order_by_asc(auto_join_domain::Column::Domain)
         .all(&txn)
-        .await?
-        .into_iter()
-        .map(|d| d.domain)
-        .collect::<Vec<_>>();
+        .await?;
+    let before: Vec<String> = existing.iter().map(|d| d.domain.clone()).collect();
     let old_role = organization::Entity::find_by_id(acting.org_id.clone())
         .one(&txn)
         .await?
         .map(|o| o.auto_join_role)
         .unwrap_or(OrgRole::Member);
-    auto_join_domain::Entity::delete_many()
-        .filter(auto_join_domain::Column::OrgId.eq(acting.org_id.as_str()))
-        .exec(&txn)
-        .await?;
-    for domain in domains {
+    let removed: Vec<&str> = before
+        .iter()
+        .filter(|d| !domains.contains(d))
+        .map(String::as_str)
+        .collect();
+    if !removed.is_empty() {
+        auto_join_domain::Entity::delete_many()
+            .filter(auto_join_domain::Column::OrgId.eq(acting.org_id.as_str()))
+            .filter(auto_join_domain::Column::Domain.is_in(removed))
+            .exec(&txn)
+            .await?;
+    }
+    for domain in domains.iter().filter(|d| !before.contains(d)) {
+        if domain_proof::verified_elsewhere(&txn, &acting.org_id, domain).await? {
+            return Err(MemberError::Invalid(domain_proof::taken_message(domain)));
+        }
         auto_join_domain::ActiveModel {
             org_id: Set(acting.org_id.clone()),
             domain: Set(domain.clone()),
+            id: Set(new_id()),
+            token: Set(token::generate()),
+            created_at: Set(now),
+            verified_at: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -566,8 +581,13 @@ pub async fn set_auto_join(
         now,
     )
     .await?;
+    let now_listed = auto_join_domain::Entity::find()
+        .filter(auto_join_domain::Column::OrgId.eq(acting.org_id.as_str()))
+        .order_by_asc(auto_join_domain::Column::Domain)
+        .all(&txn)
+        .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(now_listed)
 }
 
 #[cfg(test)]
@@ -587,5 +607,17 @@ mod tests {
         let many: Vec<String> = (0..21).map(|i| format!("d{i}.test")).collect();
         assert!(parse_domains(&many.join("\n")).is_err());
         assert_eq!(parse_domains(" \n ").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn free_email_providers_are_refused_with_a_reason() {
+        let err = parse_domains("acme.test\nGmail.com").unwrap_err();
+        assert_eq!(
+            err,
+            "gmail.com is a free email provider; auto-join works only with a domain your \
+             organization controls."
+        );
+        assert!(parse_domains("mail.gmail.com").is_err());
+        assert!(parse_domains("@outlook.com").is_err());
     }
 }

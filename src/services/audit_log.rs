@@ -20,6 +20,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("organization.deleted", "Organization deleted"),
     ("settings.changed", "Settings changed"),
     ("settings.auto_join_changed", "Auto-join changed"),
+    (
+        "settings.auto_join_domain_verified",
+        "Auto-join domain verified",
+    ),
     ("invitation.sent", "Invitation sent"),
     ("invitation.resent", "Invitation resent"),
     ("invitation.revoked", "Invitation cancelled"),

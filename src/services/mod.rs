@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod audit_log;
 pub mod backup;
+pub mod domain_proof;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

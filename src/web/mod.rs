@@ -112,6 +112,7 @@ route_table! {
     get "/orgs/{org_id}/settings" => settings::general,
     post "/orgs/{org_id}/settings" => settings::update_general,
     post "/orgs/{org_id}/settings/auto-join" => settings::update_auto_join,
+    post "/orgs/{org_id}/settings/auto-join/{domain_id}/check" => settings::check_domain,
     post "/orgs/{org_id}/delete" => settings::delete_org,
     get "/orgs/{org_id}/audit" => audit::log,
     get "/orgs/{org_id}/audit.csv" => audit::export,

@@ -8,14 +8,18 @@ use serde::Deserialize;
 
 use super::errors::AppError;
 use super::extract::OrgCtx;
+use super::format;
 use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, Section, html, see_other};
 use super::session;
 use super::state::AppState;
+use crate::domain::domain_proof as proof;
 use crate::domain::names::OrgName;
 use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
+use crate::entities::auto_join_domain;
 use crate::services::account_links;
+use crate::services::domain_proof::{self, Checked, ProofError};
 use crate::services::members::MemberError;
 use crate::services::orgs::{self, OrgProfile};
 
@@ -41,6 +45,20 @@ struct GeneralPage {
     can_auto_join: bool,
     auto_join: AutoJoinForm,
     auto_join_errors: FieldErrors,
+    domains: Vec<DomainView>,
+}
+
+/// One auto-join domain on the settings page: verified, or pending with
+/// the DNS record to publish.
+struct DomainView {
+    id: String,
+    domain: String,
+    record_name: String,
+    record_value: String,
+    /// Empty while pending.
+    verified_on: String,
+    /// Why the last check did not verify it (empty otherwise).
+    error: String,
 }
 
 /// Which form of the page comes back with messages.
@@ -49,6 +67,11 @@ enum Errors {
     Profile(FieldErrors),
     Delete(FieldErrors),
     AutoJoin(AutoJoinForm, FieldErrors),
+    /// "Check now" did not verify this domain, for this reason.
+    Check {
+        domain_id: String,
+        message: String,
+    },
 }
 
 async fn general_page(
@@ -60,6 +83,7 @@ async fn general_page(
     errors: Errors,
 ) -> Result<HttpResponse, AppError> {
     let layout = layout_for(ctx, Section::General)?;
+    let mut check_error = None;
     let (profile_errors, delete_errors, auto_join, auto_join_errors) = match errors {
         Errors::None => (
             FieldErrors::default(),
@@ -75,16 +99,46 @@ async fn general_page(
             Some(form),
             e,
         ),
+        Errors::Check { domain_id, message } => {
+            check_error = Some((domain_id, message));
+            (
+                FieldErrors::default(),
+                FieldErrors::default(),
+                None,
+                FieldErrors::default(),
+            )
+        }
+    };
+    let listed = if ctx.can(Permission::ManageAutoJoin) {
+        domain_proof::list(&state.db, &ctx.org.id).await?
+    } else {
+        Vec::new()
     };
     let auto_join = match auto_join {
         Some(form) => form,
         None => AutoJoinForm {
-            domains: account_links::domains_of(&state.db, &ctx.org.id)
-                .await?
+            domains: listed
+                .iter()
+                .map(|d| d.domain.as_str())
+                .collect::<Vec<_>>()
                 .join("\n"),
             role: ctx.org.auto_join_role.as_str().to_string(),
         },
     };
+    let domains = listed
+        .into_iter()
+        .map(|d| DomainView {
+            record_name: proof::record_name(&d.domain),
+            record_value: proof::record_value(&d.token),
+            verified_on: d.verified_at.map(format::date).unwrap_or_default(),
+            error: match &check_error {
+                Some((id, message)) if *id == d.id => message.clone(),
+                _ => String::new(),
+            },
+            id: d.id,
+            domain: d.domain,
+        })
+        .collect();
     html(
         status,
         &GeneralPage {
@@ -100,6 +154,7 @@ async fn general_page(
             can_auto_join: ctx.can(Permission::ManageAutoJoin),
             auto_join,
             auto_join_errors,
+            domains,
         },
     )
 }
@@ -111,7 +166,8 @@ pub struct AutoJoinForm {
     pub role: String,
 }
 
-/// The Owner lists the email domains whose verified owners may join, and
+/// The Owner lists the email domains whose confirmed addresses may join
+/// (each welcomes people once DNS proves the organization controls it), and
 /// the role they get.
 pub async fn update_auto_join(
     state: web::Data<AppState>,
@@ -132,19 +188,16 @@ pub async fn update_auto_join(
         .map_err(|e| errors.add("domains", e))
         .ok();
     if let (Some(domains), Some(role)) = (domains, role) {
-        account_links::set_auto_join(&state.db, &state.clock, &ctx.acting(), &domains, role)
-            .await?;
-        let message = if domains.is_empty() {
-            "Auto-join is off.".to_string()
-        } else {
-            format!(
-                "People with a confirmed address at {} can now join as {}.",
-                domains.join(", "),
-                role.label()
-            )
-        };
-        session::flash(ctx.session(), "success", message);
-        return Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)));
+        match account_links::set_auto_join(&state.db, &state.clock, &ctx.acting(), &domains, role)
+            .await
+        {
+            Ok(listed) => {
+                session::flash(ctx.session(), "success", saved_message(&listed, role));
+                return Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)));
+            }
+            Err(MemberError::Invalid(message)) => errors.add("domains", message),
+            Err(other) => return Err(other.into()),
+        }
     }
     let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
     general_page(
@@ -156,6 +209,86 @@ pub async fn update_auto_join(
         Errors::AutoJoin(form, errors),
     )
     .await
+}
+
+/// What saving the auto-join settings did, in words: verified domains
+/// welcome people now, pending ones once DNS proves them.
+fn saved_message(listed: &[auto_join_domain::Model], role: OrgRole) -> String {
+    if listed.is_empty() {
+        return "Auto-join is off.".to_string();
+    }
+    let (verified, pending): (Vec<_>, Vec<_>) =
+        listed.iter().partition(|d| d.verified_at.is_some());
+    let names = |list: &[&auto_join_domain::Model]| {
+        list.iter()
+            .map(|d| d.domain.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut message = String::new();
+    if !verified.is_empty() {
+        message.push_str(&format!(
+            "People with a confirmed address at {} can now join as {}. ",
+            names(&verified),
+            role.label()
+        ));
+    }
+    if !pending.is_empty() {
+        message.push_str(&format!(
+            "{} will welcome people as {} once you prove your organization controls it: publish \
+             the DNS record shown below, then press Check now.",
+            names(&pending),
+            role.label()
+        ));
+    }
+    message.trim_end().to_string()
+}
+
+/// "Check now": looks the domain's TXT record up; verified, the domain
+/// starts welcoming people; otherwise the page says what was looked up and
+/// what was (not) found, with 422.
+pub async fn check_domain(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageAutoJoin)?;
+    let domain_id = path.into_inner().1;
+    let checked = domain_proof::check(
+        &state.db,
+        &state.clock,
+        &state.dns,
+        &ctx.acting(),
+        &domain_id,
+    )
+    .await;
+    let message = match checked {
+        Ok(Checked::Verified(d)) => format!(
+            "{} is verified. People with a confirmed address there can now join {}.",
+            d.domain, ctx.org.name
+        ),
+        Ok(Checked::AlreadyVerified(d)) => format!("{} is already verified.", d.domain),
+        Err(ProofError::NotFound) => return Err(AppError::NotFound),
+        Err(ProofError::Denied(denied)) => return Err(denied.into()),
+        Err(ProofError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+        Err(refused) => {
+            let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
+            return general_page(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                name,
+                description,
+                Errors::Check {
+                    domain_id,
+                    message: refused.to_string(),
+                },
+            )
+            .await;
+        }
+    };
+    session::flash(ctx.session(), "success", message);
+    Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)))
 }
 
 pub async fn general(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResponse, AppError> {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::dns::Dns;
 use crate::mail::Mailer;
 
 #[derive(Clone, Debug)]
@@ -15,4 +16,5 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Bounds the password hashes in flight (see `web::password_slot`).
     pub password_gate: Arc<super::password_slot::PasswordGate>,
+    pub dns: Dns,
 }

@@ -4,6 +4,8 @@
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
 
+use super::domain_proof::{app_with_dns, prove};
+use crate::dns::DnsServer;
 use crate::helpers::{PASSWORD, TestApp, email, location, smtp_to, spawn_app, spawn_app_with};
 use crate::smtp::{Received, SmtpSink};
 
@@ -154,7 +156,14 @@ async fn a_reset_link_works_once_for_an_hour_and_ends_every_session() {
 
 #[tokio::test]
 async fn a_confirmed_address_on_a_listed_domain_may_join_with_the_chosen_role() {
-    let (app, sink) = app_with_sink().await;
+    let sink = SmtpSink::start().await;
+    let dns = DnsServer::start().await;
+    let (port, dns_config) = (sink.port, dns.config());
+    let app = spawn_app_with(|config| {
+        config.smtp = Some(smtp_to(port));
+        config.dns = dns_config;
+    })
+    .await;
     let (owner, org) = app
         .signed_up("Olivia Owner", &email("olivia"), "Acme")
         .await;
@@ -190,6 +199,8 @@ async fn a_confirmed_address_on_a_listed_domain_may_join_with_the_chosen_role() 
     let (_, general) = owner.get_html(&format!("/orgs/{org}/settings")).await;
     assert!(general.contains(">acme.test</textarea>"));
     assert!(general.contains("<option value=\"viewer\" selected>"));
+    // The organization proves it controls acme.test.
+    prove(&app, &dns, &owner, &org, "acme.test").await;
 
     let (bea, _) = app
         .signed_up_unconfirmed("Bea", "bea@acme.test", "Bea's Side Project")
@@ -258,7 +269,7 @@ async fn a_confirmed_address_on_a_listed_domain_may_join_with_the_chosen_role() 
 
 #[tokio::test]
 async fn an_account_made_from_an_invitation_is_not_confirmed_for_auto_join() {
-    let app = spawn_app().await;
+    let (app, dns) = app_with_dns().await;
     let (owner, org) = app
         .signed_up("Olivia Owner", &email("olivia"), "Acme")
         .await;
@@ -268,6 +279,7 @@ async fn an_account_made_from_an_invitation_is_not_confirmed_for_auto_join() {
             &[("domains", "acme.test"), ("role", "member")],
         )
         .await;
+    prove(&app, &dns, &owner, &org, "acme.test").await;
     let (_, other_org) = app.signed_up("Oscar", &email("oscar"), "Elsewhere").await;
     let (invitation, token) = app.add_invitation(&other_org, OrgRole::Member).await;
     // Point the invitation at an acme.test address.

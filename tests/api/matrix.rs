@@ -33,6 +33,10 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         // invitations), but no organization lists their domain: no offer.
         ("post", "/auto-join/{org_id}") => [303, 404, 404, 404, 404, 404, 404, 404],
         ("post", "/orgs/{org_id}/settings/auto-join") => [303, 404, 404, 403, 403, 403, 403, 303],
+        // The Owner may check; no DNS answers here, so the page says so.
+        ("post", "/orgs/{org_id}/settings/auto-join/{domain_id}/check") => {
+            [303, 404, 404, 403, 403, 403, 403, 422]
+        }
         ("get", "/account") | ("get", "/orgs/new") => SIGNED_IN,
         ("post", "/account/password") | ("post", "/orgs") => {
             [303, 422, 422, 422, 422, 422, 422, 422]
@@ -198,6 +202,20 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
     let fixture = app.fixture().await;
     // The organization's first workspace (a cell may rename it).
     let workspace = app.general_workspace(&fixture.org_id).await;
+    // A pending auto-join domain of the organization.
+    let domain_id = uuid::Uuid::new_v4().to_string();
+    if pattern.contains("{domain_id}") {
+        use sea_orm::ConnectionTrait;
+        app.db
+            .write()
+            .execute_unprepared(&format!(
+                "INSERT INTO auto_join_domains (org_id, domain, id, token, created_at) \
+                 VALUES ('{}', 'matrix.test', '{domain_id}', 'matrix-token', 0)",
+                fixture.org_id
+            ))
+            .await
+            .expect("a pending domain");
+    }
     let mut failures = Vec::new();
     for (who, want) in Who::ALL.into_iter().zip(row) {
         // A fresh Member to act on in each cell.
@@ -216,6 +234,7 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
             .replace("{workspace_id}", &workspace)
             .replace("{product_id}", &product)
             .replace("{token}", &token)
+            .replace("{domain_id}", &domain_id)
             .replace("{path:.*}", "css/roster.css");
         let browser = fixture.browser(who);
         let response = if method == "get" {

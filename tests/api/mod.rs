@@ -5,6 +5,7 @@ mod auth;
 mod backup;
 mod concurrency;
 mod csrf_and_headers;
+mod domain_proof;
 mod form_fuzz;
 mod hardening;
 mod hostile_input;
