@@ -540,8 +540,10 @@ async fn simultaneous_deletes_leave_a_workspace() {
     }
 }
 
-#[tokio::test]
-async fn two_admins_demoting_each_other_at_once_cannot_both_win() {
+/// Two Admins act on each other at the same moment with `fields` posted
+/// to `members/{id}/{action}`: at most one of them may win, on every
+/// backend, because the role checked is the one in force at commit.
+async fn admins_against_each_other(action: &str, fields: &[(&str, &str)]) {
     let app = spawn_app().await;
     let (_, org) = app
         .signed_up("Olivia Owner", &email("olivia"), "Acme")
@@ -567,31 +569,76 @@ async fn two_admins_demoting_each_other_at_once_cannot_both_win() {
         );
         let (a_token, b_token) = (ada.csrf_token().await, bea.csrf_token().await);
         let (a_path, b_path) = (
-            format!("/orgs/{org}/members/{b_id}/role"),
-            format!("/orgs/{org}/members/{a_id}/role"),
+            format!("/orgs/{org}/members/{b_id}/{action}"),
+            format!("/orgs/{org}/members/{a_id}/{action}"),
         );
-        let a_fields = [("role", "viewer"), ("csrf_token", a_token.as_str())];
-        let b_fields = [("role", "viewer"), ("csrf_token", b_token.as_str())];
+        let mut a_fields = fields.to_vec();
+        a_fields.push(("csrf_token", a_token.as_str()));
+        let mut b_fields = fields.to_vec();
+        b_fields.push(("csrf_token", b_token.as_str()));
         let (a_answer, b_answer) = tokio::join!(
             ada.post_raw(&a_path, &a_fields),
             bea.post_raw(&b_path, &b_fields),
         );
-        let roles = (
+        let still_admins = [
             app.role_of(&org, &a_email).await,
             app.role_of(&org, &b_email).await,
-        );
-        assert_ne!(
-            roles,
-            (Some("viewer".into()), Some("viewer".into())),
-            "trial {trial}: both demoted ({} / {})",
-            a_answer.status(),
-            b_answer.status()
-        );
+        ]
+        .iter()
+        .filter(|r| r.as_deref() == Some("admin"))
+        .count();
         let won = [a_answer.status(), b_answer.status()]
             .iter()
             .filter(|s| **s == StatusCode::SEE_OTHER)
             .count();
-        assert_eq!(won, 1, "trial {trial}: exactly one demotion applies");
+        assert_eq!(
+            (won, still_admins),
+            (1, 1),
+            "trial {trial}: exactly one {action} applies ({} / {})",
+            a_answer.status(),
+            b_answer.status()
+        );
         app.assert_counts_match(&org).await;
     }
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_cannot_both_win() {
+    admins_against_each_other("role", &[("role", "viewer")]).await;
+}
+
+#[tokio::test]
+async fn two_admins_removing_each_other_at_once_cannot_both_win() {
+    admins_against_each_other("remove", &[]).await;
+}
+
+#[tokio::test]
+async fn simultaneous_sends_cannot_pass_the_daily_invitation_limit_together() {
+    let app = spawn_app_with(|c| c.invitations_per_day = 3).await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
+    let (owner_token, admin_token) = (owner.csrf_token().await, admin.csrf_token().await);
+    let path = format!("/orgs/{org}/invitations");
+    let owner_fields = [
+        ("emails", "a@example.com, b@example.com"),
+        ("role", "member"),
+        ("csrf_token", owner_token.as_str()),
+    ];
+    let admin_fields = [
+        ("emails", "c@example.com, d@example.com"),
+        ("role", "member"),
+        ("csrf_token", admin_token.as_str()),
+    ];
+    let (first, second) = tokio::join!(
+        owner.post_raw(&path, &owner_fields),
+        admin.post_raw(&path, &admin_fields),
+    );
+    let mut statuses = [first.status(), second.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    assert_eq!(app.count("invitations").await, 2);
 }
