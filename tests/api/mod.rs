@@ -7,6 +7,7 @@ mod concurrency;
 mod csrf_and_headers;
 mod form_fuzz;
 mod hostile_input;
+mod input_safety;
 mod instances;
 mod invitations;
 mod matrix;
