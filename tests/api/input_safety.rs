@@ -1,12 +1,13 @@
 //! Input that attacks a person rather than the server: CSV exports that
-//! run a formula when a spreadsheet splits them on another separator.
+//! run a formula when a spreadsheet splits them on another separator, and
+//! email addresses that look like someone else's.
 
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
 use roster::entities::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::helpers::{Browser, email, spawn_app};
+use crate::helpers::{Browser, PASSWORD, TestApp, email, spawn_app};
 
 // ---------------------------------------------------------------- CSV
 
@@ -125,4 +126,172 @@ async fn the_access_review_export_runs_no_formula_whatever_the_separator() {
         "{csv}"
     );
     assert!(csv.contains("\"Tab\t'=cmd|' /C calc'!A0\""), "{csv}");
+}
+
+// ---------------------------------------------------------- addresses
+
+/// Marks the address confirmed, as its verification link would.
+async fn verify(app: &TestApp, address: &str) {
+    app.db
+        .write()
+        .execute_unprepared(&format!(
+            "UPDATE users SET email_verified_at = 1 WHERE email_normalized = '{}'",
+            address.to_lowercase()
+        ))
+        .await
+        .expect("verify the address");
+}
+
+const LOOK_ALIKE: &str = "invisible or look-alike character";
+
+/// Unique addresses on a made-up domain, with room for a look-alike.
+fn on(local: &str, domain: &str) -> String {
+    format!(
+        "{local}{}@{domain}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+#[tokio::test]
+async fn sign_up_refuses_invisible_and_look_alike_addresses() {
+    let app = spawn_app().await;
+    for (address, code_point) in [
+        ("b\u{200B}ob@acme.test", "U+200B"),
+        ("bob\u{200D}@acme.test", "U+200D"),
+        ("\u{202E}bob@acme.test", "U+202E"),
+        ("\u{212A}im@acme.test", "U+212A"),
+        ("bob@ac\u{200B}me.test", "U+200B"),
+    ] {
+        let response = app
+            .new_browser()
+            .post_form(
+                "/signup",
+                &[
+                    ("name", "Bob"),
+                    ("email", address),
+                    ("password", PASSWORD),
+                    ("org_name", "Acme"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{address:?}"
+        );
+        let page = response.text().await.expect("body");
+        assert!(page.contains(LOOK_ALIKE), "{address:?}");
+        assert!(page.contains(code_point), "{address:?}");
+    }
+    assert_eq!(app.count("users").await, 0);
+    assert_eq!(app.count("organizations").await, 0);
+}
+
+/// The address a page shows for the account: its members-page row.
+async fn shown_and_stored(app: &TestApp, browser: &Browser, org: &str, stored: &str) {
+    let in_db = app
+        .scalar_text(&format!(
+            "SELECT email FROM users WHERE email_normalized = '{stored}'"
+        ))
+        .await;
+    assert_eq!(in_db, stored);
+    let (_, members) = browser.get_html(&format!("/orgs/{org}/members")).await;
+    assert!(members.contains(stored), "the page shows {stored}");
+}
+
+#[tokio::test]
+async fn a_unicode_domain_is_stored_and_shown_in_its_ascii_form() {
+    let app = spawn_app().await;
+    // Cyrillic `а` in the domain: punycode, never the look-alike.
+    let cyrillic = on("bob", "\u{0430}cme.test");
+    let (bob, org) = app.signed_up("Bob", &cyrillic, "Acme").await;
+    let stored = cyrillic.replace("\u{0430}cme.test", "xn--cme-5cd.test");
+    shown_and_stored(&app, &bob, &org, &stored).await;
+    // The Kelvin sign in the domain is the letter k to IDNA.
+    let kelvin = on("kim", "\u{212A}ite.test");
+    let (kim, org) = app.signed_up("Kim", &kelvin, "Kite").await;
+    let stored = kelvin.replace('\u{212A}', "k");
+    shown_and_stored(&app, &kim, &org, &stored).await;
+    // Typed either way, it is the same account.
+    assert_eq!(
+        app.new_browser().sign_in(&kelvin, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn invitations_name_a_look_alike_address_and_send_it_nothing() {
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (owner, org) = app.signed_up("Olivia", &owner_email, "Acme").await;
+    verify(&app, &owner_email).await;
+    let response = owner
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                (
+                    "emails",
+                    "b\u{200B}ob@acme.test\n\u{212A}im@acme.test\ngrace@acme.test",
+                ),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    let page = response.text().await.expect("body");
+    // Each refused address is named, its invisible character spelled out.
+    assert!(page.contains("b[U+200B]ob@acme.test"), "{page}");
+    assert!(page.contains("U+212A"), "{page}");
+    assert_eq!(page.matches(LOOK_ALIKE).count(), 2, "{page}");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM invitations WHERE org_id = '{org}' \
+             AND email_normalized <> 'grace@acme.test'"
+        ))
+        .await,
+        0,
+        "no invitation to a look-alike"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'invitation'")
+            .await,
+        1,
+        "only grace's message"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_and_forgot_password_answer_as_before_for_look_alike_input() {
+    let app = spawn_app().await;
+    let address = on("bob", "acme.test");
+    app.signed_up("Bob", &address, "Acme").await;
+    let look_alike = address.replacen('b', "b\u{200B}", 1);
+
+    let response = app.new_browser().sign_in(&look_alike, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("match an account")
+    );
+
+    let before = app.count("account_tokens").await;
+    let response = app
+        .new_browser()
+        .post_form("/password/forgot", &[("email", &look_alike)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("a link to choose a new password is on its way")
+    );
+    assert_eq!(
+        app.count("account_tokens").await,
+        before,
+        "no reset link for a look-alike"
+    );
 }
