@@ -1,6 +1,7 @@
 //! Input that attacks a person rather than the server: CSV exports that
-//! run a formula when a spreadsheet splits them on another separator, and
-//! email addresses that look like someone else's.
+//! run a formula when a spreadsheet splits them on another separator,
+//! email addresses that look like someone else's, and passwords that are
+//! easy to guess.
 
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
@@ -294,4 +295,139 @@ async fn sign_in_and_forgot_password_answer_as_before_for_look_alike_input() {
         before,
         "no reset link for a look-alike"
     );
+}
+
+// ---------------------------------------------------------- passwords
+
+async fn sign_up_with(app: &TestApp, address: &str, password: &str) -> (StatusCode, String) {
+    let response = app
+        .new_browser()
+        .post_form(
+            "/signup",
+            &[
+                ("name", "Ada Lovelace"),
+                ("email", address),
+                ("password", password),
+                ("org_name", "Analytical"),
+            ],
+        )
+        .await;
+    (response.status(), response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn sign_up_refuses_guessable_passwords_and_says_what_to_do() {
+    let app = spawn_app().await;
+    let address = email("ada");
+    for (password, reason) in [
+        ("password123", "This is a very common password."),
+        (
+            "Summer2024!",
+            "Add another word or two. Uncommon words are better.",
+        ),
+        (
+            address.as_str(),
+            "This password contains your name or email address",
+        ),
+        ("Ada Lovelace 1815", "This password contains your name"),
+    ] {
+        let (status, page) = sign_up_with(&app, &address, password).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password}");
+        assert!(page.contains(reason), "{password}: {reason}");
+        assert!(page.contains("Add another word or two"), "{password}");
+    }
+    assert_eq!(app.count("users").await, 0);
+
+    let (status, _) = sign_up_with(&app, &address, "violet kettle under the stairs").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.count("users").await, 1);
+}
+
+#[tokio::test]
+async fn every_page_that_sets_a_password_refuses_a_guessable_one() {
+    let app = spawn_app().await;
+    let address = email("ada");
+    let (ada, org) = app.signed_up("Ada Lovelace", &address, "Analytical").await;
+
+    // Change password: the person's own address is refused.
+    let response = ada
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", &address),
+                ("confirm_password", &address),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.expect("body");
+    assert!(page.contains("This password contains your name or email address"));
+    assert_eq!(
+        app.new_browser().sign_in(&address, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "the old password still works"
+    );
+
+    // Reset: a link straight in the database, as the mail would carry it;
+    // the person's name is refused as their new password.
+    let secret = roster::domain::token::generate();
+    let now = app.clock.now();
+    app.db
+        .write()
+        .execute_unprepared(&format!(
+            "INSERT INTO account_tokens (token_hash, user_id, purpose, email_normalized, \
+             created_at, expires_at, used_at) VALUES ('{}', '{}', 'reset_password', '{}', \
+             {now}, {}, NULL)",
+            roster::domain::token::hash(&secret),
+            app.user_id(&address).await,
+            address.to_lowercase(),
+            now + 3600
+        ))
+        .await
+        .expect("insert a reset link");
+    let response = app
+        .new_browser()
+        .post_form(
+            &format!("/password/reset/{secret}"),
+            &[
+                ("new_password", "Ada Lovelace"),
+                ("confirm_password", "Ada Lovelace"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("This password contains your name or email address")
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM account_tokens WHERE used_at IS NULL AND purpose = 'reset_password'")
+            .await,
+        1,
+        "the link is still unused"
+    );
+
+    // Sign-up from an invitation.
+    verify(&app, &address).await;
+    let (_, token) = app.add_invitation(&org, OrgRole::Member).await;
+    let response = app
+        .new_browser()
+        .post_form(
+            &format!("/invitations/{token}/signup"),
+            &[("name", "Nora Newcomer"), ("password", "Summer2024!")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("Add another word or two")
+    );
+    assert_eq!(app.count("users").await, 1, "no account for Nora");
 }
