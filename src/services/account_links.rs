@@ -200,6 +200,23 @@ pub async fn valid_link(
     Ok(found)
 }
 
+/// The account a still-valid reset link belongs to: its name and address
+/// make a new password easy to guess, so the password is checked against
+/// them.
+pub async fn reset_owner(
+    db: &Db,
+    clock: &Clock,
+    secret: &str,
+) -> anyhow::Result<Option<user::Model>> {
+    let Some(link) = valid_link(db, clock, secret, Purpose::ResetPassword).await? else {
+        return Ok(None);
+    };
+    user::Entity::find_by_id(link.user_id)
+        .one(db.read())
+        .await
+        .context("failed to look up the account of a reset link")
+}
+
 /// Uses the link behind `secret` once: the conditional update lets one
 /// request through however many arrive together.
 async fn consume<C: ConnectionTrait>(

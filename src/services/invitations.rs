@@ -237,8 +237,8 @@ pub async fn invite(
             Ok(email) => email,
             Err(message) => {
                 lines.push(Line {
-                    input: input.clone(),
-                    outcome: Outcome::Invalid(message.to_string()),
+                    input: crate::domain::email::reveal(input),
+                    outcome: Outcome::Invalid(message),
                 });
                 continue;
             }

@@ -213,7 +213,10 @@ pub async fn export(
                         "last_active",
                         "inactive",
                     ]);
-                    return Some((Ok(web::Bytes::from(header)), Export::After(None)));
+                    return Some(match header {
+                        Ok(header) => (Ok(web::Bytes::from(header)), Export::After(None)),
+                        Err(err) => (super::csv::failed(&err, "access review"), Export::Done),
+                    });
                 }
                 Export::After(after) => after,
             };
@@ -236,7 +239,7 @@ pub async fn export(
                             membership_id: r.member.membership_id.clone(),
                         }))
                     };
-                    let chunk: String = rows
+                    let chunk = rows
                         .iter()
                         .map(|row| {
                             super::csv::line(&[
@@ -249,8 +252,11 @@ pub async fn export(
                                 if row.inactive { "yes" } else { "no" },
                             ])
                         })
-                        .collect();
-                    Some((Ok(web::Bytes::from(chunk)), next))
+                        .collect::<anyhow::Result<String>>();
+                    match chunk {
+                        Ok(chunk) => Some((Ok(web::Bytes::from(chunk)), next)),
+                        Err(err) => Some((super::csv::failed(&err, "access review"), Export::Done)),
+                    }
                 }
             }
         }

@@ -70,9 +70,12 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    let new = NewPassword::parse(&form.new_password)
-        .map_err(|e| errors.add("new_password", e))
-        .ok();
+    let new = NewPassword::parse(
+        &form.new_password,
+        &[&current.user.name, &current.user.email],
+    )
+    .map_err(|e| errors.add("new_password", e))
+    .ok();
     if form.new_password != form.confirm_password {
         errors.add("confirm_password", "The two new passwords don't match.");
     }

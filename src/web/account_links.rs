@@ -149,7 +149,12 @@ pub async fn reset(
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let mut errors = FieldErrors::default();
-    let new = NewPassword::parse(&form.new_password)
+    let owner = account_links::reset_owner(&state.db, &state.clock, &token).await?;
+    let about: Vec<&str> = owner
+        .as_ref()
+        .map(|user| vec![user.name.as_str(), user.email.as_str()])
+        .unwrap_or_default();
+    let new = NewPassword::parse(&form.new_password, &about)
         .map_err(|e| errors.add("new_password", e))
         .ok();
     if form.new_password != form.confirm_password {

@@ -230,7 +230,7 @@ enum Export {
     Done,
 }
 
-fn csv_row(event: &audit_event::Model) -> String {
+fn csv_row(event: &audit_event::Model) -> anyhow::Result<String> {
     super::csv::line(&[
         format::date_time(event.created_at).as_str(),
         event.actor_label.as_str(),
@@ -272,7 +272,10 @@ pub async fn export(
                         "after",
                         "address",
                     ]);
-                    return Some((Ok(web::Bytes::from(header)), Export::After(None)));
+                    return Some(match header {
+                        Ok(header) => (Ok(web::Bytes::from(header)), Export::After(None)),
+                        Err(err) => (super::csv::failed(&err, "audit"), Export::Done),
+                    });
                 }
                 Export::After(cursor) => cursor,
             };
@@ -285,8 +288,10 @@ pub async fn export(
                     } else {
                         Export::After(rows.last().map(Cursor::of))
                     };
-                    let chunk: String = rows.iter().map(csv_row).collect();
-                    Some((Ok(web::Bytes::from(chunk)), next))
+                    match rows.iter().map(csv_row).collect::<anyhow::Result<String>>() {
+                        Ok(chunk) => Some((Ok(web::Bytes::from(chunk)), next)),
+                        Err(err) => Some((super::csv::failed(&err, "audit"), Export::Done)),
+                    }
                 }
             }
         }

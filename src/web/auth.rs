@@ -61,7 +61,7 @@ pub async fn signup(
     let email = EmailAddress::parse(&form.email)
         .map_err(|e| errors.add("email", e))
         .ok();
-    let password = NewPassword::parse(&form.password)
+    let password = NewPassword::parse(&form.password, &[&form.name, &form.email])
         .map_err(|e| errors.add("password", e))
         .ok();
     let org_name = OrgName::parse(&form.org_name)

@@ -299,7 +299,7 @@ pub async fn signup(
     let name = PersonName::parse(&form.name)
         .map_err(|e| errors.add("name", e))
         .ok();
-    let password = NewPassword::parse(&form.password)
+    let password = NewPassword::parse(&form.password, &[&form.name, &invited.invitation.email])
         .map_err(|e| errors.add("password", e))
         .ok();
     let (Some(name), Some(password)) = (name, password) else {

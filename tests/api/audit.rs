@@ -541,11 +541,11 @@ async fn the_log_filters_pages_and_exports_csv_safely() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "when,actor,action,target_type,target,before,after,address"
+        "\"when\",\"actor\",\"action\",\"target_type\",\"target\",\"before\",\"after\",\"address\""
     );
     assert_eq!(lines.len(), 1 + 81, "the header and 81 role changes");
     assert!(
-        csv.contains(",'=cmd|' /C calc'!A0,"),
+        csv.contains(",\"'=cmd|' /C calc'!A0\","),
         "the formula is neutralized: {}",
         lines[1]
     );
@@ -584,7 +584,7 @@ async fn the_log_filters_pages_and_exports_csv_safely() {
         "every row of the organization"
     );
     assert!(
-        full.trim_end().ends_with(",Store 899,"),
+        full.trim_end().ends_with(",\"Store 899\",\"\""),
         "the oldest comes last"
     );
 }
@@ -681,10 +681,10 @@ async fn access_review_flags_inactive_members_and_exports_them() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "name,email,role,workspace_roles,products,last_active,inactive"
+        "\"name\",\"email\",\"role\",\"workspace_roles\",\"products\",\"last_active\",\"inactive\""
     );
     assert_eq!(lines.len(), 5);
-    assert_eq!(lines.iter().filter(|l| l.ends_with(",yes")).count(), 2);
+    assert_eq!(lines.iter().filter(|l| l.ends_with(",\"yes\"")).count(), 2);
 
     let viewer = app
         .member_with_role(&org, &email("vic"), OrgRole::Viewer)

@@ -91,7 +91,7 @@ async fn bad_sign_up_input_shows_the_form_again_and_writes_nothing() {
             "ada@example.com",
             "Password123",
             "Acme",
-            "That password is one of the most common ones; choose another.",
+            "This is a very common password. Add another word or two.",
         ),
         (
             "   ",

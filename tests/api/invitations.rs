@@ -128,7 +128,8 @@ async fn a_new_person_signs_up_from_the_link_and_lands_in_the_organization() {
     let (owner, org) = app
         .signed_up("Olivia Owner", &email("olivia"), "Acme")
         .await;
-    // Invited with capitals; the account keeps the invited address.
+    // Invited with capitals; the account keeps the invited address, its
+    // domain in the lower-case form it is stored in.
     invite(&owner, &org, "Alice@Example.test", "member").await;
     let path = sink
         .wait_to("alice@example.test", "/invitations/")
@@ -140,7 +141,7 @@ async fn a_new_person_signs_up_from_the_link_and_lands_in_the_organization() {
     assert_eq!(status, StatusCode::OK);
     assert!(
         landing
-            .contains("Olivia Owner invited <strong>Alice@Example.test</strong> to Acme as Member")
+            .contains("Olivia Owner invited <strong>Alice@example.test</strong> to Acme as Member")
     );
     assert!(landing.contains("Create account and join"));
 
@@ -193,7 +194,7 @@ async fn a_new_person_signs_up_from_the_link_and_lands_in_the_organization() {
     let (_, listing) = owner
         .get_html(&format!("/orgs/{org}/invitations?state=accepted"))
         .await;
-    assert!(listing.contains("Alice@Example.test"));
+    assert!(listing.contains("Alice@example.test"));
     assert!(listing.contains(">Accepted<"));
 }
 

@@ -9,6 +9,7 @@ mod domain_proof;
 mod form_fuzz;
 mod hardening;
 mod hostile_input;
+mod input_safety;
 mod instances;
 mod invitations;
 mod matrix;
