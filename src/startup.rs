@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::mail::Mailer;
 use crate::web::errors::{AppError, render_error_page};
+use crate::web::in_flight::InFlight;
 use crate::web::state::AppState;
 use crate::web::{csrf, nul, routes};
 
@@ -34,6 +35,7 @@ pub struct Application {
     port: u16,
     server: Server,
     mailer: Mailer,
+    in_flight: InFlight,
 }
 
 impl Application {
@@ -60,11 +62,13 @@ impl Application {
         let key = Key::try_from(config.secret_key.as_bytes())
             .map_err(|err| anyhow::anyhow!("the session key is unusable: {err}"))?;
         let mailer = Mailer::new(&config, db.clone(), clock.clone())?;
+        let in_flight = InFlight::new(config.requests_per_person);
         let state = web::Data::new(AppState {
             db,
             clock,
             config: Arc::new(config),
             mailer: mailer.clone(),
+            in_flight: in_flight.clone(),
         });
         let server = HttpServer::new(move || {
             let config = &state.config;
@@ -98,6 +102,7 @@ impl Application {
             port,
             server,
             mailer,
+            in_flight,
         })
     }
 
@@ -108,6 +113,12 @@ impl Application {
     /// The mail worker's handle (to nudge it after the clock moves, say).
     pub fn mailer(&self) -> Mailer {
         self.mailer.clone()
+    }
+
+    /// The count of each person's running requests (tests take places in
+    /// it to stand for requests still running).
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
     }
 
     /// A handle to stop the server as SIGTERM would (tests use it).

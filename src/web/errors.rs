@@ -36,6 +36,17 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("Too many attempts. Wait a while and try again.")]
     RateLimited,
+    /// One person has as many requests running as Roster serves them at
+    /// once.
+    #[error(
+        "Your other requests are still running. Wait a moment for them to finish and try again."
+    )]
+    Busy,
+    /// A page number deeper than a list serves by number.
+    #[error(
+        "That page is too far into the list to show by its number. Search or filter the list to find what you are looking for, or page on with Next."
+    )]
+    PageTooDeep,
     #[error("{0}")]
     Conflict(String),
     #[error("Something went wrong on our side. Please try again.")]
@@ -118,9 +129,9 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::SignInRequired { htmx: true, .. } => StatusCode::UNAUTHORIZED,
             AppError::SignInRequired { htmx: false, .. } => StatusCode::SEE_OTHER,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::PageTooDeep => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited | AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -146,6 +157,10 @@ impl ResponseError for AppError {
                         .finish()
                 }
             }
+            // Requests in flight end within moments.
+            AppError::Busy => HttpResponse::build(self.status_code())
+                .insert_header((header::RETRY_AFTER, "1"))
+                .finish(),
             // The body is rendered by `render_error_page`, which knows
             // whether the request came from htmx.
             _ => HttpResponse::build(self.status_code()).finish(),
@@ -165,6 +180,25 @@ struct ErrorPage<'a> {
     layout: super::render::Layout,
     heading: &'a str,
     message: &'a str,
+    /// A way on from here (href, label) besides Roster's home.
+    way_on: Option<(String, &'static str)>,
+}
+
+/// The first page of the list a too-deep page number asked for, with the
+/// same search and filters.
+fn first_page_of(req: &actix_web::HttpRequest) -> String {
+    let kept: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "page" | "after" | "before"))
+            .collect();
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    if query.is_empty() {
+        req.path().to_string()
+    } else {
+        format!("{}?{query}", req.path())
+    }
 }
 
 #[derive(Template)]
@@ -181,6 +215,18 @@ pub fn render_error_page<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let status = res.status();
+    let (title, way_on) = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+    {
+        Some(AppError::PageTooDeep) => (
+            heading(status),
+            Some((first_page_of(res.request()), "Go to the first page")),
+        ),
+        Some(AppError::Busy) => ("Too many requests at once", None),
+        _ => (heading(status), None),
+    };
     let message = match res.response().error() {
         Some(err) => match err.as_error::<AppError>() {
             Some(AppError::SignInRequired { .. }) => {
@@ -210,9 +256,10 @@ pub fn render_error_page<B: MessageBody>(
         .render()
     } else {
         ErrorPage {
-            layout: super::render::Layout::bare(heading(status)),
-            heading: heading(status),
+            layout: super::render::Layout::bare(title),
+            heading: title,
             message: &message,
+            way_on,
         }
         .render()
     };

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::mail::Mailer;
+use crate::web::in_flight::InFlight;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -13,4 +14,6 @@ pub struct AppState {
     pub clock: Clock,
     pub config: Arc<Config>,
     pub mailer: Mailer,
+    /// Each signed-in person's running requests.
+    pub in_flight: InFlight,
 }
