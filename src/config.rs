@@ -75,6 +75,16 @@ pub struct ConfigArgs {
     )]
     pub trust_proxy: bool,
 
+    /// Requests one signed-in person may have running at once on this
+    /// instance (at least 1); more are answered 429 with Retry-After.
+    #[arg(
+        long,
+        env = "ROSTER_REQUESTS_PER_PERSON",
+        default_value_t = crate::web::in_flight::PER_PERSON,
+        global = true
+    )]
+    pub requests_per_person: usize,
+
     /// SMTP server for outgoing mail. Without it, mail stays in the outbox
     /// and Owners and Admins read their organization's invitations on the
     /// Mailbox page.
@@ -304,6 +314,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub session_lifetime: Duration,
     pub trust_proxy: bool,
+    /// Requests one signed-in person may have running at once.
+    pub requests_per_person: usize,
     /// `None`: mail stays in the outbox (the Mailbox page shows it).
     pub smtp: Option<SmtpConfig>,
     /// The From header of Roster's mail, e.g. `Roster <roster@example.com>`.
@@ -389,6 +401,7 @@ impl Config {
             idle_timeout: Duration::from_secs(args.idle_timeout_minutes * 60),
             session_lifetime: Duration::from_secs(args.session_lifetime_hours * 3600),
             trust_proxy: args.trust_proxy,
+            requests_per_person: args.requests_per_person,
             smtp,
             mail_from: args.mail_from,
             invitations_per_day: args.invitations_per_day,
@@ -462,6 +475,7 @@ mod tests {
             idle_timeout_minutes: 60,
             session_lifetime_hours: 12,
             trust_proxy: false,
+            requests_per_person: 4,
             smtp_host: None,
             smtp_port: None,
             smtp_tls: "starttls".into(),

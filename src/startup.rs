@@ -22,6 +22,7 @@ use crate::dns::Dns;
 use crate::mail::Mailer;
 use crate::web::errors::{AppError, render_error_page};
 use crate::web::password_slot::PasswordGate;
+use crate::web::in_flight::InFlight;
 use crate::web::state::AppState;
 use crate::web::{csrf, nul, routes};
 
@@ -36,6 +37,7 @@ pub struct Application {
     port: u16,
     server: Server,
     mailer: Mailer,
+    in_flight: InFlight,
 }
 
 impl Application {
@@ -63,6 +65,7 @@ impl Application {
             .map_err(|err| anyhow::anyhow!("the session key is unusable: {err}"))?;
         let mailer = Mailer::new(&config, db.clone(), clock.clone())?;
         let dns = Dns::new(&config.dns);
+        let in_flight = InFlight::new(config.requests_per_person);
         let state = web::Data::new(AppState {
             db,
             clock,
@@ -70,6 +73,7 @@ impl Application {
             config: Arc::new(config),
             mailer: mailer.clone(),
             password_gate: Arc::new(PasswordGate::for_this_machine()),
+            in_flight: in_flight.clone(),
         });
         let server = HttpServer::new(move || {
             let config = &state.config;
@@ -103,6 +107,7 @@ impl Application {
             port,
             server,
             mailer,
+            in_flight,
         })
     }
 
@@ -113,6 +118,12 @@ impl Application {
     /// The mail worker's handle (to nudge it after the clock moves, say).
     pub fn mailer(&self) -> Mailer {
         self.mailer.clone()
+    }
+
+    /// The count of each person's running requests (tests take places in
+    /// it to stand for requests still running).
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
     }
 
     /// A handle to stop the server as SIGTERM would (tests use it).

@@ -77,6 +77,9 @@ pub struct TestApp {
     pub clock: Clock,
     pub db: Db,
     pub mailer: Mailer,
+    /// Each person's running requests: a test takes places in it to stand
+    /// for requests still running.
+    pub in_flight: roster::web::in_flight::InFlight,
     pub browser: Browser,
     /// Stops the server as SIGTERM would.
     pub server: ServerHandle,
@@ -134,6 +137,7 @@ pub fn test_config(database_url: DatabaseUrl) -> Config {
         idle_timeout: Duration::from_secs(60 * 60),
         session_lifetime: Duration::from_secs(12 * 60 * 60),
         trust_proxy: false,
+        requests_per_person: roster::web::in_flight::PER_PERSON,
         smtp: None,
         mail_from: "Roster <roster@roster.test>".into(),
         invitations_per_day: 500,
@@ -191,6 +195,7 @@ fn start(
     let app = Application::build_with(config.clone(), clock.clone(), db.clone(), listener)
         .expect("build app");
     let mailer = app.mailer();
+    let in_flight = app.in_flight();
     let server = app.handle();
     let stopped = tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -199,6 +204,7 @@ fn start(
         clock,
         db,
         mailer,
+        in_flight,
         server,
         stopped,
         config,

@@ -15,6 +15,7 @@ mod m20261123_000005_account_tokens;
 mod m20261123_000006_workspace_members;
 mod m20261123_000007_products;
 mod m20261123_000008_audit_indexes;
+mod m20261202_000009_visible_names;
 mod m20261202_000010_domain_verification;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_workspace_members::Migration),
             Box::new(m20261123_000007_products::Migration),
             Box::new(m20261123_000008_audit_indexes::Migration),
+            Box::new(m20261202_000009_visible_names::Migration),
             Box::new(m20261202_000010_domain_verification::Migration),
         ]
     }

@@ -208,7 +208,7 @@ impl Cursor {
     }
 
     /// Rows on the cursor's side of its member, in `sort`.
-    fn condition(&self, sort: MemberSort) -> Expr {
+    pub(crate) fn condition(&self, sort: MemberSort) -> Expr {
         let column = match sort {
             MemberSort::Name => membership::Column::SortName,
             MemberSort::Joined => membership::Column::CreatedAt,

@@ -4,7 +4,7 @@
 //! restriction, grant) and applies it, once more inside each write.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -13,10 +13,11 @@ use sea_orm::{
 
 use super::audit::{self, Entry};
 use super::members::{Acting, MemberError};
-use super::{is_unique_violation, new_id};
+use super::new_id;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::names;
+use crate::domain::permission::Permission;
 use crate::domain::product::{self as rules, Grant, Rights};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WsPermission};
@@ -327,16 +328,62 @@ async fn acting_rights<C: ConnectionTrait>(
 
 const NAME_TAKEN: &str = "This workspace already has a product with this name.";
 
-/// A taken name is the form's message; a product deleted meanwhile is
-/// gone (404).
-fn name_taken(err: sea_orm::DbErr) -> MemberError {
-    if is_unique_violation(&err) {
-        MemberError::Invalid(NAME_TAKEN.into())
-    } else if matches!(err, sea_orm::DbErr::RecordNotUpdated) {
+/// A product deleted meanwhile is gone (404).
+fn gone(err: sea_orm::DbErr) -> MemberError {
+    if matches!(err, sea_orm::DbErr::RecordNotUpdated) {
         MemberError::NotFound
     } else {
         err.into()
     }
+}
+
+/// Refuses `name` when the workspace holds another product of that name
+/// which `viewer` can see. A name only others can see is free: refusing it
+/// would tell a restricted member about a product they cannot open.
+///
+/// Call it inside the write after [`lock_names`], so two people writing
+/// the same name at once cannot both pass.
+async fn check_visible_name<C: ConnectionTrait>(
+    conn: &C,
+    viewer: &Viewer,
+    workspace_id: &str,
+    name: &ProductName,
+    except_id: Option<&str>,
+) -> Result<(), MemberError> {
+    let mut same = product::Entity::find()
+        .filter(product::Column::OrgId.eq(viewer.org_id.as_str()))
+        .filter(product::Column::WorkspaceId.eq(workspace_id))
+        .filter(product::Column::NameNormalized.eq(name.normalized()));
+    if let Some(id) = except_id {
+        same = same.filter(product::Column::Id.ne(id));
+    }
+    if viewer.restricted {
+        same = same.filter(product::Column::Id.in_subquery(granted_ids(&viewer.membership_id)));
+    }
+    let taken = same
+        .count(conn)
+        .await
+        .context("failed to look for a product of the same name")?;
+    if taken > 0 {
+        return Err(MemberError::Invalid(NAME_TAKEN.into()));
+    }
+    Ok(())
+}
+
+/// Serializes the naming of products in one workspace: on PostgreSQL the
+/// workspace's row is locked until the transaction ends (SQLite has one
+/// writer at a time already). `NO KEY UPDATE` leaves the foreign-key
+/// checks of other writes to the workspace free to run.
+async fn lock_names<C: ConnectionTrait>(conn: &C, workspace_id: &str) -> anyhow::Result<()> {
+    workspace::Entity::find_by_id(workspace_id.to_string())
+        .select_only()
+        .column(workspace::Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple::<String>()
+        .one(conn)
+        .await
+        .context("failed to lock the workspace's product names")?;
+    Ok(())
 }
 
 /// The workspaces the viewer can see, by title, with their access to each.
@@ -377,6 +424,8 @@ pub async fn create(
             "Choose a workspace where you may add products.".into(),
         ));
     };
+    lock_names(&txn, &ws.id).await?;
+    check_visible_name(&txn, &viewer, &ws.id, name, None).await?;
     let created = product::ActiveModel {
         id: Set(new_id()),
         org_id: Set(acting.org_id.clone()),
@@ -390,8 +439,7 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(&txn)
-    .await
-    .map_err(name_taken)?;
+    .await?;
     if viewer.restricted {
         upsert_grant(&txn, &viewer.membership_id, &created, Grant::Edit, now).await?;
     }
@@ -455,14 +503,16 @@ pub async fn update(
 ) -> Result<product::Model, MemberError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, _) = acting_rights(&txn, acting, product_id, |r| r.edit).await?;
+    let (found, viewer) = acting_rights(&txn, acting, product_id, |r| r.edit).await?;
+    lock_names(&txn, &found.workspace_id).await?;
+    check_visible_name(&txn, &viewer, &found.workspace_id, name, Some(&found.id)).await?;
     let before = found.name.clone();
     let mut changed: product::ActiveModel = found.into();
     changed.name = Set(name.as_str().to_string());
     changed.name_normalized = Set(name.normalized());
     changed.description = Set(description.to_string());
     changed.updated_at = Set(now);
-    let updated = changed.update(&txn).await.map_err(name_taken)?;
+    let updated = changed.update(&txn).await.map_err(gone)?;
     audit::record(
         &txn,
         &acting.actor,
@@ -493,7 +543,7 @@ pub async fn assign_owner(
 ) -> Result<(product::Model, String), MemberError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, _) = acting_rights(&txn, acting, product_id, |r| r.assign_owner).await?;
+    let (found, viewer) = acting_rights(&txn, acting, product_id, |r| r.assign_owner).await?;
     let normalized = email.trim().to_lowercase();
     let no_such = || {
         MemberError::Invalid(
@@ -510,6 +560,18 @@ pub async fn assign_owner(
         .ok_or_else(no_such)?;
     let direct = super::workspaces::direct_role(&txn, &found.workspace_id, &member.user_id).await?;
     if !Access::new(member.role, direct).can(WsPermission::View) {
+        return Err(no_such());
+    }
+    // Someone who may not see the members (a workspace guest) chooses
+    // only among the people they see here, those with a role in the
+    // workspace; anyone else answers as an unknown address would, or the
+    // form would tell them who belongs to the organization.
+    if !viewer
+        .org_role
+        .permissions()
+        .contains(Permission::ViewMembers)
+        && direct.is_none()
+    {
         return Err(no_such());
     }
     let before = match &found.owner_id {

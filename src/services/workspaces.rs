@@ -3,14 +3,14 @@
 
 use anyhow::Context;
 use sea_orm::ExprTrait;
-use sea_orm::sea_query::{Expr, Order, Query};
+use sea_orm::sea_query::{Expr, LockType, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::audit::{self, Entry};
-use super::members::{Acting, MemberError};
+use super::members::{Acting, Cursor, CursorKey, Direction, MemberError, MemberSort};
 use super::{is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
@@ -237,6 +237,61 @@ pub async fn owner_name(db: &Db, workspace_id: &str) -> anyhow::Result<Option<St
 
 const TITLE_TAKEN: &str = "Another workspace of this organization has this title.";
 
+/// Refuses `title` when another workspace of `org_id` that the actor can
+/// see has it. Organization members see every workspace; a workspace guest
+/// (`guest_id`) only those they hold a role in, so a title only others can
+/// see is free to them: refusing it would tell them the workspace exists.
+///
+/// Call it inside the write after [`lock_titles`], so two people writing
+/// the same title at once cannot both pass.
+async fn check_visible_title<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    guest_id: Option<&str>,
+    title_normalized: &str,
+    except_id: Option<&str>,
+) -> Result<(), MemberError> {
+    let mut same = workspace::Entity::find()
+        .filter(workspace::Column::OrgId.eq(org_id))
+        .filter(workspace::Column::TitleNormalized.eq(title_normalized));
+    if let Some(id) = except_id {
+        same = same.filter(workspace::Column::Id.ne(id));
+    }
+    if let Some(guest_id) = guest_id {
+        let mut theirs = Query::select();
+        theirs
+            .column(workspace_member::Column::WorkspaceId)
+            .from(workspace_member::Entity)
+            .and_where(workspace_member::Column::OrgId.eq(org_id))
+            .and_where(workspace_member::Column::UserId.eq(guest_id));
+        same = same.filter(workspace::Column::Id.in_subquery(theirs));
+    }
+    let taken = same
+        .count(conn)
+        .await
+        .context("failed to look for a workspace of the same title")?;
+    if taken > 0 {
+        return Err(MemberError::Invalid(TITLE_TAKEN.into()));
+    }
+    Ok(())
+}
+
+/// Serializes the naming of workspaces in one organization: on PostgreSQL
+/// the organization's row is locked until the transaction ends (SQLite has
+/// one writer at a time already). `NO KEY UPDATE` leaves the foreign-key
+/// checks of other writes in the organization free to run.
+async fn lock_titles<C: ConnectionTrait>(conn: &C, org_id: &str) -> anyhow::Result<()> {
+    organization::Entity::find_by_id(org_id.to_string())
+        .select_only()
+        .column(organization::Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple::<String>()
+        .one(conn)
+        .await
+        .context("failed to lock the organization's workspace titles")?;
+    Ok(())
+}
+
 /// Creates a workspace; its creator becomes its Owner.
 pub async fn create(
     db: &Db,
@@ -249,6 +304,9 @@ pub async fn create(
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let actor = super::members::actor_role(&txn, acting).await?;
     policy::authorize(actor, Action::Use(Permission::CreateWorkspaces))?;
+    lock_titles(&txn, &acting.org_id).await?;
+    // Whoever may create workspaces sees all of them.
+    check_visible_title(&txn, &acting.org_id, None, &title.normalized(), None).await?;
     let created = workspace::ActiveModel {
         id: Set(new_id()),
         org_id: Set(acting.org_id.clone()),
@@ -258,14 +316,7 @@ pub async fn create(
         created_at: Set(now),
     }
     .insert(&txn)
-    .await;
-    let created = match created {
-        Ok(created) => created,
-        Err(err) if is_unique_violation(&err) => {
-            return Err(MemberError::Invalid(TITLE_TAKEN.into()));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    .await?;
     add_owner(&txn, &created, &acting.user_id, now).await?;
     audit::record(
         &txn,
@@ -319,8 +370,19 @@ pub async fn update_details(
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (before, _) = acting_access(&txn, acting, workspace_id, WsPermission::EditDetails).await?;
-    let updated = workspace::Entity::update_many()
+    let (before, access) =
+        acting_access(&txn, acting, workspace_id, WsPermission::EditDetails).await?;
+    lock_titles(&txn, &acting.org_id).await?;
+    let guest = (access.org_role == OrgRole::None).then_some(acting.user_id.as_str());
+    check_visible_title(
+        &txn,
+        &acting.org_id,
+        guest,
+        &title.normalized(),
+        Some(workspace_id),
+    )
+    .await?;
+    workspace::Entity::update_many()
         .col_expr(workspace::Column::Title, Expr::value(title.as_str()))
         .col_expr(
             workspace::Column::TitleNormalized,
@@ -329,14 +391,7 @@ pub async fn update_details(
         .col_expr(workspace::Column::Description, Expr::value(description))
         .filter(workspace::Column::Id.eq(workspace_id))
         .exec(&txn)
-        .await;
-    match updated {
-        Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => {
-            return Err(MemberError::Invalid(TITLE_TAKEN.into()));
-        }
-        Err(err) => return Err(err.into()),
-    }
+        .await?;
     if before.title != title.as_str() || before.description != description {
         audit::record(
             &txn,
@@ -442,6 +497,8 @@ pub struct AccessRow {
     pub membership_id: String,
     pub user_id: String,
     pub name: String,
+    /// The name as the list sorts it: where a page link starts.
+    pub sort_name: String,
     pub email: String,
     pub org_role: OrgRole,
     pub direct_role: Option<WorkspaceRole>,
@@ -451,6 +508,16 @@ impl AccessRow {
     pub fn access(&self) -> Access {
         Access::new(self.org_role, self.direct_role)
     }
+
+    /// The row's position, for the Next (`After`) or Previous (`Before`)
+    /// link that starts beside it.
+    pub fn cursor(&self, direction: Direction) -> Cursor {
+        Cursor {
+            direction,
+            key: CursorKey::Text(self.sort_name.clone()),
+            id: self.membership_id.clone(),
+        }
+    }
 }
 
 pub const ACCESS_PER_PAGE: u64 = 50;
@@ -459,14 +526,22 @@ pub const ACCESS_PER_PAGE: u64 = 50;
 /// total: organization members inherit into it; workspace guests are there
 /// by a direct role. `only_direct` shows only people with a direct role
 /// (what a workspace guest may see).
+///
+/// A page reached by Next or Previous starts beside the `cursor`'s person
+/// (by the name index), so a deep page costs what the first does; without
+/// one, `page` skips rows (the caller keeps it shallow). The total comes
+/// from the member counts the triggers keep plus the workspace's guests,
+/// not from counting everyone.
 pub async fn access_list(
     db: &Db,
     org_id: &str,
     workspace_id: &str,
     only_direct: bool,
     page: u64,
+    cursor: Option<&Cursor>,
 ) -> anyhow::Result<(Vec<AccessRow>, u64)> {
     let backend = db.backend();
+    let total = access_total(db, org_id, workspace_id, only_direct).await?;
     let direct_join = Condition::all()
         .add(
             Expr::col((
@@ -487,23 +562,22 @@ pub async fn access_list(
             .add(Expr::col((membership::Entity, membership::Column::Role)).ne(OrgRole::None))
             .add(Expr::col((workspace_member::Entity, workspace_member::Column::Id)).is_not_null())
     };
-    let mut base = Query::select();
-    base.from(membership::Entity)
+    let mut rows = Query::select();
+    rows.from(membership::Entity)
         .join(JoinType::LeftJoin, workspace_member::Entity, direct_join)
         .and_where(Expr::col((membership::Entity, membership::Column::OrgId)).eq(org_id))
         .cond_where(has_access);
-    let mut count = base.clone();
-    count.expr_as(Expr::cust("COUNT(*)"), "total");
-    let total = db
-        .read()
-        .query_one_raw(backend.build(&count))
-        .await
-        .context("failed to count the workspace's people")?
-        .map(|row| row.try_get::<i64>("", "total"))
-        .transpose()
-        .context("failed to read the count")?
-        .unwrap_or(0);
-    let mut rows = base;
+    // Previous walks back from its cursor; the page is put in order below.
+    let backwards = cursor.is_some_and(|c| c.direction == Direction::Before);
+    let order = if backwards { Order::Desc } else { Order::Asc };
+    match cursor {
+        Some(cursor) => {
+            rows.and_where(cursor.condition(MemberSort::Name));
+        }
+        None => {
+            rows.offset(page.saturating_sub(1).saturating_mul(ACCESS_PER_PAGE));
+        }
+    }
     rows.expr_as(
         Expr::col((membership::Entity, membership::Column::Id)),
         "membership_id",
@@ -513,6 +587,10 @@ pub async fn access_list(
         "user_id",
     )
     .expr_as(Expr::col((user::Entity, user::Column::Name)), "name")
+    .expr_as(
+        Expr::col((membership::Entity, membership::Column::SortName)),
+        "sort_name",
+    )
     .expr_as(Expr::col((user::Entity, user::Column::Email)), "email")
     .expr_as(
         Expr::col((membership::Entity, membership::Column::Role)),
@@ -530,16 +608,51 @@ pub async fn access_list(
     )
     .order_by(
         (membership::Entity, membership::Column::SortName),
-        Order::Asc,
+        order.clone(),
     )
-    .order_by((membership::Entity, membership::Column::Id), Order::Asc)
-    .limit(ACCESS_PER_PAGE)
-    .offset(page.saturating_sub(1).saturating_mul(ACCESS_PER_PAGE));
-    let rows = AccessRow::find_by_statement(backend.build(&rows))
+    .order_by((membership::Entity, membership::Column::Id), order)
+    .limit(ACCESS_PER_PAGE);
+    let mut rows = AccessRow::find_by_statement(backend.build(&rows))
         .all(db.read())
         .await
         .context("failed to list the workspace's people")?;
-    Ok((rows, u64::try_from(total).unwrap_or(0)))
+    if backwards {
+        rows.reverse();
+    }
+    Ok((rows, total))
+}
+
+/// How many people have access to the workspace: with `only_direct`, those
+/// with a direct role; otherwise every member with an organization role
+/// (from the stored counts) and the guests with a direct role.
+async fn access_total(
+    db: &Db,
+    org_id: &str,
+    workspace_id: &str,
+    only_direct: bool,
+) -> anyhow::Result<u64> {
+    let direct = workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id));
+    if only_direct {
+        return direct
+            .count(db.read())
+            .await
+            .context("failed to count the workspace's direct roles");
+    }
+    let mut guests = Query::select();
+    guests
+        .column(membership::Column::UserId)
+        .from(membership::Entity)
+        .and_where(membership::Column::OrgId.eq(org_id))
+        .and_where(membership::Column::Role.eq(OrgRole::None));
+    let guests = direct
+        .filter(workspace_member::Column::UserId.in_subquery(guests))
+        .count(db.read())
+        .await
+        .context("failed to count the workspace's guests")?;
+    let inheriting = super::members::stored_total(db, org_id, None).await?;
+    Ok(inheriting + guests)
 }
 
 /// One person's access to the workspace, by their membership id.
@@ -563,6 +676,7 @@ pub async fn access_of(
         membership_id: member.id,
         user_id: member.user_id,
         name: person.name,
+        sort_name: member.sort_name,
         email: person.email,
         org_role: member.role,
         direct_role: direct,
@@ -711,7 +825,10 @@ pub async fn transfer(
 ) -> Result<(workspace::Model, String), MemberError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
+    let (found, access) =
+        acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
+    let nobody =
+        || MemberError::Invalid("Nobody in this organization has that email address.".into());
     let target = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
         .filter(
@@ -720,9 +837,21 @@ pub async fn transfer(
         )
         .one(&txn)
         .await?
-        .ok_or_else(|| {
-            MemberError::Invalid("Nobody in this organization has that email address.".into())
-        })?;
+        .ok_or_else(nobody)?;
+    // Someone who may not see the members (a workspace guest owning the
+    // workspace) hands it only to people they see here, those with a role
+    // in it; anyone else answers as an unknown address would, or the form
+    // would tell them who belongs to the organization.
+    if !access
+        .org_role
+        .permissions()
+        .contains(Permission::ViewMembers)
+        && direct_role(&txn, workspace_id, &target.user_id)
+            .await?
+            .is_none()
+    {
+        return Err(nobody());
+    }
     let current = workspace_member::Entity::find()
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
         .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
@@ -1009,6 +1138,8 @@ pub async fn move_to(
                 .into(),
         ));
     }
+    // An Admin or the Owner of the target sees all its workspaces.
+    lock_titles(&txn, target_org_id).await?;
     let taken = workspace::Entity::find()
         .filter(workspace::Column::OrgId.eq(target_org_id))
         .filter(workspace::Column::TitleNormalized.eq(found.title_normalized.as_str()))

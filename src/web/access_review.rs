@@ -45,7 +45,7 @@ impl ReviewParams {
         Ok(ReviewQuery {
             days,
             only_inactive: matches!(self.inactive.as_str(), "1" | "on" | "true"),
-            page: super::render::page_number(self.page)?,
+            page: super::render::offset_page(self.page)?,
         })
     }
 }
@@ -162,7 +162,7 @@ pub async fn review(
             rows,
             total,
             page: query.page,
-            pages: total.div_ceil(PER_PAGE).max(1),
+            pages: super::render::offset_pages(total, PER_PAGE),
             days: query.days,
             only_inactive: query.only_inactive,
             prev_href: href(&base, &query, Some(query.page.saturating_sub(1).max(1))),

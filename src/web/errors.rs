@@ -39,6 +39,17 @@ pub enum AppError {
     /// A limit was reached; the message says which and for how long.
     #[error("{0}")]
     TooMany(String),
+    /// One person has as many requests running as Roster serves them at
+    /// once.
+    #[error(
+        "Your other requests are still running. Wait a moment for them to finish and try again."
+    )]
+    TooManyRunning,
+    /// A page number deeper than a list serves by number.
+    #[error(
+        "That page is too far into the list to show by its number. Search or filter the list to find what you are looking for, or page on with Next."
+    )]
+    PageTooDeep,
     #[error("{0}")]
     Conflict(String),
     /// Turned away before any work, to keep the process responsive; the
@@ -132,9 +143,11 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::SignInRequired { htmx: true, .. } => StatusCode::UNAUTHORIZED,
             AppError::SignInRequired { htmx: false, .. } => StatusCode::SEE_OTHER,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::PageTooDeep => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited | AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited | AppError::TooMany(_) | AppError::TooManyRunning => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Busy { status, .. } => *status,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -161,7 +174,11 @@ impl ResponseError for AppError {
                         .finish()
                 }
             }
+            // Requests in flight end within moments.
             AppError::Busy { status, .. } => HttpResponse::build(*status)
+                .insert_header((header::RETRY_AFTER, "1"))
+                .finish(),
+            AppError::TooManyRunning => HttpResponse::build(self.status_code())
                 .insert_header((header::RETRY_AFTER, "1"))
                 .finish(),
             // The body is rendered by `render_error_page`, which knows
@@ -183,6 +200,25 @@ struct ErrorPage<'a> {
     layout: super::render::Layout,
     heading: &'a str,
     message: &'a str,
+    /// A way on from here (href, label) besides Roster's home.
+    way_on: Option<(String, &'static str)>,
+}
+
+/// The first page of the list a too-deep page number asked for, with the
+/// same search and filters.
+fn first_page_of(req: &actix_web::HttpRequest) -> String {
+    let kept: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "page" | "after" | "before"))
+            .collect();
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    if query.is_empty() {
+        req.path().to_string()
+    } else {
+        format!("{}?{query}", req.path())
+    }
 }
 
 #[derive(Template)]
@@ -199,6 +235,18 @@ pub fn render_error_page<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let status = res.status();
+    let (title, way_on) = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+    {
+        Some(AppError::PageTooDeep) => (
+            heading(status),
+            Some((first_page_of(res.request()), "Go to the first page")),
+        ),
+        Some(AppError::TooManyRunning) => ("Too many requests at once", None),
+        _ => (heading(status), None),
+    };
     let message = match res.response().error() {
         Some(err) => match err.as_error::<AppError>() {
             Some(AppError::SignInRequired { .. }) => {
@@ -228,9 +276,10 @@ pub fn render_error_page<B: MessageBody>(
         .render()
     } else {
         ErrorPage {
-            layout: super::render::Layout::bare(heading(status)),
-            heading: heading(status),
+            layout: super::render::Layout::bare(title),
+            heading: title,
             message: &message,
+            way_on,
         }
         .render()
     };

@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
 
 use super::errors::AppError;
+use super::in_flight::Slot;
 use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
@@ -76,6 +77,9 @@ pub struct CurrentUser {
     pub memberships: Vec<(organization::Model, membership::Model)>,
     pub session: Session,
     pub address: Option<String>,
+    /// This request's place among the person's running requests, freed
+    /// when the handler is done with the person.
+    _running: Slot,
 }
 
 impl CurrentUser {
@@ -119,6 +123,13 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
     let Some(mut auth) = session::auth(&session) else {
         return Err(sign_in_required);
     };
+    // Taken before any database work, so a burst of one person's requests
+    // costs the others nothing. The cookie is sealed, so only its holder
+    // can spend this person's places.
+    let running = state
+        .in_flight
+        .try_enter(&auth.user_id)
+        .ok_or(AppError::TooManyRunning)?;
     let now = state.clock.now();
     let config = &state.config;
     let idle = i64::try_from(config.idle_timeout.as_secs()).unwrap_or(i64::MAX);
@@ -147,6 +158,7 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         memberships,
         session,
         address,
+        _running: running,
     })
 }
 

@@ -138,7 +138,7 @@ impl InvitationsQuery {
         Ok(ListQuery {
             state,
             search: (!search.is_empty()).then_some(search),
-            page: super::render::page_number(self.page)?,
+            page: super::render::offset_page(self.page)?,
         })
     }
 }
@@ -214,7 +214,7 @@ async fn render_page(
 ) -> Result<HttpResponse, AppError> {
     let (rows, total) = invitations::list(&state.db, &state.clock, &ctx.org.id, &query).await?;
     let titles = workspaces::titles(&state.db, &ctx.org.id).await?;
-    let pages = total.div_ceil(PER_PAGE).max(1);
+    let pages = super::render::offset_pages(total, PER_PAGE);
     let layout = Layout::org(ctx, Section::Invitations, "Invitations");
     html(
         status,

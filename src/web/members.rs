@@ -131,6 +131,10 @@ impl ListQuery {
                 })
             })
             .transpose()?;
+        // Without a cursor the page is found by its number, by skipping.
+        if cursor.is_none() && page > super::render::MAX_OFFSET_PAGE {
+            return Err(AppError::PageTooDeep);
+        }
         Ok(MemberQuery {
             search: (!search.is_empty()).then_some(search),
             role,

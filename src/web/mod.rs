@@ -14,6 +14,7 @@ pub mod errors;
 pub mod extract;
 pub mod format;
 pub mod health;
+pub mod in_flight;
 pub mod invitations;
 pub mod join;
 pub mod members;

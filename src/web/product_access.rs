@@ -90,7 +90,7 @@ pub async fn picker(
             "The search is too long; use at most 100 characters.",
         ));
     }
-    let page_number = super::render::page_number(query.page)?;
+    let page_number = super::render::offset_page(query.page)?;
     let (rows, total) = members::list(
         &state.db,
         &ctx.org.id,
@@ -122,7 +122,7 @@ pub async fn picker(
             rows,
             total,
             page: page_number,
-            pages: total.div_ceil(members::PER_PAGE).max(1),
+            pages: super::render::offset_pages(total, members::PER_PAGE),
             prev_href: picker_href(&search, page_number.saturating_sub(1).max(1)),
             next_href: picker_href(&search, page_number + 1),
             search,
@@ -214,7 +214,7 @@ pub async fn member(
             rows: rows.into_iter().map(|row| GrantView { row }).collect(),
             total,
             page: query.page,
-            pages: total.div_ceil(PER_PAGE).max(1),
+            pages: super::render::offset_pages(total, PER_PAGE),
             search: query.search.clone().unwrap_or_default(),
             workspace_filter: query.workspace_id.clone().unwrap_or_default(),
             workspaces,

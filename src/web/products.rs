@@ -45,7 +45,7 @@ impl ProductsQuery {
         Ok(ListQuery {
             search: (!search.is_empty()).then_some(search),
             workspace_id: (!workspace.is_empty()).then(|| workspace.to_string()),
-            page: super::render::page_number(self.page)?,
+            page: super::render::offset_page(self.page)?,
         })
     }
 }
@@ -135,7 +135,7 @@ async fn list_page(
             products: rows.into_iter().map(|row| ProductView { row }).collect(),
             total,
             page: query.page,
-            pages: total.div_ceil(PER_PAGE).max(1),
+            pages: super::render::offset_pages(total, PER_PAGE),
             search: query.search.clone().unwrap_or_default(),
             workspace_filter: query.workspace_id.clone().unwrap_or_default(),
             workspaces,

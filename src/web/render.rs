@@ -235,11 +235,36 @@ impl FieldErrors {
 /// fit the database's integers.
 pub const MAX_PAGE: u64 = 1_000_000;
 
-/// A 1-based page number from a query string.
+/// A 1-based page number from a query string, for a page reached by a
+/// Next or Previous link that carries its position (the number is then
+/// only its label).
 pub fn page_number(raw: Option<u64>) -> Result<u64, AppError> {
     let page = raw.unwrap_or(1).max(1);
     if page > MAX_PAGE {
         return Err(AppError::bad_request("That page number is too large."));
     }
     Ok(page)
+}
+
+/// The deepest page a list serves by its number. A page found by number
+/// is found by skipping the rows before it, which costs as much as reading
+/// them; beyond this depth that is refused (searching, filtering or the
+/// Next links of a list that carries positions reach further), so nobody
+/// can make Roster read a whole large list again and again.
+pub const MAX_OFFSET_PAGE: u64 = 100;
+
+/// A 1-based page number served by skipping rows: at most
+/// [`MAX_OFFSET_PAGE`].
+pub fn offset_page(raw: Option<u64>) -> Result<u64, AppError> {
+    let page = raw.unwrap_or(1).max(1);
+    if page > MAX_OFFSET_PAGE {
+        return Err(AppError::PageTooDeep);
+    }
+    Ok(page)
+}
+
+/// How many pages a list served by number shows: its pages, but no more
+/// than [`offset_page`] serves, so its Next link always works.
+pub fn offset_pages(total: u64, per_page: u64) -> u64 {
+    total.div_ceil(per_page).clamp(1, MAX_OFFSET_PAGE)
 }

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::dns::Dns;
 use crate::mail::Mailer;
+use crate::web::in_flight::InFlight;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -17,4 +18,6 @@ pub struct AppState {
     /// Bounds the password hashes in flight (see `web::password_slot`).
     pub password_gate: Arc<super::password_slot::PasswordGate>,
     pub dns: Dns,
+    /// Each signed-in person's running requests.
+    pub in_flight: InFlight,
 }

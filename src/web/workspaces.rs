@@ -16,7 +16,7 @@ use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::workspace;
-use crate::services::members::MemberError;
+use crate::services::members::{Cursor, Direction, MemberError, MemberSort};
 use crate::services::products;
 use crate::services::workspaces::{
     self, AccessRow, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort, WorkspaceTitle,
@@ -46,7 +46,7 @@ impl WorkspacesQuery {
         Ok(ListQuery {
             search: (!search.is_empty()).then_some(search),
             sort,
-            page: super::render::page_number(self.page)?,
+            page: super::render::offset_page(self.page)?,
         })
     }
 }
@@ -119,7 +119,7 @@ async fn list_page(
             workspaces: rows.into_iter().map(|row| WorkspaceView { row }).collect(),
             total,
             page: query.page,
-            pages: total.div_ceil(PER_PAGE).max(1),
+            pages: super::render::offset_pages(total, PER_PAGE),
             search: query.search.clone().unwrap_or_default(),
             sort: query.sort.as_str(),
             prev_href: page_href(&query, query.page.saturating_sub(1).max(1)),
@@ -551,6 +551,56 @@ impl AccessView {
 #[serde(default)]
 pub struct PageQuery {
     pub page: Option<u64>,
+    /// Cursor of the Next link: the page after this person.
+    pub after: String,
+    /// Cursor of the Previous link: the page before this person.
+    pub before: String,
+}
+
+impl PageQuery {
+    /// The page number and, for a page reached by Next or Previous, the
+    /// person it starts beside. Without one, the page is found by skipping
+    /// rows, so its number stays shallow.
+    fn validate(&self) -> Result<(u64, Option<Cursor>), AppError> {
+        let cursor = match (self.after.as_str(), self.before.as_str()) {
+            ("", "") => None,
+            (after, "") => Some((after, Direction::After)),
+            ("", before) => Some((before, Direction::Before)),
+            _ => {
+                return Err(AppError::bad_request(
+                    "Give either after or before, not both.",
+                ));
+            }
+        };
+        let cursor = cursor
+            .map(|(value, direction)| {
+                Cursor::parse(value, MemberSort::Name, direction).ok_or_else(|| {
+                    AppError::bad_request("That page link is not valid; start from the first page.")
+                })
+            })
+            .transpose()?;
+        let page = match cursor {
+            Some(_) => super::render::page_number(self.page)?,
+            None => super::render::offset_page(self.page)?,
+        };
+        Ok((page, cursor))
+    }
+}
+
+/// A link to a page of the workspace's people.
+fn people_href(page: u64, cursor: Option<&Cursor>) -> String {
+    let mut pairs = vec![("page", page.to_string())];
+    if let Some(cursor) = cursor {
+        let name = match cursor.direction {
+            Direction::After => "after",
+            Direction::Before => "before",
+        };
+        pairs.push((name, cursor.encode()));
+    }
+    format!(
+        "?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
 }
 
 #[derive(Template)]
@@ -564,6 +614,8 @@ struct MembersTab {
     total: u64,
     page: u64,
     pages: u64,
+    prev_href: String,
+    next_href: String,
     only_direct: bool,
 }
 
@@ -577,9 +629,30 @@ pub async fn members(
 ) -> Result<HttpResponse, AppError> {
     let (workspace, access) = found(&state, &ctx, &path.1).await?;
     let only_direct = ctx.role() == OrgRole::None;
-    let page = super::render::page_number(query.page)?;
-    let (rows, total) =
-        workspaces::access_list(&state.db, &ctx.org.id, &workspace.id, only_direct, page).await?;
+    let (page, cursor) = query.validate()?;
+    let (rows, total) = workspaces::access_list(
+        &state.db,
+        &ctx.org.id,
+        &workspace.id,
+        only_direct,
+        page,
+        cursor.as_ref(),
+    )
+    .await?;
+    // Next and Previous carry the position of the page's last and first
+    // person; the first page needs none.
+    let prev_page = page.saturating_sub(1).max(1);
+    let prev_href = people_href(
+        prev_page,
+        rows.first()
+            .filter(|_| prev_page > 1)
+            .map(|row| row.cursor(Direction::Before))
+            .as_ref(),
+    );
+    let next_href = people_href(
+        page + 1,
+        rows.last().map(|row| row.cursor(Direction::After)).as_ref(),
+    );
     let layout = Layout::org(&ctx, Section::Workspaces, &workspace.title);
     html(
         StatusCode::OK,
@@ -595,6 +668,8 @@ pub async fn members(
             total,
             page,
             pages: total.div_ceil(workspaces::ACCESS_PER_PAGE).max(1),
+            prev_href,
+            next_href,
             only_direct,
         },
     )

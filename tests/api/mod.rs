@@ -17,4 +17,5 @@ mod members;
 mod orgs;
 mod products;
 mod sessions;
+mod visibility;
 mod workspaces;
