@@ -21,8 +21,8 @@ use crate::db::Db;
 use crate::dns::Dns;
 use crate::mail::Mailer;
 use crate::web::errors::{AppError, render_error_page};
-use crate::web::password_slot::PasswordGate;
 use crate::web::in_flight::InFlight;
+use crate::web::password_slot::PasswordGate;
 use crate::web::state::AppState;
 use crate::web::{csrf, nul, routes};
 
