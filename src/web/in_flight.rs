@@ -8,6 +8,8 @@
 //! needs fewer places than [`PER_PERSON`].
 //!
 //! The count is per Roster instance: several instances each allow as many.
+//! The same counter, keyed by client address, bounds the password checks
+//! one address may have in flight (`web::password_slot`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,7 +45,7 @@ impl InFlight {
         }
         *count += 1;
         Some(Slot {
-            user_id: user_id.to_string(),
+            key: user_id.to_string(),
             running: Arc::clone(&self.running),
         })
     }
@@ -62,17 +64,17 @@ impl InFlight {
 /// One running request's place; dropping it frees the place.
 #[derive(Debug)]
 pub struct Slot {
-    user_id: String,
+    key: String,
     running: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = running.get_mut(&self.user_id) {
+        if let Some(count) = running.get_mut(&self.key) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                running.remove(&self.user_id);
+                running.remove(&self.key);
             }
         }
     }

@@ -114,23 +114,7 @@ impl ListQuery {
                 .ok_or_else(|| AppError::bad_request("Unknown sort order."))?,
         };
         let page = super::render::page_number(self.page)?;
-        let cursor = match (self.after.as_str(), self.before.as_str()) {
-            ("", "") => None,
-            (after, "") => Some((after, Direction::After)),
-            ("", before) => Some((before, Direction::Before)),
-            _ => {
-                return Err(AppError::bad_request(
-                    "Give either after or before, not both.",
-                ));
-            }
-        };
-        let cursor = cursor
-            .map(|(value, direction)| {
-                Cursor::parse(value, sort, direction).ok_or_else(|| {
-                    AppError::bad_request("That page link is not valid; start from the first page.")
-                })
-            })
-            .transpose()?;
+        let cursor = super::render::page_cursor(&self.after, &self.before, sort)?;
         // Without a cursor the page is found by its number, by skipping.
         if cursor.is_none() && page > super::render::MAX_OFFSET_PAGE {
             return Err(AppError::PageTooDeep);

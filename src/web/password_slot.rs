@@ -9,8 +9,7 @@
 //!   finish sooner); a request waits up to [`MAX_WAIT`] for a slot, then
 //!   is answered 503 with `Retry-After`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Payload;
@@ -20,6 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::errors::AppError;
 use super::extract::ClientAddr;
+use super::in_flight::{self, InFlight};
 use super::state::AppState;
 
 /// Password requests one client address may have in flight (or waiting).
@@ -31,7 +31,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct PasswordGate {
     slots: Arc<Semaphore>,
-    per_address: Mutex<HashMap<String, usize>>,
+    per_address: InFlight,
 }
 
 impl PasswordGate {
@@ -44,47 +44,8 @@ impl PasswordGate {
     pub fn new(slots: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(slots)),
-            per_address: Mutex::new(HashMap::new()),
+            per_address: InFlight::new(PER_ADDRESS),
         }
-    }
-
-    /// Counts one more request from `address`; `None` when it already has
-    /// [`PER_ADDRESS`] in flight.
-    fn enter(self: &Arc<Self>, address: &str) -> Option<AddressTicket> {
-        let mut counts = self.per_address.lock().ok()?;
-        let count = counts.entry(address.to_string()).or_insert(0);
-        if *count >= PER_ADDRESS {
-            return None;
-        }
-        *count += 1;
-        Some(AddressTicket {
-            gate: self.clone(),
-            address: address.to_string(),
-        })
-    }
-
-    fn leave(&self, address: &str) {
-        if let Ok(mut counts) = self.per_address.lock()
-            && let Some(count) = counts.get_mut(address)
-        {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(address);
-            }
-        }
-    }
-}
-
-/// One address's place among the requests in flight; given back on drop.
-#[derive(Debug)]
-struct AddressTicket {
-    gate: Arc<PasswordGate>,
-    address: String,
-}
-
-impl Drop for AddressTicket {
-    fn drop(&mut self) {
-        self.gate.leave(&self.address);
     }
 }
 
@@ -92,7 +53,7 @@ impl Drop for AddressTicket {
 #[derive(Debug)]
 pub struct PasswordSlot {
     _permit: OwnedSemaphorePermit,
-    _ticket: Option<AddressTicket>,
+    _ticket: Option<in_flight::Slot>,
 }
 
 impl FromRequest for PasswordSlot {
@@ -108,11 +69,13 @@ impl FromRequest for PasswordSlot {
             })?;
             let gate = state.password_gate.clone();
             let ticket = match addr.ok().and_then(|a| a.0) {
-                Some(address) => Some(gate.enter(&address).ok_or(AppError::Busy {
-                    status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                    message: "Too many password requests at once from your address. \
+                Some(address) => {
+                    Some(gate.per_address.try_enter(&address).ok_or(AppError::Busy {
+                        status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                        message: "Too many password requests at once from your address. \
                               Wait a moment and try again.",
-                })?),
+                    })?)
+                }
                 None => None,
             };
             let permit = tokio::time::timeout(MAX_WAIT, gate.slots.clone().acquire_owned())
@@ -137,14 +100,19 @@ mod tests {
 
     #[test]
     fn an_address_holds_at_most_its_share() {
-        let gate = Arc::new(PasswordGate::new(2));
-        let held: Vec<_> = (0..PER_ADDRESS).map(|_| gate.enter("192.0.2.1")).collect();
+        let gate = PasswordGate::new(2);
+        let held: Vec<_> = (0..PER_ADDRESS)
+            .map(|_| gate.per_address.try_enter("192.0.2.1"))
+            .collect();
         assert!(held.iter().all(Option::is_some));
-        assert!(gate.enter("192.0.2.1").is_none());
-        assert!(gate.enter("192.0.2.2").is_some(), "others still get in");
+        assert!(gate.per_address.try_enter("192.0.2.1").is_none());
+        assert!(
+            gate.per_address.try_enter("192.0.2.2").is_some(),
+            "others still get in"
+        );
         drop(held);
         assert!(
-            gate.enter("192.0.2.1").is_some(),
+            gate.per_address.try_enter("192.0.2.1").is_some(),
             "a finished one frees a place"
         );
     }

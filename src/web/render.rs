@@ -268,3 +268,28 @@ pub fn offset_page(raw: Option<u64>) -> Result<u64, AppError> {
 pub fn offset_pages(total: u64, per_page: u64) -> u64 {
     total.div_ceil(per_page).clamp(1, MAX_OFFSET_PAGE)
 }
+
+/// The cursor of a Next (`after`) or Previous (`before`) link of a list of
+/// people sorted by `sort`; `None` for a page reached by its number.
+pub fn page_cursor(
+    after: &str,
+    before: &str,
+    sort: crate::services::members::MemberSort,
+) -> Result<Option<crate::services::members::Cursor>, AppError> {
+    use crate::services::members::{Cursor, Direction};
+    let cursor = match (after, before) {
+        ("", "") => return Ok(None),
+        (after, "") => (after, Direction::After),
+        ("", before) => (before, Direction::Before),
+        _ => {
+            return Err(AppError::bad_request(
+                "Give either after or before, not both.",
+            ));
+        }
+    };
+    Cursor::parse(cursor.0, sort, cursor.1)
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::bad_request("That page link is not valid; start from the first page.")
+        })
+}

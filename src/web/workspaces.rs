@@ -562,23 +562,7 @@ impl PageQuery {
     /// person it starts beside. Without one, the page is found by skipping
     /// rows, so its number stays shallow.
     fn validate(&self) -> Result<(u64, Option<Cursor>), AppError> {
-        let cursor = match (self.after.as_str(), self.before.as_str()) {
-            ("", "") => None,
-            (after, "") => Some((after, Direction::After)),
-            ("", before) => Some((before, Direction::Before)),
-            _ => {
-                return Err(AppError::bad_request(
-                    "Give either after or before, not both.",
-                ));
-            }
-        };
-        let cursor = cursor
-            .map(|(value, direction)| {
-                Cursor::parse(value, MemberSort::Name, direction).ok_or_else(|| {
-                    AppError::bad_request("That page link is not valid; start from the first page.")
-                })
-            })
-            .transpose()?;
+        let cursor = super::render::page_cursor(&self.after, &self.before, MemberSort::Name)?;
         let page = match cursor {
             Some(_) => super::render::page_number(self.page)?,
             None => super::render::offset_page(self.page)?,
