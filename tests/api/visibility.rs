@@ -569,21 +569,22 @@ async fn held_up_requests_fill_one_person_s_places_and_no_one_else_s() {
     .await
     .expect("hold the workspace");
 
+    // The token is read first: only the held creates may be running.
+    let token = admin.csrf_token().await;
     let names: Vec<String> = (0..PER_PERSON).map(|i| format!("Held {i}")).collect();
-    let forms: Vec<[(&str, &str); 3]> = names
+    let forms: Vec<[(&str, &str); 4]> = names
         .iter()
         .map(|name| {
             [
                 ("workspace_id", general.as_str()),
                 ("name", name.as_str()),
                 ("description", ""),
+                ("csrf_token", token.as_str()),
             ]
         })
         .collect();
     let creates = futures_util::future::join_all(
-        forms
-            .iter()
-            .map(|fields| admin.post_form(&products, fields)),
+        forms.iter().map(|fields| admin.post_raw(&products, fields)),
     );
     let meanwhile = async {
         let mut waited = 0;
