@@ -91,6 +91,23 @@ sample_rss() {
 
 failed=0
 
+# The href of the Next link on members page $1 of organization $org, reached
+# as a person reaches it: by number up to page 100 (the deepest a number
+# reaches), then by following Next links, which carry a keyset cursor.
+members_next_link() {
+  local target=$1 n path link
+  n=$(( target < 100 ? target : 100 ))
+  path="?page=$n"
+  while :; do
+    link=$(curl -fs -H "Cookie: $cookie" "$BASE/orgs/$org/members$path" |
+      grep -o 'href="[^"]*" rel="next"' | sed 's/^href="//; s/" rel="next"$//; s/&#38;/\&/g')
+    [ -n "$link" ] || return 1
+    [ "$n" -ge "$target" ] && { printf '%s' "$link"; return 0; }
+    path=$link
+    n=$(( n + 1 ))
+  done
+}
+
 run_backend() {
   local backend=$1 out="bench/results/soak-$1.txt" rss="bench/results/soak-$1-rss.tsv"
   work=$(mktemp -d)
@@ -140,8 +157,7 @@ run_backend() {
   # (a keyset cursor), at 95 % of the list.
   local deep_page=$(( MEMBERS / 50 * 95 / 100 )) deep
   [ "$deep_page" -ge 2 ] || deep_page=2
-  deep=$(curl -fs -H "Cookie: $cookie" "$BASE/orgs/$org/members?page=$(( deep_page - 1 ))" |
-    grep -o 'href="[^"]*" rel="next"' | sed 's/^href="//; s/" rel="next"$//; s/&#38;/\&/g')
+  deep=$(members_next_link $(( deep_page - 1 )))
   [ -n "$deep" ] || { echo "no Next link on members page $(( deep_page - 1 )); sign-in failed?" >&2; return 1; }
 
   # Every request kind once, before the load, so a wrong URL fails here.
