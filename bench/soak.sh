@@ -91,22 +91,8 @@ sample_rss() {
 
 failed=0
 
-# The href of the Next link on members page $1 of organization $org, reached
-# as a person reaches it: by number up to page 100 (the deepest a number
-# reaches), then by following Next links, which carry a keyset cursor.
-members_next_link() {
-  local target=$1 n path link
-  n=$(( target < 100 ? target : 100 ))
-  path="?page=$n"
-  while :; do
-    link=$(curl -fs -H "Cookie: $cookie" "$BASE/orgs/$org/members$path" |
-      grep -o 'href="[^"]*" rel="next"' | sed 's/^href="//; s/" rel="next"$//; s/&#38;/\&/g')
-    [ -n "$link" ] || return 1
-    [ "$n" -ge "$target" ] && { printf '%s' "$link"; return 0; }
-    path=$link
-    n=$(( n + 1 ))
-  done
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # the script runs from the repository root
 
 run_backend() {
   local backend=$1 out="bench/results/soak-$1.txt" rss="bench/results/soak-$1-rss.tsv"
