@@ -1168,7 +1168,7 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
         .await
         .expect("text");
     assert!(
-        access.contains("Inherited (Editor) and Direct: Admin"),
+        access.contains("Admin — given in this workspace; Editor from the organization role"),
         "{access}"
     );
 

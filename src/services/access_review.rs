@@ -1,4 +1,5 @@
-//! Access review: every member with their organization role, direct
+//! Access review: everyone with any access (workspace guests included)
+//! with their organization role, direct
 //! workspace roles, product restriction and last activity, the least
 //! recently active first, with those inactive for more than N days flagged.
 
@@ -12,7 +13,6 @@ use sea_orm::{
 use super::members::MemberRow;
 use super::product_access::{self, Summary};
 use crate::db::Db;
-use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::{membership, workspace, workspace_member};
 
@@ -49,9 +49,8 @@ fn members_in(
     org_id: &str,
     only_inactive_before: Option<i64>,
 ) -> sea_orm::Select<membership::Entity> {
-    let mut select = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(org_id))
-        .filter(membership::Column::Role.ne(OrgRole::None));
+    // Everyone with any access, workspace guests included.
+    let mut select = membership::Entity::find().filter(membership::Column::OrgId.eq(org_id));
     if let Some(cutoff) = only_inactive_before {
         select = select.filter(membership::Column::LastActiveAt.lt(cutoff));
     }

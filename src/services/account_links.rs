@@ -472,12 +472,17 @@ pub async fn auto_join(
     Ok(org)
 }
 
-/// Validates an auto-join domain list: one per line (or comma), lower-case
-/// DNS names with a dot, no free email provider's, at most [`MAX_DOMAINS`].
+/// Validates an auto-join domain list: one per line (or separated by
+/// commas or semicolons), lower-case DNS names with a dot, no free email
+/// provider's, at most [`MAX_DOMAINS`]. Every entry that is not one is
+/// named whole in the message.
 pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
     let mut domains: Vec<String> = Vec::new();
-    for part in raw.split([',', '\n', '\r', ' ', ';']) {
-        let domain = part.trim().trim_start_matches('@').to_ascii_lowercase();
+    let mut not_domains: Vec<String> = Vec::new();
+    let mut free: Vec<String> = Vec::new();
+    for part in raw.split([',', '\n', '\r', ';']) {
+        let entry = part.trim();
+        let domain = entry.trim_start_matches('@').to_ascii_lowercase();
         if domain.is_empty() {
             continue;
         }
@@ -491,22 +496,53 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !valid {
-            return Err(format!("{domain} is not a domain like example.com."));
-        }
-        if free_mail::is_free_mail(&domain) {
-            return Err(format!(
-                "{domain} is a free email provider; auto-join works only with a domain your \
-                 organization controls."
-            ));
-        }
-        if !domains.contains(&domain) {
+            not_domains.push(quoted(entry));
+        } else if free_mail::is_free_mail(&domain) {
+            free.push(domain);
+        } else if !domains.contains(&domain) {
             domains.push(domain);
         }
     }
-    if domains.len() > MAX_DOMAINS {
-        return Err(format!("List at most {MAX_DOMAINS} domains."));
+    let mut problems = Vec::new();
+    match not_domains.as_slice() {
+        [] => {}
+        [one] => problems.push(format!("{one} is not a domain like example.com.")),
+        many => problems.push(format!(
+            "These are not domains like example.com: {}.",
+            many.join(", ")
+        )),
     }
-    Ok(domains)
+    match free.as_slice() {
+        [] => {}
+        [one] => problems.push(format!(
+            "{one} is a free email provider; auto-join works only with a domain your \
+             organization controls."
+        )),
+        many => problems.push(format!(
+            "{} are free email providers; auto-join works only with domains your \
+             organization controls.",
+            many.join(", ")
+        )),
+    }
+    if domains.len() > MAX_DOMAINS {
+        problems.push(format!("List at most {MAX_DOMAINS} domains."));
+    }
+    if problems.is_empty() {
+        Ok(domains)
+    } else {
+        Err(problems.join(" "))
+    }
+}
+
+/// An entry as typed, in quotes, shortened when long.
+fn quoted(entry: &str) -> String {
+    const SHOWN: usize = 60;
+    if entry.chars().count() > SHOWN {
+        let head: String = entry.chars().take(SHOWN).collect();
+        format!("“{head}…”")
+    } else {
+        format!("“{entry}”")
+    }
 }
 
 /// Replaces the organization's auto-join domains and joiners' role (the
@@ -624,6 +660,18 @@ mod tests {
         let many: Vec<String> = (0..21).map(|i| format!("d{i}.test")).collect();
         assert!(parse_domains(&many.join("\n")).is_err());
         assert_eq!(parse_domains(" \n ").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_entry_that_is_no_domain_is_named_whole() {
+        assert_eq!(
+            parse_domains("acme.test\nnot a domain\nlocalhost").unwrap_err(),
+            "These are not domains like example.com: “not a domain”, “localhost”."
+        );
+        assert_eq!(
+            parse_domains("not a domain").unwrap_err(),
+            "“not a domain” is not a domain like example.com."
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "Workspace ownership transferred",
     ),
     ("workspace.role_granted", "Workspace role granted"),
-    ("workspace.role_revoked", "Workspace role revoked"),
+    ("workspace.role_revoked", "Workspace role removed"),
     ("product.created", "Product created"),
     ("product.updated", "Product edited"),
     ("product.deleted", "Product deleted"),

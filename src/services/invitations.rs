@@ -82,7 +82,7 @@ impl State {
         match self {
             State::Pending => "Pending",
             State::Accepted => "Accepted",
-            State::Revoked => "Revoked",
+            State::Revoked => "Cancelled",
             State::Expired => "Expired",
         }
     }
@@ -1101,6 +1101,24 @@ pub async fn is_member(db: &Db, org_id: &str, user_id: &str) -> anyhow::Result<b
         .await
         .context("failed to check a membership")?
         .is_some())
+}
+
+/// The organization's invitations whose current link is one of `secrets`
+/// (a resend replaces the link, so an older one matches nothing).
+pub async fn by_secrets(
+    db: &Db,
+    org_id: &str,
+    secrets: &[String],
+) -> anyhow::Result<Vec<invitation::Model>> {
+    if secrets.is_empty() {
+        return Ok(Vec::new());
+    }
+    invitation::Entity::find()
+        .filter(invitation::Column::OrgId.eq(org_id))
+        .filter(invitation::Column::TokenHash.is_in(secrets.iter().map(|s| token::hash(s))))
+        .all(db.read())
+        .await
+        .context("failed to read the invitations of the mailbox")
 }
 
 #[cfg(test)]

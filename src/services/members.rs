@@ -19,7 +19,7 @@ use crate::db::Db;
 use crate::domain::email::normalize_lookup;
 use crate::domain::policy::{self, Action, Denied};
 use crate::domain::role::OrgRole;
-use crate::entities::{member_count, membership, user};
+use crate::entities::{member_count, membership, user, workspace_member};
 
 /// Who is acting, in which organization, as loaded for this request.
 #[derive(Clone, Debug)]
@@ -136,6 +136,10 @@ pub struct MemberQuery {
     pub search: Option<String>,
     pub role: Option<OrgRole>,
     pub sort: MemberSort,
+    /// Only people with access to this workspace (an id of the
+    /// organization's, checked by the caller): everyone with an
+    /// organization role, and the guests who hold a role in it.
+    pub workspace: Option<String>,
     /// 1-based.
     pub page: u64,
     /// Set when the page was reached by Next or Previous: it then starts
@@ -279,9 +283,22 @@ fn filtered(backend: DbBackend, org_id: &str, query: &MemberQuery) -> Select<mem
     if let Some(cursor) = &query.cursor {
         select = select.filter(cursor.condition(query.sort));
     }
+    if let Some(workspace_id) = &query.workspace {
+        let mut direct = Query::select();
+        direct
+            .column(workspace_member::Column::UserId)
+            .from(workspace_member::Entity)
+            .and_where(workspace_member::Column::WorkspaceId.eq(workspace_id.as_str()));
+        select = select.filter(
+            Condition::any()
+                .add(membership::Column::Role.ne(OrgRole::None))
+                .add(membership::Column::UserId.in_subquery(direct)),
+        );
+    }
+    // "All" is everyone with any access, workspace guests included.
     match query.role {
         Some(role) => select.filter(membership::Column::Role.eq(role)),
-        None => select.filter(membership::Column::Role.ne(OrgRole::None)),
+        None => select,
     }
 }
 
@@ -369,35 +386,34 @@ pub async fn list(
         query.sort,
         false,
     );
-    let (mut rows, total) = match &query.search {
-        None => {
-            let counted = person_columns(page)
-                .column_as(stored_total_expr(org_id, query.role), "total")
-                .into_model::<CountedRow>()
-                .all(db.read())
-                .await
-                .context("failed to load a page of members")?;
-            let total = match counted.first() {
-                Some(first) => u64::try_from(first.total).unwrap_or(0),
-                // Past the last page: the total still has to be shown.
-                None => stored_total(db, org_id, query.role).await?,
-            };
-            (counted.into_iter().map(|c| c.member).collect(), total)
+    // The stored counts answer only for the whole organization by role.
+    let counted_by_triggers = query.search.is_none() && query.workspace.is_none();
+    let (mut rows, total) = if counted_by_triggers {
+        let counted = person_columns(page)
+            .column_as(stored_total_expr(org_id, query.role), "total")
+            .into_model::<CountedRow>()
+            .all(db.read())
+            .await
+            .context("failed to load a page of members")?;
+        let total = match counted.first() {
+            Some(first) => u64::try_from(first.total).unwrap_or(0),
+            // Past the last page: the total still has to be shown.
+            None => stored_total(db, org_id, query.role).await?,
+        };
+        (counted.into_iter().map(|c| c.member).collect(), total)
+    } else {
+        let total = filtered(backend, org_id, query)
+            .count(db.read())
+            .await
+            .context("failed to count members")?;
+        if total == 0 {
+            return Ok((Vec::new(), 0));
         }
-        Some(_) => {
-            let total = filtered(backend, org_id, query)
-                .count(db.read())
-                .await
-                .context("failed to count members")?;
-            if total == 0 {
-                return Ok((Vec::new(), 0));
-            }
-            let rows = with_person(page)
-                .all(db.read())
-                .await
-                .context("failed to load a page of members")?;
-            (rows, total)
-        }
+        let rows = with_person(page)
+            .all(db.read())
+            .await
+            .context("failed to load a page of members")?;
+        (rows, total)
     };
     rows.retain(|row| row.org_id == org_id);
     Ok((rows, total))
@@ -421,10 +437,9 @@ fn stored_total_expr(org_id: &str, role: Option<OrgRole>) -> Expr {
         ))
         .from(member_count::Entity)
         .and_where(member_count::Column::OrgId.eq(org_id));
-    match role {
-        Some(role) => counts.and_where(member_count::Column::Role.eq(role)),
-        None => counts.and_where(member_count::Column::Role.ne(OrgRole::None)),
-    };
+    if let Some(role) = role {
+        counts.and_where(member_count::Column::Role.eq(role));
+    }
     Expr::SubQuery(None, Box::new(counts.into_sub_query_statement()))
 }
 
@@ -448,11 +463,29 @@ fn sorted(
         .order_by(membership::Column::Id, order)
 }
 
-/// The total of an unsearched view, from the counts the triggers keep.
+/// The total of an unsearched view (everyone with any access when `role`
+/// is `None`), from the counts the triggers keep.
 pub(crate) async fn stored_total(
     db: &Db,
     org_id: &str,
     role: Option<OrgRole>,
+) -> anyhow::Result<u64> {
+    stored_count(db, org_id, |counted| {
+        role.is_none_or(|role| counted == role)
+    })
+    .await
+}
+
+/// Everyone with an organization role (not a workspace guest): the people
+/// who inherit into every workspace.
+pub(crate) async fn stored_with_org_role(db: &Db, org_id: &str) -> anyhow::Result<u64> {
+    stored_count(db, org_id, |counted| counted != OrgRole::None).await
+}
+
+async fn stored_count(
+    db: &Db,
+    org_id: &str,
+    counts_role: impl Fn(OrgRole) -> bool,
 ) -> anyhow::Result<u64> {
     let counts = member_count::Entity::find()
         .filter(member_count::Column::OrgId.eq(org_id))
@@ -461,10 +494,7 @@ pub(crate) async fn stored_total(
         .context("failed to read member counts")?;
     let total: i64 = counts
         .iter()
-        .filter(|c| match role {
-            Some(role) => c.role == role,
-            None => c.role != OrgRole::None,
-        })
+        .filter(|c| counts_role(c.role))
         .map(|c| c.members)
         .sum();
     Ok(u64::try_from(total).unwrap_or(0))

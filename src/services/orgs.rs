@@ -102,6 +102,11 @@ pub struct OrgSummary {
     pub id: String,
     pub name: String,
     pub role: OrgRole,
+    pub created_at: i64,
+    /// What tells this organization apart from another of the person's
+    /// with the same name ("created 2026-12-02 · a1b2c3"); empty when
+    /// the name is theirs alone.
+    pub distinction: String,
 }
 
 impl OrgSummary {
@@ -110,8 +115,38 @@ impl OrgSummary {
             id: org.id.clone(),
             name: org.name.clone(),
             role: membership.role,
+            created_at: org.created_at,
+            distinction: String::new(),
         }
     }
+
+    /// Fills in [`OrgSummary::distinction`] for names that appear more
+    /// than once in `list` (compared case-insensitively).
+    pub fn distinguish(list: &mut [OrgSummary]) {
+        let keys: Vec<String> = list.iter().map(|o| o.name.to_lowercase()).collect();
+        for (i, org) in list.iter_mut().enumerate() {
+            if keys.iter().filter(|k| **k == keys[i]).count() > 1 {
+                let short: String = org.id.chars().filter(|c| *c != '-').take(6).collect();
+                org.distinction = format!("created {} · {short}", day(org.created_at));
+            }
+        }
+    }
+
+    /// The first page of this organization the person may see: Members for
+    /// those who may list them, their workspaces for a workspace guest.
+    pub fn landing_path(&self) -> String {
+        landing_path(&self.id, self.role)
+    }
+}
+
+/// The first page of an organization a holder of `role` may see.
+pub fn landing_path(org_id: &str, role: OrgRole) -> String {
+    let section = if role.permissions().contains(Permission::ViewMembers) {
+        "members"
+    } else {
+        "workspaces"
+    };
+    format!("/orgs/{org_id}/{section}")
 }
 
 /// The organization and the person's membership in it, if they belong.
@@ -301,4 +336,12 @@ async fn acting_role<C: ConnectionTrait>(
         .filter(|m| m.org_id == acting.org_id)
         .map(|m| m.role)
         .ok_or(super::members::MemberError::NotFound)
+}
+
+/// A Unix timestamp as `2026-12-02` (UTC).
+fn day(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
 }

@@ -475,7 +475,11 @@ pub async fn grant_view_on_workspace(
                 target_id: Some(&target.user_id),
                 target_label: Some(&label),
                 before: None,
-                after: Some(format!("view on {added} products of {}", ws.title)),
+                after: Some(format!(
+                    "View on {added} {} of {}",
+                    if added == 1 { "product" } else { "products" },
+                    ws.title
+                )),
             },
             now,
         )

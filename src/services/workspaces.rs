@@ -148,7 +148,7 @@ pub async fn list(
         .context("failed to read workspace members")?;
     // Everyone with an organization role inherits into every workspace;
     // guests (role none) count where they hold a direct role.
-    let inheriting = super::members::stored_total(db, org_id, None).await?;
+    let inheriting = super::members::stored_with_org_role(db, org_id).await?;
     let guests: Vec<String> = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::Role.eq(OrgRole::None))
@@ -651,7 +651,7 @@ async fn access_total(
         .count(db.read())
         .await
         .context("failed to count the workspace's guests")?;
-    let inheriting = super::members::stored_total(db, org_id, None).await?;
+    let inheriting = super::members::stored_with_org_role(db, org_id).await?;
     Ok(inheriting + guests)
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::errors::AppError;
 use super::extract::OrgCtx;
 use super::format;
-use super::render::{Layout, Section, html};
+use super::render::{FieldErrors, Layout, Section, html};
 use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
@@ -31,22 +31,42 @@ pub struct ReviewParams {
 }
 
 impl ReviewParams {
-    fn validate(&self) -> Result<ReviewQuery, AppError> {
+    /// The review asked for, and a message at `days` when it could not be
+    /// read (the default then stands in). A page number out of range is
+    /// refused.
+    fn validate(&self) -> Result<(ReviewQuery, FieldErrors), AppError> {
+        let mut errors = FieldErrors::default();
         let days = match self.days.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_DAYS,
-            Some(value) => value
+            Some(value) => match value
                 .parse::<u32>()
                 .ok()
                 .filter(|d| (1..=MAX_DAYS).contains(d))
-                .ok_or_else(|| {
-                    AppError::bad_request(format!("Enter a number of days from 1 to {MAX_DAYS}."))
-                })?,
+            {
+                Some(days) => days,
+                None => {
+                    errors.add(
+                        "days",
+                        format!("Enter a whole number of days from 1 to {MAX_DAYS}."),
+                    );
+                    DEFAULT_DAYS
+                }
+            },
         };
-        Ok(ReviewQuery {
+        let query = ReviewQuery {
             days,
             only_inactive: matches!(self.inactive.as_str(), "1" | "on" | "true"),
             page: super::render::offset_page(self.page)?,
-        })
+        };
+        Ok((query, errors))
+    }
+
+    /// What the days field shows: what was typed, or the days in use.
+    fn days_input(&self, query: &ReviewQuery) -> String {
+        match self.days.as_deref().map(str::trim) {
+            Some(typed) if !typed.is_empty() => typed.chars().take(20).collect(),
+            _ => query.days.to_string(),
+        }
     }
 }
 
@@ -100,16 +120,7 @@ fn workspace_roles(row: &ReviewRow) -> String {
 }
 
 fn products(row: &ReviewRow) -> String {
-    if !crate::services::product_access::restrictable(row.member.role) {
-        return "All products".into();
-    }
-    if !row.products.restricted {
-        return "All products".into();
-    }
-    match row.products.grants {
-        1 => "Restricted: 1 product".into(),
-        n => format!("Restricted: {n} products"),
-    }
+    super::format::product_access(row.member.role, row.products)
 }
 
 #[derive(Template)]
@@ -122,6 +133,9 @@ struct ReviewPage {
     page: u64,
     pages: u64,
     days: u32,
+    /// What the days field shows (what was typed, when it was a mistake).
+    days_input: String,
+    errors: FieldErrors,
     only_inactive: bool,
     prev_href: String,
     next_href: String,
@@ -134,9 +148,12 @@ pub async fn review(
     params: web::Query<ReviewParams>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
-    let query = params.validate()?;
-    let (rows, total) =
-        access_review::page(&state.db, &ctx.org.id, state.clock.now(), &query).await?;
+    let (query, errors) = params.validate()?;
+    let (rows, total) = if errors.is_empty() {
+        access_review::page(&state.db, &ctx.org.id, state.clock.now(), &query).await?
+    } else {
+        (Vec::new(), 0)
+    };
     let base = format!("/orgs/{}/access-review", ctx.org.id);
     let rows = rows
         .into_iter()
@@ -154,8 +171,13 @@ pub async fn review(
             ReviewView { row, can_remove }
         })
         .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     html(
-        StatusCode::OK,
+        status,
         &ReviewPage {
             layout: Layout::org(&ctx, Section::AccessReview, "Access review"),
             org_id: ctx.org.id.clone(),
@@ -164,6 +186,8 @@ pub async fn review(
             page: query.page,
             pages: super::render::offset_pages(total, PER_PAGE),
             days: query.days,
+            days_input: params.days_input(&query),
+            errors,
             only_inactive: query.only_inactive,
             prev_href: href(&base, &query, Some(query.page.saturating_sub(1).max(1))),
             next_href: href(&base, &query, Some(query.page + 1)),
@@ -192,7 +216,10 @@ pub async fn export(
     params: web::Query<ReviewParams>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
-    let query = params.validate()?;
+    let (query, errors) = params.validate()?;
+    if let Some((_, message)) = errors.all().first() {
+        return Err(AppError::bad_request(message.clone()));
+    }
     let db = state.db.clone();
     let org_id = ctx.org.id.clone();
     let cutoff = access_review::cutoff(state.clock.now(), query.days);
@@ -205,13 +232,13 @@ pub async fn export(
                 Export::Done => return None,
                 Export::Header => {
                     let header = super::csv::line(&[
-                        "name",
-                        "email",
-                        "role",
-                        "workspace_roles",
-                        "products",
-                        "last_active",
-                        "inactive",
+                        "Name",
+                        "Email",
+                        "Role",
+                        "Workspace roles",
+                        "Products",
+                        "Last active",
+                        "Inactive",
                     ]);
                     return Some(match header {
                         Ok(header) => (Ok(web::Bytes::from(header)), Export::After(None)),

@@ -28,6 +28,8 @@ struct ForgotPage {
     email: String,
     sent: bool,
     error: &'static str,
+    /// Why the typed address is not one.
+    email_error: String,
 }
 
 pub async fn forgot_page(session: Session) -> Result<HttpResponse, AppError> {
@@ -36,6 +38,7 @@ pub async fn forgot_page(session: Session) -> Result<HttpResponse, AppError> {
         email: String::new(),
         sent: false,
         error: "",
+        email_error: String::new(),
     })
 }
 
@@ -52,6 +55,20 @@ pub async fn forgot(
     addr: ClientAddr,
     form: web::Form<ForgotForm>,
 ) -> Result<HttpResponse, AppError> {
+    // Only the shape of the address is judged here: that says nothing
+    // about which addresses have accounts.
+    if let Err(message) = crate::domain::email::EmailAddress::parse(&form.email) {
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ForgotPage {
+                layout: Layout::public(&session, "Forgot your password?"),
+                email: form.email.trim().chars().take(254).collect(),
+                sent: false,
+                error: "",
+                email_error: message,
+            },
+        );
+    }
     // Counted per client address whatever the account, so the answer still
     // says nothing about which addresses have accounts.
     if !rate_limit::allow_reset_request(&state.db, addr.0.as_deref(), state.clock.now()).await? {
@@ -62,6 +79,7 @@ pub async fn forgot(
                 email: form.email.trim().to_string(),
                 sent: false,
                 error: "Too many reset requests from your network. Wait 15 minutes and try again.",
+                email_error: String::new(),
             },
         );
     }
@@ -78,6 +96,7 @@ pub async fn forgot(
         email: form.email.trim().to_string(),
         sent: true,
         error: "",
+        email_error: String::new(),
     })
 }
 

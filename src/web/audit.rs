@@ -11,9 +11,11 @@ use serde::Deserialize;
 use super::errors::AppError;
 use super::extract::OrgCtx;
 use super::format;
-use super::render::{Layout, Section, html};
+use super::render::{FieldErrors, Layout, Section, html};
 use super::state::AppState;
 use crate::domain::permission::Permission;
+use crate::domain::role::OrgRole;
+use crate::domain::workspace::WorkspaceRole;
 use crate::entities::audit_event;
 use crate::services::audit_log::{self, ACTIONS, Cursor, Filter, PER_PAGE};
 
@@ -39,28 +41,42 @@ struct Validated {
 const MAX_EMAIL_CHARS: usize = 320;
 
 impl AuditQuery {
-    async fn validate(&self, state: &AppState) -> Result<Validated, AppError> {
+    /// The filter, with a message per field that could not be read (that
+    /// field then filters nothing). A page link that is not one is refused.
+    async fn validate(&self, state: &AppState) -> Result<(Validated, FieldErrors), AppError> {
         let mut filter = Filter::default();
-        for (value, slot) in [
-            (&self.actor, &mut filter.actor),
-            (&self.member, &mut filter.target),
+        let mut errors = FieldErrors::default();
+        for (field, value, slot) in [
+            ("actor", &self.actor, &mut filter.actor),
+            ("member", &self.member, &mut filter.target),
         ] {
             let value = value.trim();
             if value.chars().count() > MAX_EMAIL_CHARS {
-                return Err(AppError::bad_request("That email address is too long."));
-            }
-            if !value.is_empty() {
+                errors.add(field, "That email address is too long.");
+            } else if !value.is_empty() {
                 *slot = Some(audit_log::person(&state.db, value).await?);
             }
         }
         if !self.action.is_empty() {
-            if !ACTIONS.iter().any(|(a, _)| *a == self.action) {
-                return Err(AppError::bad_request("Choose one of the actions offered."));
+            if ACTIONS.iter().any(|(a, _)| *a == self.action) {
+                filter.action = Some(self.action.clone());
+            } else {
+                errors.add("action", "Choose one of the actions offered.");
             }
-            filter.action = Some(self.action.clone());
         }
-        filter.from = parse_day(&self.from)?;
-        filter.until = parse_day(&self.to)?.map(|day| day + 86_400);
+        match parse_day(&self.from) {
+            Ok(day) => filter.from = day,
+            Err(message) => errors.add("from", message),
+        }
+        match parse_day(&self.to) {
+            Ok(day) => filter.until = day.map(|day| day + 86_400),
+            Err(message) => errors.add("to", message),
+        }
+        if let (Some(from), Some(until)) = (filter.from, filter.until)
+            && from >= until
+        {
+            errors.add("to", "The end date is before the start date.");
+        }
         let cursor = match self.after.as_str() {
             "" => None,
             value => Some(
@@ -68,7 +84,7 @@ impl AuditQuery {
                     .ok_or_else(|| AppError::bad_request("That page link is not valid."))?,
             ),
         };
-        Ok(Validated { filter, cursor })
+        Ok((Validated { filter, cursor }, errors))
     }
 
     /// The filters as a query string (without the page position).
@@ -102,12 +118,12 @@ impl AuditQuery {
 }
 
 /// `2026-11-23` as Unix seconds at its start (UTC); empty is no bound.
-fn parse_day(value: &str) -> Result<Option<i64>, AppError> {
+fn parse_day(value: &str) -> Result<Option<i64>, &'static str> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
     }
-    let invalid = || AppError::bad_request("Enter dates as YYYY-MM-DD.");
+    let invalid = || "Enter the date as YYYY-MM-DD, for example 2026-11-23.";
     let mut parts = value.splitn(3, '-');
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());
@@ -121,6 +137,50 @@ fn parse_day(value: &str) -> Result<Option<i64>, AppError> {
     let month = time::Month::try_from(month).map_err(|_| invalid())?;
     let date = time::Date::from_calendar_date(year, month, day).map_err(|_| invalid())?;
     Ok(Some(date.midnight().assume_utc().unix_timestamp()))
+}
+
+/// What a change was about, in people's words: "Invitation for
+/// ada@example.com", "Member Ada Lovelace".
+fn target_in_words(event: &audit_event::Model) -> String {
+    let kind = kind_in_words(event.target_type.as_deref().unwrap_or(""));
+    match (kind, &event.target_label) {
+        ("Invitation", Some(label)) => format!("Invitation for {label}"),
+        ("", Some(label)) => label.clone(),
+        (kind, Some(label)) => format!("{kind} {label}"),
+        (kind, None) => kind.to_string(),
+    }
+}
+
+/// The kind of thing a change was about, as a word.
+fn kind_in_words(kind: &str) -> &'static str {
+    match kind {
+        "invitation" => "Invitation",
+        "member" => "Member",
+        "organization" => "Organization",
+        "workspace" => "Workspace",
+        "product" => "Product",
+        "domain" => "Domain",
+        "account" => "Account",
+        _ => "",
+    }
+}
+
+/// A stored before or after value in people's words: role values become
+/// their labels ("admin" → "Admin", "none" → "Workspace guest", "a.test
+/// as member" → "a.test as Member"); anything else is shown as written.
+fn in_words(value: &str) -> String {
+    if let Some(role) = OrgRole::parse(value) {
+        return role.label().to_string();
+    }
+    if let Some(role) = WorkspaceRole::parse(value) {
+        return role.label().to_string();
+    }
+    if let Some((head, role)) = value.rsplit_once(" as ")
+        && let Some(role) = OrgRole::parse(role)
+    {
+        return format!("{head} as {}", role.label());
+    }
+    value.to_string()
 }
 
 /// A row as the page shows it.
@@ -138,20 +198,15 @@ impl EventView {
     }
 
     pub fn target(&self) -> String {
-        match (&self.event.target_type, &self.event.target_label) {
-            (Some(kind), Some(label)) => format!("{label} ({kind})"),
-            (None, Some(label)) => label.clone(),
-            (Some(kind), None) => kind.clone(),
-            (None, None) => String::new(),
-        }
+        target_in_words(&self.event)
     }
 
-    pub fn before(&self) -> &str {
-        self.event.before_value.as_deref().unwrap_or("")
+    pub fn before(&self) -> String {
+        in_words(self.event.before_value.as_deref().unwrap_or(""))
     }
 
-    pub fn after(&self) -> &str {
-        self.event.after_value.as_deref().unwrap_or("")
+    pub fn after(&self) -> String {
+        in_words(self.event.after_value.as_deref().unwrap_or(""))
     }
 
     pub fn address(&self) -> &str {
@@ -172,6 +227,7 @@ struct AuditPage {
     first_href: String,
     next_href: Option<String>,
     export_href: String,
+    errors: FieldErrors,
 }
 
 pub async fn log(
@@ -181,16 +237,21 @@ pub async fn log(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ReadAuditLog)?;
     let query = query.into_inner();
-    let valid = query.validate(&state).await?;
-    // One more than a page tells whether an older page exists.
-    let mut events = audit_log::page(
-        &state.db,
-        &ctx.org.id,
-        &valid.filter,
-        valid.cursor.as_ref(),
-        PER_PAGE + 1,
-    )
-    .await?;
+    let (valid, errors) = query.validate(&state).await?;
+    // One more than a page tells whether an older page exists; a filter
+    // with mistakes shows its messages instead of rows.
+    let mut events = if errors.is_empty() {
+        audit_log::page(
+            &state.db,
+            &ctx.org.id,
+            &valid.filter,
+            valid.cursor.as_ref(),
+            PER_PAGE + 1,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     let more = events.len() as u64 > PER_PAGE;
     events.truncate(usize::try_from(PER_PAGE).unwrap_or(50));
     let base = format!("/orgs/{}/audit", ctx.org.id);
@@ -201,8 +262,13 @@ pub async fn log(
                 .map(|e| query.href(&base, Some(&Cursor::of(e))))
         })
         .flatten();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     html(
-        StatusCode::OK,
+        status,
         &AuditPage {
             layout: Layout::org(&ctx, Section::AuditLog, "Audit log"),
             org_id: ctx.org.id.clone(),
@@ -217,6 +283,7 @@ pub async fn log(
             next_href,
             actions: ACTIONS,
             query,
+            errors,
         },
     )
 }
@@ -234,11 +301,11 @@ fn csv_row(event: &audit_event::Model) -> anyhow::Result<String> {
     super::csv::line(&[
         format::date_time(event.created_at).as_str(),
         event.actor_label.as_str(),
-        event.action.as_str(),
-        event.target_type.as_deref().unwrap_or(""),
+        audit_log::action_label(&event.action),
+        kind_in_words(event.target_type.as_deref().unwrap_or("")),
         event.target_label.as_deref().unwrap_or(""),
-        event.before_value.as_deref().unwrap_or(""),
-        event.after_value.as_deref().unwrap_or(""),
+        in_words(event.before_value.as_deref().unwrap_or("")).as_str(),
+        in_words(event.after_value.as_deref().unwrap_or("")).as_str(),
         event.address.as_deref().unwrap_or(""),
     ])
 }
@@ -250,7 +317,10 @@ pub async fn export(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ReadAuditLog)?;
-    let valid = query.validate(&state).await?;
+    let (valid, errors) = query.validate(&state).await?;
+    if let Some((_, message)) = errors.all().first() {
+        return Err(AppError::bad_request(message.clone()));
+    }
     let db = state.db.clone();
     let org_id = ctx.org.id.clone();
     let filter = valid.filter;
@@ -263,14 +333,14 @@ pub async fn export(
                 Export::Done => return None,
                 Export::Header => {
                     let header = super::csv::line(&[
-                        "when",
-                        "actor",
-                        "action",
-                        "target_type",
-                        "target",
-                        "before",
-                        "after",
-                        "address",
+                        "When",
+                        "Who",
+                        "What",
+                        "Kind",
+                        "About",
+                        "Before",
+                        "After",
+                        "From address",
                     ]);
                     return Some(match header {
                         Ok(header) => (Ok(web::Bytes::from(header)), Export::After(None)),

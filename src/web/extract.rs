@@ -84,11 +84,16 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     /// The person's organizations, for the switcher.
+    /// The person's organizations for the switcher, same-named ones told
+    /// apart.
     pub fn orgs(&self) -> Vec<orgs::OrgSummary> {
-        self.memberships
+        let mut list: Vec<orgs::OrgSummary> = self
+            .memberships
             .iter()
             .map(|(org, m)| orgs::OrgSummary::of(org, m))
-            .collect()
+            .collect();
+        orgs::OrgSummary::distinguish(&mut list);
+        list
     }
 
     pub fn audit_actor(&self) -> audit::Actor {

@@ -16,6 +16,7 @@ use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::policy;
 use crate::domain::role::OrgRole;
+use crate::domain::token;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::outbox_message;
 use crate::mail::{outbox, templates};
@@ -186,6 +187,13 @@ impl InvitationsPage {
             .filter(|l| l.outcome == Outcome::Invited)
             .count()
     }
+
+    pub fn refused_count(&self) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| matches!(l.outcome, Outcome::Invalid(_)))
+            .count()
+    }
 }
 
 fn page_href(query: &ListQuery, page: u64) -> String {
@@ -344,8 +352,14 @@ pub async fn send(
     let (status, lines, form) = match outcome {
         Ok((lines, links)) => {
             log_links(&state, &links);
+            // The sent ones are done; the refused ones stay to be corrected.
+            let refused: Vec<&str> = lines
+                .iter()
+                .filter(|l| matches!(l.outcome, Outcome::Invalid(_)))
+                .map(|l| l.input.as_str())
+                .collect();
             let kept = InviteForm {
-                emails: String::new(),
+                emails: refused.join("\n"),
                 ..form
             };
             (StatusCode::OK, lines, kept)
@@ -456,7 +470,15 @@ pub async fn cancel(
 /// A message on the Mailbox page.
 pub struct MailView {
     pub message: outbox_message::Model,
+    /// The invitation link, while it still works.
     pub link: Option<String>,
+    /// The invitation's state as of now ("Pending", "Accepted", "Cancelled",
+    /// "Expired", "Replaced by a newer email"); empty for other mail.
+    pub state: &'static str,
+    /// Whether the link still works.
+    pub live: bool,
+    /// The text, with a link that no longer works taken out.
+    pub body: String,
 }
 
 impl MailView {
@@ -483,17 +505,60 @@ pub async fn mailbox(state: web::Data<AppState>, ctx: OrgCtx) -> Result<HttpResp
     }
     ctx.require(Permission::ManageMembers)?;
     let prefix = format!("{}/invitations/", state.config.base_url);
-    let messages = outbox::of_org(&state.db, &ctx.org.id, MAILBOX_SIZE)
-        .await?
-        .into_iter()
+    let messages = outbox::of_org(&state.db, &ctx.org.id, MAILBOX_SIZE).await?;
+    let links: Vec<Option<String>> = messages
+        .iter()
         .map(|message| {
-            let link = message
+            message
                 .body_text
                 .lines()
                 .map(str::trim)
                 .find(|line| line.starts_with(&prefix))
-                .map(str::to_string);
-            MailView { message, link }
+                .map(str::to_string)
+        })
+        .collect();
+    let secrets: Vec<String> = links
+        .iter()
+        .flatten()
+        .filter_map(|link| link.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect();
+    let found = invitations::by_secrets(&state.db, &ctx.org.id, &secrets).await?;
+    let now = state.clock.now();
+    let messages = messages
+        .into_iter()
+        .zip(links)
+        .map(|(message, link)| {
+            let Some(link) = link else {
+                let body = message.body_text.clone();
+                return MailView {
+                    message,
+                    link: None,
+                    state: "",
+                    live: false,
+                    body,
+                };
+            };
+            let hash = token::hash(link.strip_prefix(&prefix).unwrap_or_default());
+            let state = found
+                .iter()
+                .find(|i| i.token_hash == hash)
+                .map(|i| invitations::State::of(i, now));
+            let live = state == Some(invitations::State::Pending);
+            let body = if live {
+                message.body_text.clone()
+            } else {
+                message
+                    .body_text
+                    .replace(&link, "(this link no longer works)")
+            };
+            MailView {
+                message,
+                link: live.then_some(link),
+                state: state.map_or("Replaced by a newer email", |s| s.label()),
+                live,
+                body,
+            }
         })
         .collect();
     page(&MailboxPage {

@@ -91,6 +91,8 @@ pub struct ListQuery {
     pub after: String,
     /// Cursor of the Previous link: the page before this member.
     pub before: String,
+    /// Only people with access to this workspace.
+    pub ws: String,
 }
 
 impl ListQuery {
@@ -119,9 +121,19 @@ impl ListQuery {
         if cursor.is_none() && page > super::render::MAX_OFFSET_PAGE {
             return Err(AppError::PageTooDeep);
         }
+        let workspace = match self.ws.trim() {
+            "" => None,
+            id if id.len() <= 64 => Some(id.to_string()),
+            _ => {
+                return Err(AppError::bad_request(
+                    "Choose one of the workspaces offered.",
+                ));
+            }
+        };
         Ok(MemberQuery {
             search: (!search.is_empty()).then_some(search),
             role,
+            workspace,
             sort,
             page,
             cursor,
@@ -138,6 +150,9 @@ fn page_href(query: &MemberQuery, page: u64, cursor: Option<&Cursor>) -> String 
     }
     if let Some(role) = query.role {
         pairs.push(("role", role.as_str().to_string()));
+    }
+    if let Some(workspace) = &query.workspace {
+        pairs.push(("ws", workspace.clone()));
     }
     if query.sort != MemberSort::Name {
         pairs.push(("sort", query.sort.as_str().to_string()));
@@ -173,12 +188,11 @@ struct MembersPage {
     can_invite: bool,
     is_owner: bool,
     filter_roles: [OrgRole; 5],
-    /// One tab per workspace beside "All": who has access to it.
+    /// The workspaces the list may be filtered by, as (id, title).
     workspaces: Vec<(String, String)>,
+    /// The workspace the list is filtered by, as (id, title).
+    workspace: Option<(String, String)>,
 }
-
-/// How many workspace tabs the member list shows (then a link to all).
-const WORKSPACE_TABS: u64 = 12;
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -187,9 +201,18 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ViewMembers)?;
     let query = query.validate()?;
+    let workspaces = workspaces::titles(&state.db, &ctx.org.id).await?;
+    let workspace = match &query.workspace {
+        None => None,
+        Some(id) => Some(
+            workspaces
+                .iter()
+                .find(|(ws, _)| ws == id)
+                .cloned()
+                .ok_or_else(|| AppError::bad_request("Choose one of the workspaces offered."))?,
+        ),
+    };
     let (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
-    let workspaces =
-        workspaces::first_titles(&state.db, &ctx.org.id, Some(WORKSPACE_TABS + 1)).await?;
     // Next and Previous carry the position of the page's last and first
     // member; the first page needs no cursor.
     let prev_page = query.page.saturating_sub(1).max(1);
@@ -230,6 +253,7 @@ pub async fn list(
             OrgRole::None,
         ],
         workspaces,
+        workspace,
     })
 }
 
@@ -378,23 +402,9 @@ async fn member_page(
 
 /// Why a person has their access to a workspace.
 fn explain(access: crate::domain::workspace::Access) -> String {
-    let mut reasons = Vec::new();
-    if let Some(inherited) = access.inherited {
-        reasons.push(format!(
-            "{} inherited from the organization role {}",
-            inherited.label(),
-            access.org_role.label()
-        ));
-    }
-    if let Some(direct) = access.direct {
-        reasons.push(format!("direct role {}", direct.label()));
-    }
+    let mut text = super::workspaces::access_label(access);
     if access.org_role == OrgRole::Owner {
-        reasons.push("the organization's Owner may also transfer, delete or move it".into());
-    }
-    let mut text = reasons.join("; ");
-    if let Some(first) = text.get_mut(0..1) {
-        first.make_ascii_uppercase();
+        text.push_str("; the organization's Owner may also transfer, delete or move it");
     }
     text
 }
@@ -471,7 +481,10 @@ pub async fn change_role(
         });
     }
     session::flash(ctx.session(), "success", message);
-    Ok(see_other(&format!("/orgs/{}/members", ctx.org.id)))
+    Ok(see_other(&orgs::landing_path(
+        &ctx.org.id,
+        ctx.membership.role,
+    )))
 }
 
 async fn refreshed(state: &AppState, mut ctx: OrgCtx) -> Result<OrgCtx, AppError> {
@@ -607,17 +620,34 @@ pub async fn transfer(
     let form = form.into_inner();
     let mut errors = FieldErrors::default();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    match members::transfer_ownership(
-        &state.db,
-        &state.clock,
-        &ctx.acting(),
-        ctx.user(),
-        &form.email,
-        &form.password,
-    )
-    .await
-    {
-        Ok(row) => {
+    if form.email.trim().is_empty() {
+        errors.add(
+            "email",
+            "Enter the email address of the member who will become the Owner.",
+        );
+    }
+    if form.password.is_empty() {
+        errors.add("password", "Enter your password to confirm the transfer.");
+    }
+    // Only a complete form spends a password check.
+    let result = if errors.is_empty() {
+        Some(
+            members::transfer_ownership(
+                &state.db,
+                &state.clock,
+                &ctx.acting(),
+                ctx.user(),
+                &form.email,
+                &form.password,
+            )
+            .await,
+        )
+    } else {
+        None
+    };
+    match result {
+        None => {}
+        Some(Ok(row)) => {
             session::flash(
                 ctx.session(),
                 "success",
@@ -628,14 +658,14 @@ pub async fn transfer(
             );
             return Ok(see_other(&format!("/orgs/{}/members", ctx.org.id)));
         }
-        Err(err @ MemberError::WrongPassword) => errors.add("password", err.to_string()),
-        Err(err @ MemberError::TooManyAttempts) => {
+        Some(Err(err @ MemberError::WrongPassword)) => errors.add("password", err.to_string()),
+        Some(Err(err @ MemberError::TooManyAttempts)) => {
             status = StatusCode::TOO_MANY_REQUESTS;
             errors.add("password", err.to_string())
         }
-        Err(MemberError::Invalid(message)) => errors.add("email", message),
-        Err(MemberError::Denied(denied)) => errors.add("email", denied.to_string()),
-        Err(other) => return Err(other.into()),
+        Some(Err(MemberError::Invalid(message))) => errors.add("email", message),
+        Some(Err(MemberError::Denied(denied))) => errors.add("email", denied.to_string()),
+        Some(Err(other)) => return Err(other.into()),
     }
     html(
         status,
@@ -658,6 +688,7 @@ mod tests {
         let query = MemberQuery {
             search: Some("ada lo".into()),
             role: Some(OrgRole::Admin),
+            workspace: None,
             sort: MemberSort::Joined,
             page: 2,
             cursor: None,

@@ -13,9 +13,11 @@ use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::names::OrgName;
+use crate::domain::role::OrgRole;
 use crate::services::orgs;
 
-/// `/`: the last organization used, else the first, else the sign-in page.
+/// `/`: the last organization used, else the first, else the sign-in page;
+/// within it, the first page the person may see there.
 pub async fn home(session: Session, req: HttpRequest) -> Result<HttpResponse, AppError> {
     if session::auth(&session).is_none() {
         return Ok(see_other("/signin"));
@@ -28,19 +30,14 @@ pub async fn home(session: Session, req: HttpRequest) -> Result<HttpResponse, Ap
         .find(|o| Some(&o.id) == last.as_ref())
         .or_else(|| orgs.first());
     Ok(match target {
-        Some(org) => see_other(&format!("/orgs/{}/members", org.id)),
+        Some(org) => see_other(&org.landing_path()),
         None => see_other("/orgs/new"),
     })
 }
 
-/// `/orgs/{org_id}`: the organization's first Settings page.
+/// `/orgs/{org_id}`: the organization's first page the person may see.
 pub async fn show(ctx: OrgCtx) -> HttpResponse {
-    let section = if ctx.can(crate::domain::permission::Permission::ViewMembers) {
-        "members"
-    } else {
-        "workspaces"
-    };
-    see_other(&format!("/orgs/{}/{section}", ctx.org.id))
+    see_other(&orgs::landing_path(&ctx.org.id, ctx.membership.role))
 }
 
 #[derive(Template)]
@@ -48,6 +45,9 @@ pub async fn show(ctx: OrgCtx) -> HttpResponse {
 struct NewOrgPage {
     layout: Layout,
     org_name: String,
+    /// A name the person already belongs to and was warned about: sent
+    /// again, it is created anyway.
+    same_name: String,
     errors: FieldErrors,
 }
 
@@ -56,6 +56,7 @@ pub async fn new_page(current: CurrentUser) -> Result<HttpResponse, AppError> {
     page(&NewOrgPage {
         layout: Layout::account(&current.session, &current.user, orgs, "New organization"),
         org_name: String::new(),
+        same_name: String::new(),
         errors: FieldErrors::default(),
     })
 }
@@ -64,6 +65,8 @@ pub async fn new_page(current: CurrentUser) -> Result<HttpResponse, AppError> {
 #[serde(default)]
 pub struct NewOrgForm {
     pub name: String,
+    /// The duplicate name the person confirmed.
+    pub same_name: String,
 }
 
 pub async fn create(
@@ -71,40 +74,52 @@ pub async fn create(
     current: CurrentUser,
     form: web::Form<NewOrgForm>,
 ) -> Result<HttpResponse, AppError> {
+    let mut errors = FieldErrors::default();
+    let mut same_name = String::new();
     match OrgName::parse(&form.name) {
         Ok(name) => {
-            let org = orgs::create(
-                &state.db,
-                &state.clock,
-                &current.user,
-                &name,
-                &current.audit_actor(),
-            )
-            .await?;
-            session::flash(
-                &current.session,
-                "success",
-                format!("{} is ready.", org.name),
-            );
-            Ok(see_other(&format!("/orgs/{}/members", org.id)))
-        }
-        Err(message) => {
-            let mut errors = FieldErrors::default();
-            errors.add("name", message);
-            let orgs = current.orgs();
-            html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &NewOrgPage {
-                    layout: Layout::account(
-                        &current.session,
-                        &current.user,
-                        orgs,
-                        "New organization",
+            let typed = name.as_str().to_lowercase();
+            let duplicate = current
+                .orgs()
+                .iter()
+                .any(|o| o.name.to_lowercase() == typed);
+            if duplicate && form.same_name.trim().to_lowercase() != typed {
+                errors.add(
+                    "name",
+                    format!(
+                        "You already belong to an organization named {}. Choose another \
+                         name, or press Create organization again to have two.",
+                        name.as_str()
                     ),
-                    org_name: form.into_inner().name,
-                    errors,
-                },
-            )
+                );
+                same_name = name.as_str().to_string();
+            } else {
+                let org = orgs::create(
+                    &state.db,
+                    &state.clock,
+                    &current.user,
+                    &name,
+                    &current.audit_actor(),
+                )
+                .await?;
+                session::flash(
+                    &current.session,
+                    "success",
+                    format!("{} is ready.", org.name),
+                );
+                return Ok(see_other(&orgs::landing_path(&org.id, OrgRole::Owner)));
+            }
         }
+        Err(message) => errors.add("name", message),
     }
+    let orgs = current.orgs();
+    html(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &NewOrgPage {
+            layout: Layout::account(&current.session, &current.user, orgs, "New organization"),
+            org_name: form.into_inner().name,
+            same_name,
+            errors,
+        },
+    )
 }

@@ -36,17 +36,7 @@ pub struct PickerRow {
 impl PickerRow {
     /// "All products", "Restricted: 3 products", or why it cannot be.
     pub fn status(&self) -> String {
-        if !product_access::restrictable(self.member.role) {
-            return "All products (cannot be restricted)".into();
-        }
-        if !self.summary.restricted {
-            return "All products".into();
-        }
-        match self.summary.grants {
-            0 => "Restricted: no products".into(),
-            1 => "Restricted: 1 product".into(),
-            n => format!("Restricted: {n} products"),
-        }
+        super::format::product_access(self.member.role, self.summary)
     }
 }
 

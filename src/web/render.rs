@@ -44,7 +44,7 @@ impl Section {
             Section::Workspaces => "Workspaces",
             Section::Products => "Products",
             Section::ProductAccess => "Product Access",
-            Section::General => "General",
+            Section::General => "Organization",
             Section::AuditLog => "Audit log",
             Section::AccessReview => "Access review",
         }

@@ -363,17 +363,34 @@ pub async fn delete_org(
     ctx.require(Permission::DeleteOrganization)?;
     let mut errors = FieldErrors::default();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    match orgs::delete(
-        &state.db,
-        &state.clock,
-        &ctx.acting(),
-        ctx.user(),
-        &form.password,
-        &form.confirm_name,
-    )
-    .await
-    {
-        Ok(org) => {
+    if form.confirm_name.trim().is_empty() {
+        errors.add(
+            "confirm_name",
+            "Type the organization's name to confirm that it should be deleted.",
+        );
+    }
+    if form.password.is_empty() {
+        errors.add("password", "Enter your password to confirm the deletion.");
+    }
+    // Only a complete form spends a password check.
+    let result = if errors.is_empty() {
+        Some(
+            orgs::delete(
+                &state.db,
+                &state.clock,
+                &ctx.acting(),
+                ctx.user(),
+                &form.password,
+                &form.confirm_name,
+            )
+            .await,
+        )
+    } else {
+        None
+    };
+    match result {
+        None => {}
+        Some(Ok(org)) => {
             session::flash(
                 ctx.session(),
                 "success",
@@ -381,13 +398,13 @@ pub async fn delete_org(
             );
             return Ok(see_other("/"));
         }
-        Err(err @ MemberError::WrongPassword) => errors.add("password", err.to_string()),
-        Err(err @ MemberError::TooManyAttempts) => {
+        Some(Err(err @ MemberError::WrongPassword)) => errors.add("password", err.to_string()),
+        Some(Err(err @ MemberError::TooManyAttempts)) => {
             status = StatusCode::TOO_MANY_REQUESTS;
             errors.add("password", err.to_string())
         }
-        Err(MemberError::Invalid(message)) => errors.add("confirm_name", message),
-        Err(other) => return Err(other.into()),
+        Some(Err(MemberError::Invalid(message))) => errors.add("confirm_name", message),
+        Some(Err(other)) => return Err(other.into()),
     }
     let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());
     general_page(

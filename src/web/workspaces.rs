@@ -249,25 +249,32 @@ impl WorkspacePage {
         format::date(self.workspace.created_at)
     }
 
-    /// "Inherited (Admin)", "Direct: Editor", or both.
+    /// "Admin — from the organization role", and the like.
     pub fn access_label(&self) -> String {
         access_label(self.access)
     }
 }
 
-/// How a person has access to a workspace, in words.
+/// How a person has access to a workspace, in words: the role that
+/// counts first, then where it comes from ("Owner — given in this
+/// workspace; Admin from the organization role").
 pub fn access_label(access: Access) -> String {
-    let mut parts = Vec::new();
-    if let Some(inherited) = access.inherited {
-        parts.push(format!("Inherited ({})", inherited.label()));
-    }
-    if let Some(direct) = access.direct {
-        parts.push(format!("Direct: {}", direct.label()));
-    }
-    if parts.is_empty() {
-        "No access".into()
-    } else {
-        parts.join(" and ")
+    const INHERITED: &str = "from the organization role";
+    const DIRECT: &str = "given in this workspace";
+    match (access.inherited, access.direct) {
+        (None, None) => "No access".into(),
+        (Some(inherited), None) => format!("{} — {INHERITED}", inherited.label()),
+        (None, Some(direct)) => format!("{} — {DIRECT}", direct.label()),
+        (Some(inherited), Some(direct)) if direct >= inherited => format!(
+            "{} — {DIRECT}; {} {INHERITED}",
+            direct.label(),
+            inherited.label()
+        ),
+        (Some(inherited), Some(direct)) => format!(
+            "{} — {INHERITED}; {} {DIRECT}",
+            inherited.label(),
+            direct.label()
+        ),
     }
 }
 

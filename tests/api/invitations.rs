@@ -796,7 +796,7 @@ async fn an_invitation_into_a_workspace_makes_a_guest_who_sees_only_that_workspa
         .get_html(&format!("/orgs/{org}/workspaces/{store}"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("your access: Direct: Editor"));
+    assert!(page.contains("your access: Editor — given in this workspace"));
     let (status, _) = wendy.get_html(&format!("/orgs/{org}/members")).await;
     assert_eq!(
         status,

@@ -137,6 +137,29 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("get", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 200, 200, 200, 200],
         ("post", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 403, 403, 303, 303],
         ("post", "/orgs/{org_id}/delete") => [303, 404, 404, 403, 403, 403, 403, 303],
+        // The addresses forms post to answer GET (a reload of a form that
+        // came back with its messages) by sending the person to the page
+        // that holds the form, which then checks what the page checks.
+        ("get", "/signout")
+        | ("get", "/auto-join/{org_id}")
+        | ("get", "/account/verify")
+        | ("get", "/account/password")
+        | ("get", "/account/sign-out-everywhere")
+        | ("get", "/orgs")
+        | ("get", "/invitations/{token}/accept")
+        | ("get", "/invitations/{token}/signup") => [303; 8],
+        ("get", "/orgs/{org_id}/invitations/{invitation_id}/resend")
+        | ("get", "/orgs/{org_id}/invitations/{invitation_id}/cancel")
+        | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/transfer")
+        | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/delete")
+        | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role")
+        | ("get", "/orgs/{org_id}/products/{product_id}/owner")
+        | ("get", "/orgs/{org_id}/product-access/{member_id}/restrict")
+        | ("get", "/orgs/{org_id}/product-access/{member_id}/products/{product_id}")
+        | ("get", "/orgs/{org_id}/product-access/{member_id}/bulk")
+        | ("get", "/orgs/{org_id}/settings/auto-join")
+        | ("get", "/orgs/{org_id}/settings/auto-join/{domain_id}/check")
+        | ("get", "/orgs/{org_id}/delete") => [303, 404, 404, 303, 303, 303, 303, 303],
         _ => return None,
     })
 }

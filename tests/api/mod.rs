@@ -14,6 +14,7 @@ mod instances;
 mod invitations;
 mod matrix;
 mod members;
+mod newcomer;
 mod orgs;
 mod products;
 mod sessions;

@@ -56,8 +56,10 @@ async fn sign_out_ends_the_session_and_a_captured_cookie_is_refused() {
 async fn sign_out_requires_a_post() {
     let app = spawn_app().await;
     let (browser, org_id) = app.signed_up("Ada", &email("ada"), "Acme").await;
+    // A GET (a reload of the address) is sent home, still signed in.
     let response = browser.get("/signout").await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/");
     let still = browser.get(&format!("/orgs/{org_id}/members")).await;
     assert_eq!(still.status(), StatusCode::OK, "a GET changes nothing");
 }

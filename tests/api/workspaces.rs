@@ -38,7 +38,9 @@ async fn admins_create_workspaces_with_titles_unique_in_the_organization() {
     assert!(page.contains("<h1>Store 12</h1>"));
     assert!(page.contains("Workspace Store 12 is ready."));
     assert!(page.contains("Owner: Admin"), "the creator owns it: {page}");
-    assert!(page.contains("your access: Inherited (Admin) and Direct: Owner"));
+    assert!(page.contains(
+        "your access: Owner — given in this workspace; Admin from the organization role"
+    ));
 
     let taken = owner
         .post_form(
@@ -153,7 +155,7 @@ async fn renaming_follows_the_workspace_role_and_ids_stay_in_their_organization(
 
     let path = format!("/orgs/{org}/workspaces/{ws}");
     let (_, page) = viewer.get_html(&path).await;
-    assert!(page.contains("your access: Inherited (Viewer)"));
+    assert!(page.contains("your access: Viewer — from the organization role"));
     assert!(
         !page.contains("<form method=\"post\" action=\"/orgs/"),
         "read-only"
@@ -164,7 +166,9 @@ async fn renaming_follows_the_workspace_role_and_ids_stay_in_their_organization(
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     let (_, page) = ws_admin.get_html(&path).await;
-    assert!(page.contains("your access: Inherited (Viewer) and Direct: Admin"));
+    assert!(page.contains(
+        "your access: Admin — given in this workspace; Viewer from the organization role"
+    ));
     let renamed = ws_admin
         .post_form(
             &path,
@@ -248,7 +252,7 @@ async fn a_workspace_guest_sees_only_their_workspaces() {
         .get_html(&format!("/orgs/{org}/workspaces/{store}"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("your access: Direct: Editor"));
+    assert!(page.contains("your access: Editor — given in this workspace"));
     let general = app.general_workspace(&org).await;
     let (status, _) = guest
         .get_html(&format!("/orgs/{org}/workspaces/{general}"))
@@ -342,17 +346,17 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
         format!("/orgs/{org}/workspaces/{ws}/members/{address_membership}/role")
     };
 
-    // The member list has an "All" tab and one per workspace.
+    // The member list filters by workspace, on Members.
     let (_, all) = owner.get_html(&format!("/orgs/{org}/members")).await;
     assert!(
-        all.contains(&format!("<a href=\"{tab}\">General</a>")),
+        all.contains(&format!("<option value=\"{ws}\">General</option>")),
         "{all}"
     );
     let (status, list) = owner.get_html(&tab).await;
     assert_eq!(status, StatusCode::OK);
     assert!(list.contains("3 people have access"), "{list}");
-    assert!(list.contains("Inherited (Admin) and Direct: Owner"));
-    assert!(list.contains("Inherited (Editor)"));
+    assert!(list.contains("Owner — given in this workspace; Admin from the organization role"));
+    assert!(list.contains("Editor — from the organization role"));
     assert!(
         !list.contains(&guest_email),
         "a guest without a role has no access"
@@ -379,7 +383,7 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
     // An organization Member (Editor here) sees everyone, without controls.
     let (_, member_view) = member.get_html(&tab).await;
     assert!(member_view.contains(&guest_email));
-    assert!(member_view.contains("Direct: Editor"));
+    assert!(member_view.contains("Editor — given in this workspace"));
     assert!(!member_view.contains("<select"));
 
     // By htmx: only the row comes back, with an announcement.
@@ -398,7 +402,9 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
     assert_eq!(response.status(), StatusCode::OK);
     let fragment = response.text().await.expect("body");
     assert!(fragment.starts_with(&format!("<tr id=\"access-{viewer_membership}\"")));
-    assert!(fragment.contains("Inherited (Viewer) and Direct: Admin"));
+    assert!(
+        fragment.contains("Admin — given in this workspace; Viewer from the organization role")
+    );
     assert!(fragment.contains("hx-swap-oob"));
 
     // The access explainer on the member's page says why.
@@ -406,7 +412,7 @@ async fn workspace_admins_grant_and_take_away_direct_roles_under_the_ceiling() {
         .get_html(&format!("/orgs/{org}/members/{viewer_membership}"))
         .await;
     assert!(
-        explained.contains("Viewer inherited from the organization role Viewer; direct role Admin"),
+        explained.contains("Admin — given in this workspace; Viewer from the organization role"),
         "{explained}"
     );
     assert!(explained.contains("<td>Admin</td>"), "effective role");
@@ -753,7 +759,7 @@ async fn a_moved_workspace_leaves_the_old_organization_entirely() {
         .get_html(&format!("/orgs/{beta}/workspaces/{ws}"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Inherited (Viewer) and Direct: Admin"));
+    assert!(page.contains("Admin — given in this workspace; Viewer from the organization role"));
     let guest_rows = app
         .scalar(&format!(
             "SELECT COUNT(*) FROM workspace_members wm JOIN users u ON u.id = wm.user_id \
