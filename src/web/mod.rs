@@ -83,6 +83,7 @@ route_table! {
     get "/orgs/{org_id}/invitations" => invitations::list,
     post "/orgs/{org_id}/invitations" => invitations::send,
     post "/orgs/{org_id}/invitations/{invitation_id}/resend" => invitations::resend,
+    get "/orgs/{org_id}/invitations/{invitation_id}/cancel" => invitations::confirm_cancel,
     post "/orgs/{org_id}/invitations/{invitation_id}/cancel" => invitations::cancel,
     get "/orgs/{org_id}/mailbox" => invitations::mailbox,
     get "/invitations/{token}" => join::landing,

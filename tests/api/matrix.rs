@@ -63,6 +63,9 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         | ("post", "/orgs/{org_id}/invitations/{invitation_id}/cancel") => {
             [303, 404, 404, 403, 403, 403, 303, 303]
         }
+        ("get", "/orgs/{org_id}/invitations/{invitation_id}/cancel") => {
+            [303, 404, 404, 403, 403, 403, 200, 200]
+        }
         // Without SMTP settings, as here, the Mailbox page exists.
         ("get", "/orgs/{org_id}/mailbox") => [303, 404, 404, 403, 403, 403, 200, 200],
         // A pending invitation for someone else: a sign-up form for the
