@@ -599,7 +599,6 @@ async fn sticking_out(client: &Client) -> String {
                const r = e.getBoundingClientRect(); \
                if (r.right > limit + 1 && !hidden(e)) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/ +/g, '.') : ''} reaches ${Math.round(r.right)} px, past ${Math.round(limit)}`); \
              } \
-             if (out.length) out.push('DEBUG ' + [...document.querySelectorAll('main table thead th')].map(e => e.textContent.trim().slice(0,8) + ':' + Math.round(e.getBoundingClientRect().width)).concat([...document.querySelectorAll('main table tbody td')].filter(e => e.getBoundingClientRect().width > 150).map(e => e.textContent.trim().slice(0,30))).join(' ')); \
              return out.slice(0, 6).concat(out.slice(-1)).join('; ');",
             vec![],
         )
