@@ -599,7 +599,7 @@ async fn sticking_out(client: &Client) -> String {
                const r = e.getBoundingClientRect(); \
                if (r.right > limit + 1 && !hidden(e)) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/ +/g, '.') : ''} reaches ${Math.round(r.right)} px, past ${Math.round(limit)}`); \
              } \
-             return out.slice(0, 6).concat(out.slice(-1)).join('; ');",
+             return out.slice(0, 6).join('; ');",
             vec![],
         )
         .await
