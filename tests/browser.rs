@@ -401,14 +401,7 @@ async fn restrict_a_member_grant_one_product_and_see_exactly_it_read_only_in_chr
         .expect("access select")
         .select_by_value("view")
         .await
-        .expect("choose View");
-    owner
-        .find(Locator::Css(&format!("{row} button[type=submit]")))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("save the grant");
+        .expect("choose View: the grant saves on change");
     wait_for_text(&owner, "#flash-region", "can now view Atlas").await;
     let same_document = owner
         .execute("return document.body.dataset.sameDocument || null;", vec![])
@@ -588,20 +581,77 @@ async fn invite_follow_the_mailbox_link_in_a_second_browser_and_join_in_chromium
     owner.close().await.expect("close");
 }
 
-/// Opens `path` and audits it.
-async fn audit_page(
-    client: &Client,
-    app: &crate::helpers::TestApp,
-    axe: &str,
-    path: &str,
-    found: &mut Vec<String>,
-) {
+/// What sticks out of the page the browser shows: the document wider than
+/// the window (the page scrolls sideways), or anything in `<main>` reaching
+/// past its right edge (a column that sticks out past the content).
+/// Visually hidden text (1 px wide boxes) does not count. Empty when the
+/// page fits.
+async fn sticking_out(client: &Client) -> String {
     client
-        .goto(&format!("{}{path}", app.address))
+        .execute(
+            "const doc = document.documentElement; \
+             const main = document.querySelector('main'); \
+             const limit = main ? main.getBoundingClientRect().right : doc.clientWidth; \
+             const out = []; \
+             if (doc.scrollWidth > doc.clientWidth) out.push(`the page is ${doc.scrollWidth} px wide in a ${doc.clientWidth} px window`); \
+             const hidden = e => { for (let a = e; a && a !== main; a = a.parentElement) { if (a.getBoundingClientRect().width <= 1) return true; } return false; }; \
+             for (const e of (main ? main.querySelectorAll('*') : [])) { \
+               const r = e.getBoundingClientRect(); \
+               if (r.right > limit + 1 && !hidden(e)) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/ +/g, '.') : ''} reaches ${Math.round(r.right)} px, past ${Math.round(limit)}`); \
+             } \
+             return out.slice(0, 6).join('; ');",
+            vec![],
+        )
         .await
-        .expect("open the page");
-    found.extend(crate::a11y::audit(client, axe, path).await);
+        .expect("measure the page")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
+
+/// The audits every page gets: axe-core, the Nu HTML checker (on a copy of
+/// the page as the browser holds it) and whether it fits a desktop (1280
+/// px) and a phone (375 px) window without scrolling sideways.
+struct Audit {
+    axe: String,
+    markup: Option<crate::a11y::Markup>,
+    found: Vec<String>,
+}
+
+impl Audit {
+    /// Audits the page the browser shows, under `label`.
+    async fn shown(&mut self, client: &Client, label: &str) {
+        if let Some(markup) = &mut self.markup {
+            markup.keep(client, label).await;
+        }
+        self.found
+            .extend(crate::a11y::audit(client, &self.axe, label).await);
+        for (width, height) in [(375, 812), (1280, 900)] {
+            client.set_window_size(width, height).await.expect("resize");
+            let out = sticking_out(client).await;
+            if !out.is_empty() {
+                self.found
+                    .push(format!("{label}: scrolls sideways at {width} px: {out}"));
+            }
+        }
+    }
+
+    /// Opens `path` and audits it.
+    async fn open(&mut self, client: &Client, app: &crate::helpers::TestApp, path: &str) {
+        client
+            .goto(&format!("{}{path}", app.address))
+            .await
+            .expect("open the page");
+        self.shown(client, path).await;
+    }
+}
+
+const LONG_ADDRESS: &str =
+    "maximiliana.alexandra.featherstonehaugh-worthington@operations.example-corporation.test";
+const LONG_INVITEE: &str =
+    "bartholomew.fitzwilliam.montgomery-ashcroft@regional-logistics.example-corporation.test";
+const LONG_WORKSPACE: &str = "Northern Hemisphere Regional Operations and Logistics Coordination";
+const LONG_TOKEN: &str = "Supercalifragilistic-Observability-Platform-Integration-Gateway-Service";
 
 #[tokio::test]
 async fn every_page_passes_axe_core_in_chromium() {
@@ -635,8 +685,59 @@ async fn every_page_passes_axe_core_in_chromium() {
         ))
         .await
         .expect("orphan a product");
+    // Long values, which must wrap inside their page rather than widen it:
+    // a long name and address, a long workspace title, long product names
+    // (one without spaces) and an invitation (in the Mailbox) to a long
+    // address.
+    let long_person = app
+        .insert_user(
+            LONG_ADDRESS,
+            "Maximiliana Alexandra Featherstonehaugh-Worthington",
+        )
+        .await;
+    app.add_membership(&org, &long_person, roster::domain::role::OrgRole::Member)
+        .await;
+    owner_http
+        .post_form(
+            &format!("/orgs/{org}/workspaces"),
+            &[("title", LONG_WORKSPACE), ("description", "")],
+        )
+        .await;
+    let long_workspace = app
+        .scalar_text(&format!(
+            "SELECT id FROM workspaces WHERE org_id = '{org}' AND title = '{LONG_WORKSPACE}'"
+        ))
+        .await;
+    app.add_product(
+        &long_workspace,
+        "Quarterly infrastructure capacity planning and forecasting dashboard",
+        Some(&long_person.id),
+    )
+    .await;
+    app.add_product(&general, LONG_TOKEN, None).await;
+    owner_http
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[("emails", LONG_INVITEE), ("role", "viewer")],
+        )
+        .await;
+    let long_member = app
+        .scalar_text(&format!(
+            "SELECT id FROM memberships WHERE user_id = '{}'",
+            long_person.id
+        ))
+        .await;
+    let long_invitation = app
+        .scalar_text(&format!(
+            "SELECT id FROM invitations WHERE email_normalized = '{LONG_INVITEE}'"
+        ))
+        .await;
     let driver = start_driver().await;
-    let mut found = Vec::new();
+    let mut audit = Audit {
+        axe,
+        markup: crate::a11y::Markup::new(),
+        found: Vec::new(),
+    };
 
     // Signed out.
     let anon = chromium(&driver, true).await;
@@ -652,14 +753,37 @@ async fn every_page_passes_axe_core_in_chromium() {
     )
     .await
     .expect("break the page");
-    let faults = crate::a11y::audit(&anon, &axe, "broken sign-in").await;
+    let faults = crate::a11y::audit(&anon, &audit.axe, "broken sign-in").await;
     assert!(
         faults.iter().any(|f| f.contains("image-alt"))
             && faults.iter().any(|f| f.contains("label")),
         "the audit must catch known faults: {faults:?}"
     );
+    // The layout check and the Nu checker catch theirs: a box wider than
+    // the content, a list item outside a list.
+    anon.execute(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', \
+         '<div class=\"too-wide\"><li>3000 px</li></div>'); \
+         document.querySelector('.too-wide').style.width = '3000px'; return null;",
+        vec![],
+    )
+    .await
+    .expect("widen the page");
+    let out = sticking_out(&anon).await;
+    assert!(
+        out.contains("div.too-wide"),
+        "the layout check must catch it: {out}"
+    );
+    if let Some(mut broken) = crate::a11y::Markup::new() {
+        broken.keep(&anon, "broken sign-in").await;
+        let errors = broken.errors();
+        assert!(
+            errors.iter().any(|e| e.contains("“li”")),
+            "the Nu checker must catch a stray list item: {errors:?}"
+        );
+    }
     for path in ["/signup", "/signin", "/password/forgot", "/no-such-page"] {
-        audit_page(&anon, &app, &axe, path, &mut found).await;
+        audit.open(&anon, &app, path).await;
     }
 
     // The Owner, page by page.
@@ -672,7 +796,12 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{org}/members/{member}/remove"),
         format!("/orgs/{org}/invitations"),
         format!("/orgs/{org}/invitations?state=revoked"),
+        format!("/orgs/{org}/invitations/{long_invitation}/cancel"),
         format!("/orgs/{org}/mailbox"),
+        format!("/orgs/{org}/members/{long_member}"),
+        format!("/orgs/{org}/product-access/{long_member}"),
+        format!("/orgs/{org}/workspaces/{long_workspace}"),
+        format!("/orgs/{org}/workspaces/{long_workspace}/members"),
         format!("/orgs/{org}/workspaces"),
         format!("/orgs/{org}/workspaces/{general}"),
         format!("/orgs/{org}/workspaces/{general}/members"),
@@ -695,8 +824,39 @@ async fn every_page_passes_axe_core_in_chromium() {
         "/account".to_string(),
         "/orgs/new".to_string(),
     ] {
-        audit_page(&owner, &app, &axe, &path, &mut found).await;
+        audit.open(&owner, &app, &path).await;
     }
+
+    // The results of an invitation to a long address (and a long invalid
+    // one), on the page the form answers.
+    owner
+        .goto(&format!("{}/orgs/{org}/invitations", app.address))
+        .await
+        .expect("invitations");
+    fill(
+        &owner,
+        "emails",
+        &format!(
+            "{}, {LONG_TOKEN}{LONG_TOKEN}",
+            LONG_INVITEE.replace("bartholomew", "cornelius")
+        ),
+    )
+    .await;
+    owner
+        .find(Locator::Css(
+            "form[action$='/invitations'] button[type=submit]",
+        ))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("send invitations");
+    owner
+        .wait()
+        .for_element(Locator::Id("results-heading"))
+        .await
+        .expect("results");
+    audit.shown(&owner, "invitation results").await;
 
     // After htmx swaps: the role editor open, then the row updated.
     owner
@@ -716,7 +876,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         .for_element(Locator::Css(&format!("{row} select[name=role]")))
         .await
         .expect("editor");
-    found.extend(crate::a11y::audit(&owner, &axe, "members, role editor open").await);
+    audit.shown(&owner, "members, role editor open").await;
     owner
         .find(Locator::Css(&format!("{row} button[type=submit]")))
         .await
@@ -729,7 +889,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         .for_element(Locator::Css("#flash-region .alert-success"))
         .await
         .expect("announcement");
-    found.extend(crate::a11y::audit(&owner, &axe, "members, row updated").await);
+    audit.shown(&owner, "members, row updated").await;
 
     // Product Access while restricted, then after a grant's htmx swap.
     app.set_restricted(&member, true).await;
@@ -740,7 +900,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         ))
         .await
         .expect("product access");
-    found.extend(crate::a11y::audit(&owner, &axe, "product access, restricted").await);
+    audit.shown(&owner, "product access, restricted").await;
     let grant_row = format!("#grant-{atlas}");
     owner
         .find(Locator::Css(&format!("{grant_row} select[name=access]")))
@@ -749,15 +909,8 @@ async fn every_page_passes_axe_core_in_chromium() {
         .select_by_value("view")
         .await
         .expect("choose View");
-    owner
-        .find(Locator::Css(&format!("{grant_row} button[type=submit]")))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("save the grant");
     wait_for_text(&owner, "#flash-region", "can now view Atlas").await;
-    found.extend(crate::a11y::audit(&owner, &axe, "product access, grant saved").await);
+    audit.shown(&owner, "product access, grant saved").await;
 
     // The invitation link, signed out, and a dead link.
     owner
@@ -773,13 +926,13 @@ async fn every_page_passes_axe_core_in_chromium() {
         .expect("href")
         .expect("address");
     let path = &link[link.find("/invitations/").expect("path")..];
-    audit_page(&anon, &app, &axe, path, &mut found).await;
-    audit_page(&anon, &app, &axe, "/invitations/not-a-token", &mut found).await;
+    audit.open(&anon, &app, path).await;
+    audit.open(&anon, &app, "/invitations/not-a-token").await;
 
     // The other states of an invitation link, each with its own page:
     // signed in as another address, sign in first, already a member, and
     // a used link.
-    audit_page(&owner, &app, &axe, path, &mut found).await;
+    audit.open(&owner, &app, path).await;
     let (_, known_token) = app
         .add_invitation(&org, roster::domain::role::OrgRole::Member)
         .await;
@@ -790,14 +943,9 @@ async fn every_page_passes_axe_core_in_chromium() {
         ))
         .await;
     app.insert_user(&known, "Known Person").await;
-    audit_page(
-        &anon,
-        &app,
-        &axe,
-        &format!("/invitations/{known_token}"),
-        &mut found,
-    )
-    .await;
+    audit
+        .open(&anon, &app, &format!("/invitations/{known_token}"))
+        .await;
     let (_, member_token) = app
         .add_invitation(&org, roster::domain::role::OrgRole::Member)
         .await;
@@ -809,14 +957,9 @@ async fn every_page_passes_axe_core_in_chromium() {
         ))
         .await
         .expect("use the link");
-    audit_page(
-        &anon,
-        &app,
-        &axe,
-        &format!("/invitations/{member_token}"),
-        &mut found,
-    )
-    .await;
+    audit
+        .open(&anon, &app, &format!("/invitations/{member_token}"))
+        .await;
 
     // Empty pages of a new organization, and a page the person may not see.
     let (_, empty_org) = app.signed_up("Eve Empty", &email("eve"), "Empty Co").await;
@@ -841,11 +984,11 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{empty_org}/products"),
         format!("/orgs/{empty_org}/products/{read_only}"),
     ] {
-        audit_page(&viewer, &app, &axe, &path, &mut found).await;
+        audit.open(&viewer, &app, &path).await;
     }
     viewer.close().await.expect("close");
 
-    // A phone-sized window: no page scrolls sideways, axe still passes, and
+    // A phone-sized window: axe still passes there too, and
     // screenshots of the main pages are kept for a person to look at
     // (target/screenshots, not committed).
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -856,6 +999,7 @@ async fn every_page_passes_axe_core_in_chromium() {
             ("members", format!("/orgs/{org}/members")),
             ("member", format!("/orgs/{org}/members/{member}")),
             ("invitations", format!("/orgs/{org}/invitations")),
+            ("mailbox", format!("/orgs/{org}/mailbox")),
             ("workspaces", format!("/orgs/{org}/workspaces")),
             ("workspace", format!("/orgs/{org}/workspaces/{general}")),
             ("products", format!("/orgs/{org}/products")),
@@ -874,40 +1018,59 @@ async fn every_page_passes_axe_core_in_chromium() {
                 .await
                 .expect("open the page");
             if width == 375 {
-                let sideways = client
-                    .execute(
-                        "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
-                        vec![],
-                    )
-                    .await
-                    .expect("measure");
-                if sideways.as_bool() != Some(false) {
-                    let culprits = client
-                        .execute(
-                            "const w = document.documentElement.clientWidth; \
-                             return `inner ${innerWidth} client ${w} scroll ${document.documentElement.scrollWidth} table ${JSON.stringify(document.querySelector('table') && document.querySelector('table').getBoundingClientRect())} display ${document.querySelector('table') && getComputedStyle(document.querySelector('table')).display} ` + [...document.querySelectorAll('body *')] \
-                               .filter(e => e.getBoundingClientRect().right > w + 1) \
-                               .slice(0, 8) \
-                               .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)) \
-                               .join(', ');",
-                            vec![],
-                        )
-                        .await
-                        .expect("find what overflows");
-                    panic!("{path} scrolls sideways at 375 px: {culprits}");
-                }
-                found.extend(crate::a11y::audit(client, &axe, &format!("{path} at 375 px")).await);
+                let label = format!("{path} at 375 px");
+                let faults = crate::a11y::audit(client, &audit.axe, &label).await;
+                audit.found.extend(faults);
             }
             let png = client.screenshot().await.expect("screenshot");
             std::fs::write(shots.join(format!("{name}-{width}.png")), png).expect("save");
+            // The page's list, which is often below the first screen.
+            if let Ok(table) = client.find(Locator::Css("main table")).await {
+                let png = table.screenshot().await.expect("screenshot of the list");
+                std::fs::write(shots.join(format!("{name}-{width}-list.png")), png).expect("save");
+            }
         }
     }
 
+    // On the members page at desktop width, with the long values above, a
+    // date and a role badge each stay on one line.
+    owner.set_window_size(1280, 900).await.expect("resize");
+    owner
+        .goto(&format!("{}/orgs/{org}/members", app.address))
+        .await
+        .expect("members");
+    let wrapped = owner
+        .execute(
+            "const lines = e => { const r = document.createRange(); r.selectNodeContents(e); \
+               return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }; \
+             const height = e => { const s = getComputedStyle(e); \
+               return e.getBoundingClientRect().height - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom) \
+                 - parseFloat(s.borderTopWidth) - parseFloat(s.borderBottomWidth) < 1.5 * parseFloat(s.lineHeight); }; \
+             const out = []; \
+             const dates = [...document.querySelectorAll('table.members td[data-label=\"Joined\"]')]; \
+             const badges = [...document.querySelectorAll('table.members .badge')]; \
+             if (!dates.length || !badges.length) out.push('no date or badge found'); \
+             for (const d of dates) if (lines(d) !== 1) out.push('date ' + d.textContent.trim()); \
+             for (const b of badges) if (!height(b)) out.push('badge ' + b.textContent.trim()); \
+             return out.join(', ');",
+            vec![],
+        )
+        .await
+        .expect("measure dates and badges");
+    assert_eq!(wrapped.as_str(), Some(""), "dates and badges must not wrap");
+
     anon.close().await.expect("close");
     owner.close().await.expect("close");
+    let markup = audit
+        .markup
+        .as_ref()
+        .map(|m| m.errors())
+        .unwrap_or_default();
+    let mut found = audit.found;
+    found.extend(markup);
     assert!(
         found.is_empty(),
-        "axe-core found {} violations:\n{}",
+        "{} problems (axe-core, the Nu HTML checker, pages that scroll sideways):\n{}",
         found.len(),
         found.join("\n")
     );
@@ -1145,15 +1308,17 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
         .select_by_value("admin")
         .await
         .expect("choose Admin");
-    client
+    let save = client
         .find(Locator::Css(&format!(
             "#access-{editor} button[type=submit]"
         )))
         .await
-        .expect("save")
-        .click()
-        .await
-        .expect("save the role");
+        .expect("save");
+    assert!(
+        save.is_displayed().await.expect("displayed"),
+        "without scripts, each row has its Save button"
+    );
+    save.click().await.expect("save the role");
     let row = client
         .wait()
         .for_element(Locator::Css(".alert-success"))
@@ -1201,13 +1366,15 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
         .select_by_value("edit")
         .await
         .expect("choose Edit");
-    client
+    let save = client
         .find(Locator::Css(&format!("#grant-{atlas} button[type=submit]")))
         .await
-        .expect("save")
-        .click()
-        .await
-        .expect("save the grant");
+        .expect("save");
+    assert!(
+        save.is_displayed().await.expect("displayed"),
+        "without scripts, each row has its Save button"
+    );
+    save.click().await.expect("save the grant");
     wait_for_text(&client, "#flash-region", "can now edit Atlas").await;
     assert_eq!(
         app.scalar_text(&format!(
@@ -1246,5 +1413,262 @@ async fn invite_accept_change_a_role_and_remove_with_javascript_off_in_chromium(
         app.role_of(&org, "nojs@example.test").await.as_deref(),
         Some("member")
     );
+    client.close().await.expect("close");
+}
+
+/// Where `css`'s box starts, from the top of the page.
+async fn top_of(client: &Client, css: &str) -> f64 {
+    client
+        .execute(
+            "const e = document.querySelector(arguments[0]); \
+             return e ? e.getBoundingClientRect().top + scrollY : null;",
+            vec![serde_json::json!(css)],
+        )
+        .await
+        .expect("measure")
+        .as_f64()
+        .unwrap_or_else(|| panic!("{css} is not on the page"))
+}
+
+#[tokio::test]
+async fn inline_saves_keep_the_focus_and_the_page_still_and_selects_save_on_change_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let (target, target_email) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let general = app.general_workspace(&org).await;
+    let atlas = app.add_product(&general, "Atlas", None).await;
+    app.set_restricted(&target, true).await;
+    let driver = start_driver().await;
+    let client = chromium(&driver, true).await;
+    sign_in(&client, &app, &owner_email).await;
+
+    // The role badge on Members: after Save the focus is on the row's badge
+    // again, and the message does not push the table down.
+    let row = format!("#member-{target}");
+    client
+        .wait()
+        .for_element(Locator::Css(&format!("{row} a.badge-edit")))
+        .await
+        .expect("badge")
+        .click()
+        .await
+        .expect("open the editor");
+    client
+        .wait()
+        .for_element(Locator::Css(&format!("{row} select[name=role]")))
+        .await
+        .expect("editor")
+        .select_by_value("viewer")
+        .await
+        .expect("choose Viewer");
+    let table_before = top_of(&client, "table.members").await;
+    client
+        .find(Locator::Css(&format!("{row} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save the role");
+    wait_for_text(&client, "#flash-region", "is now Viewer").await;
+    assert!(
+        focused_is(&client, &format!("el.matches('{row} a.badge-edit')")).await,
+        "the focus is back on the badge"
+    );
+    assert_eq!(
+        top_of(&client, "table.members").await,
+        table_before,
+        "the message does not move the table"
+    );
+    assert_eq!(
+        app.role_of(&org, &target_email).await.as_deref(),
+        Some("viewer")
+    );
+
+    // A direct workspace role: choosing it saves it (no Save button with
+    // scripts on) and the focus stays on the select.
+    client
+        .goto(&format!(
+            "{}/orgs/{org}/workspaces/{general}/members",
+            app.address
+        ))
+        .await
+        .expect("workspace people");
+    let direct = format!("#direct-{target}");
+    let save = client
+        .find(Locator::Css(&format!(
+            "#access-{target} button[type=submit]"
+        )))
+        .await
+        .expect("the Save button is there for scripts off");
+    assert!(
+        !save.is_displayed().await.expect("displayed"),
+        "with scripts on, a change saves by itself"
+    );
+    let table_before = top_of(&client, "table.workspace-members").await;
+    let select = client.find(Locator::Css(&direct)).await.expect("select");
+    client
+        .execute(
+            "arguments[0].focus(); return null;",
+            vec![serde_json::to_value(&select).expect("element")],
+        )
+        .await
+        .expect("focus the select");
+    select.select_by_value("admin").await.expect("choose Admin");
+    wait_for_text(&client, "#flash-region", "direct Admin").await;
+    assert!(
+        focused_is(&client, &format!("el.matches('{direct}')")).await,
+        "the focus stays on the changed select"
+    );
+    assert_eq!(
+        top_of(&client, "table.workspace-members").await,
+        table_before,
+        "the message does not move the table"
+    );
+    client.refresh().await.expect("reload");
+    let row_text = client
+        .wait()
+        .for_element(Locator::Css(&format!("#access-{target}")))
+        .await
+        .expect("row")
+        .text()
+        .await
+        .expect("text");
+    assert!(row_text.contains("Direct: Admin"), "{row_text}");
+
+    // A product grant on the member's Product Access page, the same way.
+    client
+        .goto(&format!(
+            "{}/orgs/{org}/product-access/{target}",
+            app.address
+        ))
+        .await
+        .expect("product access");
+    let access = format!("#access-{atlas}");
+    let select = client.find(Locator::Css(&access)).await.expect("select");
+    client
+        .execute(
+            "arguments[0].focus(); return null;",
+            vec![serde_json::to_value(&select).expect("element")],
+        )
+        .await
+        .expect("focus the select");
+    select.select_by_value("edit").await.expect("choose Edit");
+    wait_for_text(&client, "#flash-region", "can now edit Atlas").await;
+    assert!(
+        focused_is(&client, &format!("el.matches('{access}')")).await,
+        "the focus stays on the changed select"
+    );
+    assert_eq!(
+        app.scalar_text(&format!(
+            "SELECT access FROM product_grants WHERE membership_id = '{target}' AND product_id = '{atlas}'"
+        ))
+        .await,
+        "edit"
+    );
+    client.refresh().await.expect("reload");
+    let selected = client
+        .execute(
+            "return document.querySelector(arguments[0]).value;",
+            vec![serde_json::json!(access)],
+        )
+        .await
+        .expect("read the select");
+    assert_eq!(selected, serde_json::json!("edit"));
+    client.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_phone_shows_the_page_first_and_whole_member_rows_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    for role in [
+        roster::domain::role::OrgRole::Admin,
+        roster::domain::role::OrgRole::Member,
+        roster::domain::role::OrgRole::Viewer,
+    ] {
+        app.add_member(&org, role).await;
+    }
+    let driver = start_driver().await;
+    // Without scripts: the menu must work without them.
+    let client = chromium(&driver, false).await;
+    sign_in(&client, &app, &owner_email).await;
+    client.set_window_size(375, 812).await.expect("resize");
+    client
+        .goto(&format!("{}/orgs/{org}/members", app.address))
+        .await
+        .expect("members");
+
+    // The heading is on the first screen, above the settings links.
+    let (heading, viewport) = (
+        top_of(&client, "main h1").await,
+        client
+            .execute("return innerHeight;", vec![])
+            .await
+            .expect("height")
+            .as_f64()
+            .expect("a number"),
+    );
+    assert!(
+        heading < viewport / 2.0,
+        "the heading starts at {heading} px"
+    );
+    let link = client
+        .find(Locator::Css(".sidebar-menu a[href$='/audit']"))
+        .await
+        .expect("the Audit log link");
+    assert!(
+        !link.is_displayed().await.expect("displayed"),
+        "the settings links wait behind the menu"
+    );
+
+    // Every member row shows its name, role and actions within the width.
+    let outside = client
+        .execute(
+            "const out = []; const w = document.documentElement.clientWidth; \
+             const rows = document.querySelectorAll('table.members tbody tr'); \
+             if (rows.length < 4) out.push('only ' + rows.length + ' rows'); \
+             for (const row of rows) for (const css of ['td[data-label=\"Name\"] a', '.badge', '.actions a']) { \
+               const e = row.querySelector(css); \
+               if (!e && css === '.actions a' && row.textContent.includes('(you)')) continue; \
+               if (!e) { out.push(row.id + ' has no ' + css); continue; } \
+               const r = e.getBoundingClientRect(); \
+               if (r.left < 0 || r.right > w || r.width === 0) out.push(row.id + ' ' + css + ' at ' + Math.round(r.left) + '..' + Math.round(r.right)); \
+             } \
+             return out.join(', ');",
+            vec![],
+        )
+        .await
+        .expect("measure rows");
+    assert_eq!(outside.as_str(), Some(""), "rows fit a phone");
+
+    // The menu opens without scripts and leads on.
+    client
+        .find(Locator::Css(".sidebar-menu summary"))
+        .await
+        .expect("the menu button")
+        .click()
+        .await
+        .expect("open the menu");
+    assert!(link.is_displayed().await.expect("displayed"));
+    link.click().await.expect("follow the link");
+    wait_for_path(&client, |path| path.ends_with("/audit")).await;
+
+    // On a desktop the links are there at once, beside the page.
+    client.set_window_size(1280, 900).await.expect("resize");
+    let link = client
+        .find(Locator::Css(".sidebar a[href$='/members']"))
+        .await
+        .expect("the Members link");
+    assert!(link.is_displayed().await.expect("displayed"));
     client.close().await.expect("close");
 }

@@ -36,7 +36,7 @@ pub async fn invitation(req: HttpRequest) -> HttpResponse {
     see_other(&format!("/invitations/{}", segment(&req, "token")))
 }
 
-/// Resend and cancel: the Invitations page.
+/// Resend: the Invitations page.
 pub async fn invitations(ctx: OrgCtx) -> HttpResponse {
     see_other(&format!("/orgs/{}/invitations", ctx.org.id))
 }

@@ -452,6 +452,51 @@ pub async fn resend(
     answer(&state, &ctx, htmx, &invitation.id, message).await
 }
 
+#[derive(Template)]
+#[template(path = "invitation_cancel.html")]
+struct CancelPage {
+    layout: Layout,
+    org_id: String,
+    i: InvitationView,
+}
+
+/// The confirmation step before cancelling an invitation: the list's
+/// Cancel is a quiet link to this page (as Remove is for a member), so a
+/// stray click cancels nothing, with or without JavaScript.
+pub async fn confirm_cancel(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let row = invitations::find(&state.db, &ctx.org.id, &path.1)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let i = InvitationView::new(
+        &ctx,
+        &state,
+        row,
+        &workspaces::titles(&state.db, &ctx.org.id).await?,
+    );
+    if !i.can_manage && matches!(i.state, State::Pending | State::Expired) {
+        return Err(AppError::forbidden(
+            "You can only cancel invitations for a role at or below your own.",
+        ));
+    }
+    if !i.can_manage {
+        return Err(AppError::Conflict(format!(
+            "The invitation to {} is {}: there is nothing to cancel.",
+            i.row.invitation.email,
+            i.state.label().to_lowercase()
+        )));
+    }
+    page(&CancelPage {
+        layout: Layout::org(&ctx, Section::Invitations, "Cancel invitation"),
+        org_id: ctx.org.id.clone(),
+        i,
+    })
+}
+
 pub async fn cancel(
     state: web::Data<AppState>,
     ctx: OrgCtx,

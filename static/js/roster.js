@@ -1,10 +1,18 @@
-// Keyboard support for the inline role editor. Everything works without
-// this file (plain links and forms); it only adds what a keyboard user
-// expects: Space opens a role badge like Enter does, Escape closes the
-// editor, and focus goes back to the badge.
+// Roster's small script. Everything works without it (plain links and
+// forms); it only adds what a keyboard user expects around htmx swaps:
+// Space opens a role badge like Enter does, Escape closes the role editor,
+// and after any inline swap the focus goes back where the person was
+// (the control they changed, or the row's badge) instead of falling to
+// <body>.
 (function () {
   "use strict";
-  var returnTo = null;
+  // Pages style themselves for "scripts on" from this class (for example,
+  // a row's Save button is hidden where a change saves by itself).
+  document.documentElement.classList.add("js");
+
+  // What had the focus when a swap's request left: the id of the focused
+  // element and of the element the answer replaces.
+  var pending = null;
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
@@ -19,26 +27,45 @@
       var cancel = row.querySelector("a[data-cancel]");
       if (cancel) {
         event.preventDefault();
-        returnTo = row.id;
         cancel.click();
       }
     }
   });
 
-  // After htmx swaps a row back in, put focus on its badge.
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!returnTo) return;
-    var badge = document.querySelector("#" + CSS.escape(returnTo) + " a.badge-edit");
-    returnTo = null;
-    if (badge) badge.focus();
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail && event.detail.target;
+    var active = document.activeElement;
+    pending = {
+      target: target && target.id ? target.id : null,
+      active: active && active.id ? active.id : null
+    };
+    // A new action's answer replaces the last one's message.
+    var flash = document.getElementById("flash-region");
+    if (flash && target !== flash) flash.textContent = "";
   });
 
-  // When the editor opens, focus its role select.
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var row = event.detail && event.detail.elt;
-    if (row && row.matches && row.matches("tr.editing")) {
-      var select = row.querySelector("select");
-      if (select) select.focus();
+  // The control a row's person works with: its badge, else its select.
+  function focusable(row) {
+    var order = row.matches("tr.editing") ? ["select"] : ["a.badge-edit", "select", "button", "a[href]"];
+    for (var i = 0; i < order.length; i++) {
+      var found = row.querySelector(order[i]);
+      if (found) return found;
     }
+    return null;
+  }
+
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!pending) return;
+    var was = pending;
+    var active = document.activeElement;
+    var lost = !active || active === document.body || !document.contains(active);
+    var row = was.target && document.getElementById(was.target);
+    var editorOpened = row && row.matches("tr.editing");
+    if (!lost && !editorOpened) { pending = null; return; }
+    var next = (!editorOpened && was.active && document.getElementById(was.active)) ||
+      (row && focusable(row));
+    if (!next) return;
+    pending = null;
+    next.focus();
   });
 })();

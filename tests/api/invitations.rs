@@ -921,3 +921,47 @@ async fn a_workspace_guest_invited_to_the_organization_gets_the_role() {
     assert_eq!(memberships, 1);
     app.assert_counts_match(&org).await;
 }
+
+#[tokio::test]
+async fn cancelling_an_invitation_is_a_quiet_link_to_a_confirmation_step() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    invite(&owner, &org, "quinn@example.test", "member").await;
+    let id = invitation_id(&app, &org, "quinn@example.test").await;
+    let sql = format!("SELECT state FROM invitations WHERE id = '{id}'");
+    let state = || app.scalar_text(&sql);
+
+    // The list offers Cancel as a plain link, not a filled red button
+    // that cancels on the first click.
+    let (_, list) = owner.get_html(&format!("/orgs/{org}/invitations")).await;
+    let confirm = format!("/orgs/{org}/invitations/{id}/cancel");
+    assert!(
+        list.contains(&format!(
+            "<a class=\"danger-link\" href=\"{confirm}\">Cancel"
+        )),
+        "Cancel links to its confirmation"
+    );
+    assert!(!list.contains("danger\">Cancel"), "no filled danger button");
+    assert!(
+        !list.contains(&format!("data-hx-post=\"{confirm}\"")),
+        "no one-click cancel"
+    );
+
+    // Opening the confirmation changes nothing.
+    let (status, page) = owner.get_html(&confirm).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Cancel the invitation to quinn@example.test?"));
+    assert!(page.contains(&format!("<form method=\"post\" action=\"{confirm}\">")));
+    assert!(page.contains("Keep it"));
+    assert_eq!(state().await, "pending");
+
+    // Confirming cancels it; then there is nothing left to confirm.
+    let done = owner.post_form(&confirm, &[]).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(state().await, "revoked");
+    let (status, page) = owner.get_html(&confirm).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("there is nothing to cancel"), "{page}");
+}

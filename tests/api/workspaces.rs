@@ -239,10 +239,10 @@ async fn a_workspace_guest_sees_only_their_workspaces() {
     // and, in Store 1, the guest too.
     let (_, all) = owner.get_html(&format!("/orgs/{org}/workspaces")).await;
     assert!(
-        all.contains("Store 1</a></td>\n      <td>Olivia Owner</td>\n      <td>2</td>"),
+        all.contains("Store 1</a></td>\n      <td data-label=\"Owner\">Olivia Owner</td>\n      <td data-label=\"Members\">2</td>"),
         "{all}"
     );
-    assert!(all.contains("General</a></td>\n      <td>Olivia Owner</td>\n      <td>1</td>"));
+    assert!(all.contains("General</a></td>\n      <td data-label=\"Owner\">Olivia Owner</td>\n      <td data-label=\"Members\">1</td>"));
     let (status, list) = guest.get_html(&format!("/orgs/{org}/workspaces")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(list.contains("1 workspace"));
