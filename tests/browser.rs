@@ -1539,7 +1539,10 @@ async fn inline_saves_keep_the_focus_and_the_page_still_and_selects_save_on_chan
         .text()
         .await
         .expect("text");
-    assert!(row_text.contains("Direct: Admin"), "{row_text}");
+    assert!(
+        row_text.contains("Admin — given in this workspace"),
+        "{row_text}"
+    );
 
     // A product grant on the member's Product Access page, the same way.
     client
