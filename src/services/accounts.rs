@@ -91,11 +91,7 @@ pub struct SignUp {
 pub enum SignedUp {
     /// A new account with its organization (the person as Owner); its
     /// verification link is in the outbox.
-    Created {
-        user: user::Model,
-        org: organization::Model,
-        link: AccountLink,
-    },
+    Created { link: AccountLink },
     /// The address has an account. Its owner (this address) is told,
     /// unless they were told within [`ATTEMPT_NOTICE_SECS`] (`None`).
     Taken { notified: Option<String> },
@@ -159,10 +155,10 @@ pub async fn sign_up(
         label: user.email.clone(),
         address,
     };
-    let org = orgs::create_in(&txn, &user, &input.org_name, &actor, now).await?;
+    orgs::create_in(&txn, &user, &input.org_name, &actor, now).await?;
     let link = account_links::issue_verification(&txn, &user, base_url, now).await?;
     txn.commit().await.context("failed to commit sign-up")?;
-    Ok(SignedUp::Created { user, org, link })
+    Ok(SignedUp::Created { link })
 }
 
 /// Tells the owner of `normalized` that someone tried to sign up with it,

@@ -108,7 +108,7 @@ pub async fn signup(
     )
     .await?;
     match signed_up {
-        SignedUp::Created { link, .. } => {
+        SignedUp::Created { link } => {
             state
                 .mailer
                 .queued(templates::VERIFY_KIND, &link.email, &link.link);
