@@ -24,7 +24,7 @@ use crate::web::errors::{AppError, render_error_page};
 use crate::web::in_flight::InFlight;
 use crate::web::password_slot::PasswordGate;
 use crate::web::state::AppState;
-use crate::web::{csrf, nul, routes};
+use crate::web::{compression, csrf, nul, routes};
 
 /// The largest request body Roster reads; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -97,6 +97,9 @@ impl Application {
                 .wrap(session_middleware(key.clone(), config))
                 .wrap(security_headers(config.secure_cookies))
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
+                .wrap(from_fn(compression::keep_small))
+                .wrap(compression::compress())
+                .wrap(from_fn(compression::vary))
                 .wrap(TracingLogger::default())
         })
         .listen(listener)

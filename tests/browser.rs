@@ -178,6 +178,27 @@ async fn sign_up_land_on_members_and_sign_out_in_chromium() {
         .await
         .expect("submit");
 
+    // Sign-up answers "check your email"; the verification link (read
+    // from the outbox: no SMTP here) confirms the address and signs in.
+    let sent = client
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("check-your-email page");
+    assert_eq!(sent.text().await.expect("text"), "Check your email");
+    let verify = app.outbox_link(&ada, "/verify/").await;
+    client
+        .goto(&format!("{}{verify}", app.address))
+        .await
+        .expect("open the verification link");
+    client
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("confirm button")
+        .click()
+        .await
+        .expect("confirm");
+
     wait_for_path(&client, |path| path.ends_with("/members")).await;
     let heading = client
         .wait()

@@ -29,6 +29,21 @@ impl Received {
         format!("{}/invitations/{token}", &rest[..marker])
     }
 
+    /// The value of the header `name` (`Message-ID`, say), if the message
+    /// has it.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.text
+            .lines()
+            .map(|line| line.trim_end_matches('\r'))
+            .take_while(|line| !line.is_empty())
+            .find_map(|line| {
+                let (field, value) = line.split_once(':')?;
+                field
+                    .eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_string())
+            })
+    }
+
     /// The path of the invitation link.
     pub fn invitation_path(&self) -> String {
         let link = self.invitation_link();

@@ -8,6 +8,8 @@ use super::outbox::NewMessage;
 pub const INVITATION_KIND: &str = "invitation";
 pub const RESET_KIND: &str = "password_reset";
 pub const VERIFY_KIND: &str = "verify_email";
+/// Someone tried to sign up with an address that has an account.
+pub const SIGN_UP_ATTEMPT_KIND: &str = "sign_up_attempt";
 
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -125,6 +127,24 @@ struct VerifyHtml<'a> {
     expires: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "emails/sign_up_attempt.txt")]
+struct SignUpAttemptText<'a> {
+    name: &'a str,
+    when: &'a str,
+    sign_in_link: &'a str,
+    reset_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/sign_up_attempt.html")]
+struct SignUpAttemptHtml<'a> {
+    name: &'a str,
+    when: &'a str,
+    sign_in_link: &'a str,
+    reset_link: &'a str,
+}
+
 /// A message about the person's own account (reset, verification). It has
 /// no organization, so no Mailbox page ever shows it.
 pub struct AccountMessage {
@@ -173,6 +193,39 @@ impl AccountMessage {
         Self::of(
             VERIFY_KIND,
             "Confirm your email address for Roster",
+            text,
+            html,
+        )
+    }
+
+    /// Tells an account's owner that someone tried to sign up with their
+    /// address (the sign-up page answers as if it were new). The links are
+    /// the sign-in and forgot-password pages, not one-time links: anyone
+    /// can make Roster send this, so it must not replace a reset link the
+    /// owner asked for.
+    pub fn sign_up_attempt(name: &str, base_url: &str, at: i64) -> Self {
+        let when = date_time(at);
+        let sign_in_link = format!("{base_url}/signin");
+        let reset_link = format!("{base_url}/password/forgot");
+        let (text, html) = (
+            SignUpAttemptText {
+                name,
+                when: &when,
+                sign_in_link: &sign_in_link,
+                reset_link: &reset_link,
+            }
+            .render(),
+            SignUpAttemptHtml {
+                name,
+                when: &when,
+                sign_in_link: &sign_in_link,
+                reset_link: &reset_link,
+            }
+            .render(),
+        );
+        Self::of(
+            SIGN_UP_ATTEMPT_KIND,
+            "Someone tried to sign up to Roster with your address",
             text,
             html,
         )

@@ -35,6 +35,8 @@ struct Inner {
     db: Db,
     clock: Clock,
     from: Mailbox,
+    /// The right-hand side of every Message-ID: the host of the base URL.
+    id_domain: String,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     wake: Notify,
     /// Set at shutdown: finish the message being sent, hand back the rest.
@@ -61,6 +63,7 @@ impl Mailer {
                 db,
                 clock,
                 from,
+                id_domain: message_id_domain(&config.base_url),
                 transport,
                 wake: Notify::new(),
                 stopping: AtomicBool::new(false),
@@ -195,6 +198,10 @@ impl Mailer {
             .parse()
             .with_context(|| format!("the recipient {} is invalid", message.recipient))?;
         Message::builder()
+            // Receiving servers count a message without one against it.
+            // The outbox row's id (a UUID) keeps it the same on a retry, so
+            // a message that did arrive before a failure is seen as one.
+            .message_id(Some(format!("<{}@{}>", message.id, self.inner.id_domain)))
             .from(self.inner.from.clone())
             .to(to)
             .subject(message.subject.clone())
@@ -204,6 +211,18 @@ impl Mailer {
             ))
             .context("failed to build the message")
     }
+}
+
+/// The host of `base_url` (`roster.example.com` of
+/// `https://roster.example.com/`), for Message-IDs; `localhost` if it has
+/// none.
+fn message_id_domain(base_url: &str) -> String {
+    base_url
+        .parse::<actix_web::http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(str::to_ascii_lowercase))
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 fn transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
@@ -224,4 +243,20 @@ fn transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Execu
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
     Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_id_domain;
+
+    #[test]
+    fn message_ids_use_the_host_of_the_base_url() {
+        assert_eq!(
+            message_id_domain("https://Roster.Example.com/"),
+            "roster.example.com"
+        );
+        assert_eq!(message_id_domain("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(message_id_domain("http://[::1]:8080"), "[::1]");
+        assert_eq!(message_id_domain("not a url"), "localhost");
+    }
 }

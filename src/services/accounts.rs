@@ -13,15 +13,8 @@ use crate::db::Db;
 use crate::domain::email::{EmailAddress, normalize_lookup};
 use crate::domain::names::{OrgName, PersonName};
 use crate::domain::password::{self, NewPassword};
-use crate::entities::{membership, organization, user, user_session};
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignUpError {
-    #[error("An account with this email already exists. Sign in instead.")]
-    EmailTaken,
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
+use crate::entities::{membership, organization, outbox_message, user, user_session};
+use crate::mail::{outbox, templates};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -91,26 +84,50 @@ pub struct SignUp {
     pub org_name: OrgName,
 }
 
-/// Creates the account, its organization (owned by it) with the first
-/// workspace, in one transaction.
-/// Creates the account, its organization (with the person as Owner) and a
-/// verification link, in one transaction.
+/// What a sign-up did. The person who signed up sees the same page either
+/// way ("check your email"), so the form does not tell whether an address
+/// has an account; only the address's owner learns it, by mail.
+#[derive(Debug)]
+pub enum SignedUp {
+    /// A new account with its organization (the person as Owner); its
+    /// verification link is in the outbox.
+    Created { link: AccountLink },
+    /// The address has an account. Its owner (this address) is told,
+    /// unless they were told within [`ATTEMPT_NOTICE_SECS`] (`None`).
+    Taken { notified: Option<String> },
+}
+
+/// At most one "someone tried to sign up with your address" message per
+/// account in this many seconds, so nobody can flood a mailbox with them.
+pub const ATTEMPT_NOTICE_SECS: i64 = 600;
+
+/// Creates the account, its organization (with the person as Owner, and
+/// the first workspace) and a verification link, in one transaction; or,
+/// when the address has an account, writes its owner a notice instead.
+/// The password is hashed first in both cases, so the answer takes as
+/// long for a taken address as for a new one.
 pub async fn sign_up(
     db: &Db,
     clock: &Clock,
     input: SignUp,
     address: Option<String>,
     base_url: &str,
-) -> Result<(user::Model, organization::Model, AccountLink), SignUpError> {
-    if find_by_email(db, input.email.normalized()).await?.is_some() {
-        return Err(SignUpError::EmailTaken);
-    }
+) -> anyhow::Result<SignedUp> {
     let secret = input.password.clone();
     let password_hash = blocking(move || password::hash(secret.expose()))
         .await?
         .map_err(|err| anyhow::anyhow!("failed to hash a password: {err}"))?;
     let now = clock.now();
     let txn = db.begin_write().await.context("failed to begin sign-up")?;
+    let existing = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(input.email.normalized()))
+        .one(&txn)
+        .await
+        .context("failed to look up an account by email")?;
+    if existing.is_some() {
+        drop(txn);
+        return notify_taken(db, input.email.normalized(), base_url, now).await;
+    }
     let created = user::ActiveModel {
         id: Set(new_id()),
         email: Set(input.email.as_str().to_string()),
@@ -126,22 +143,60 @@ pub async fn sign_up(
     .await;
     let user = match created {
         Ok(user) => user,
-        Err(err) if is_unique_violation(&err) => return Err(SignUpError::EmailTaken),
-        Err(err) => {
-            return Err(anyhow::Error::new(err)
-                .context("failed to create the account")
-                .into());
+        // Someone signed up with the address a moment ago.
+        Err(err) if is_unique_violation(&err) => {
+            drop(txn);
+            return notify_taken(db, input.email.normalized(), base_url, now).await;
         }
+        Err(err) => return Err(anyhow::Error::new(err).context("failed to create the account")),
     };
     let actor = Actor {
         user_id: Some(user.id.clone()),
         label: user.email.clone(),
         address,
     };
-    let org = orgs::create_in(&txn, &user, &input.org_name, &actor, now).await?;
+    orgs::create_in(&txn, &user, &input.org_name, &actor, now).await?;
     let link = account_links::issue_verification(&txn, &user, base_url, now).await?;
     txn.commit().await.context("failed to commit sign-up")?;
-    Ok((user, org, link))
+    Ok(SignedUp::Created { link })
+}
+
+/// Tells the owner of `normalized` that someone tried to sign up with it,
+/// at most once in [`ATTEMPT_NOTICE_SECS`]. Nothing else is written.
+async fn notify_taken(
+    db: &Db,
+    normalized: &str,
+    base_url: &str,
+    now: i64,
+) -> anyhow::Result<SignedUp> {
+    let txn = db.begin_write().await.context("failed to begin")?;
+    let Some(owner) = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(normalized))
+        .one(&txn)
+        .await
+        .context("failed to look up an account by email")?
+    else {
+        // Gone since the look-up: nobody to tell.
+        return Ok(SignedUp::Taken { notified: None });
+    };
+    let recent = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(templates::SIGN_UP_ATTEMPT_KIND))
+        .filter(outbox_message::Column::Recipient.eq(owner.email.as_str()))
+        .filter(outbox_message::Column::CreatedAt.gt(now - ATTEMPT_NOTICE_SECS))
+        .one(&txn)
+        .await
+        .context("failed to look for a recent sign-up notice")?;
+    if recent.is_some() {
+        return Ok(SignedUp::Taken { notified: None });
+    }
+    let message = templates::AccountMessage::sign_up_attempt(&owner.name, base_url, now);
+    outbox::enqueue(&txn, message.render(&owner.email)?, now).await?;
+    txn.commit()
+        .await
+        .context("failed to commit a sign-up notice")?;
+    Ok(SignedUp::Taken {
+        notified: Some(owner.email),
+    })
 }
 
 pub async fn find_by_email(db: &Db, normalized: &str) -> anyhow::Result<Option<user::Model>> {

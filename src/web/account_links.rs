@@ -224,7 +224,8 @@ fn verify_closed(session: &Session) -> Result<HttpResponse, AppError> {
     )
 }
 
-/// The link opens a page with a button: no GET changes anything.
+/// The link opens a page with a button: no GET (or HEAD, which mail
+/// scanners send) changes anything.
 pub async fn verify_page(
     state: web::Data<AppState>,
     session: Session,
@@ -252,13 +253,32 @@ pub async fn verify(
     let token = path.into_inner();
     match account_links::verify_email(&state.db, &state.clock, &token, addr.0).await {
         Ok(user) => {
+            let next = match session::auth(&session) {
+                Some(auth) if auth.user_id == user.id => "/account",
+                // Someone else is signed in in this browser: they stay.
+                Some(_) => "/signin",
+                // The link came to the address: like a reset link, it
+                // proves the person, so it signs them in (after sign-up,
+                // this is how they arrive in their organization).
+                None => {
+                    begin_session(&state, &session, &user.id, user.session_epoch).await?;
+                    session::flash(
+                        &session,
+                        "success",
+                        format!(
+                            "Welcome to Roster, {}. Thank you: {} is confirmed.",
+                            user.name, user.email
+                        ),
+                    );
+                    return Ok(see_other("/"));
+                }
+            };
             session::flash(
                 &session,
                 "success",
                 format!("Thank you: {} is confirmed.", user.email),
             );
-            let signed_in = session::auth(&session).is_some_and(|auth| auth.user_id == user.id);
-            Ok(see_other(if signed_in { "/account" } else { "/signin" }))
+            Ok(see_other(next))
         }
         Err(LinkError::Invalid) => verify_closed(&session),
         Err(LinkError::Unexpected(err)) => Err(AppError::Unexpected(err)),

@@ -16,7 +16,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::names::{OrgName, PersonName};
 use crate::domain::password::NewPassword;
 use crate::mail::templates;
-use crate::services::accounts::{self, SignInError, SignUp, SignUpError};
+use crate::services::accounts::{self, SignInError, SignUp, SignedUp};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -46,6 +46,18 @@ pub async fn signup_page(session: Session) -> Result<HttpResponse, AppError> {
     })
 }
 
+/// The answer to a valid sign-up, whether the address was new or had an
+/// account: only the mail that arrives differs.
+#[derive(Template)]
+#[template(path = "signup_sent.html")]
+struct SignUpSentPage {
+    layout: Layout,
+    email: String,
+}
+
+/// Creates the account and its organization, or tells the address's owner
+/// that someone tried; answers "check your email" either way, without
+/// signing in: the verification link does that.
 pub async fn signup(
     state: web::Data<AppState>,
     _slot: PasswordSlot,
@@ -67,49 +79,54 @@ pub async fn signup(
     let org_name = OrgName::parse(&form.org_name)
         .map_err(|e| errors.add("org_name", e))
         .ok();
-    if let (Some(name), Some(email), Some(password), Some(org_name)) =
+    let (Some(name), Some(email), Some(password), Some(org_name)) =
         (name, email, password, org_name)
-    {
-        let input = SignUp {
-            name,
-            email,
-            password,
-            org_name,
-        };
-        match accounts::sign_up(
-            &state.db,
-            &state.clock,
-            input,
-            addr.0,
-            &state.config.base_url,
-        )
-        .await
-        {
-            Ok((user, org, link)) => {
-                state
-                    .mailer
-                    .queued(templates::VERIFY_KIND, &link.email, &link.link);
-                begin_session(&state, &session, &user.id, user.session_epoch).await?;
-                session::flash(
-                    &session,
-                    "success",
-                    format!("Welcome to Roster, {}.", user.name),
-                );
-                return Ok(see_other(&format!("/orgs/{}/members", org.id)));
-            }
-            Err(err @ SignUpError::EmailTaken) => errors.add("email", err.to_string()),
-            Err(SignUpError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
-        }
-    }
-    form.password.clear();
-    html(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &SignUpPage {
-            layout: Layout::public(&session, "Create your account"),
-            form,
-            errors,
-        },
+    else {
+        form.password.clear();
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SignUpPage {
+                layout: Layout::public(&session, "Create your account"),
+                form,
+                errors,
+            },
+        );
+    };
+    let shown = email.as_str().to_string();
+    let input = SignUp {
+        name,
+        email,
+        password,
+        org_name,
+    };
+    let signed_up = accounts::sign_up(
+        &state.db,
+        &state.clock,
+        input,
+        addr.0,
+        &state.config.base_url,
     )
+    .await?;
+    match signed_up {
+        SignedUp::Created { link } => {
+            state
+                .mailer
+                .queued(templates::VERIFY_KIND, &link.email, &link.link);
+        }
+        SignedUp::Taken {
+            notified: Some(owner),
+        } => {
+            let sign_in = format!("{}/signin", state.config.base_url);
+            state
+                .mailer
+                .queued(templates::SIGN_UP_ATTEMPT_KIND, &owner, &sign_in);
+        }
+        SignedUp::Taken { notified: None } => {}
+    }
+    page(&SignUpSentPage {
+        layout: Layout::public(&session, "Check your email"),
+        email: shown,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -17,7 +17,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::domain::policy::Denied;
-use crate::services::accounts::{PasswordChangeError, SignInError, SignUpError};
+use crate::services::accounts::{PasswordChangeError, SignInError};
 use crate::services::members::MemberError;
 
 #[derive(Debug, thiserror::Error)]
@@ -88,15 +88,6 @@ impl From<sea_orm::DbErr> for AppError {
 impl From<askama::Error> for AppError {
     fn from(err: askama::Error) -> Self {
         AppError::Unexpected(anyhow::Error::new(err).context("failed to render a template"))
-    }
-}
-
-impl From<SignUpError> for AppError {
-    fn from(err: SignUpError) -> Self {
-        match err {
-            SignUpError::Unexpected(err) => AppError::Unexpected(err),
-            other => AppError::BadRequest(other.to_string()),
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
 
@@ -118,7 +119,7 @@ impl FromRequest for CurrentUser {
 async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
     let state = state(req)?;
     let session = req.get_session();
-    let next = (req.method() == actix_web::http::Method::GET)
+    let next = matches!(*req.method(), Method::GET | Method::HEAD)
         .then(|| req.uri().path_and_query().map(|pq| pq.to_string()))
         .flatten();
     let sign_in_required = AppError::SignInRequired {

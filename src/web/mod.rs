@@ -8,6 +8,7 @@ pub mod account_links;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod compression;
 pub mod csrf;
 pub mod csv;
 pub mod errors;
@@ -30,10 +31,11 @@ pub mod settings;
 pub mod state;
 pub mod workspaces;
 
-use actix_web::web;
+use actix_web::{Route, guard, web};
 
 /// Declares the routes once: [`ROUTES`] lists them (the authorization
 /// matrix test requires a row for each) and [`routes`] registers them.
+/// A `get` route answers HEAD too (see [`get`]).
 macro_rules! route_table {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
         /// Every route as (method, path pattern), in registration order.
@@ -42,9 +44,22 @@ macro_rules! route_table {
         /// Registers every route. Organization pages take the tenant from
         /// the `{org_id}` path segment only.
         pub fn routes(cfg: &mut web::ServiceConfig) {
-            $(cfg.route($path, web::$method().to($handler));)*
+            $(cfg.route($path, $method().to($handler));)*
         }
     };
+}
+
+/// A page or file: GET, and HEAD with the same handler (monitors and link
+/// checkers ask with HEAD). The server sends a HEAD answer's status and
+/// headers without its body; GET handlers change nothing, so answering
+/// HEAD the same way has no effect either.
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// A form's target: POST only.
+fn post() -> Route {
+    web::post()
 }
 
 route_table! {
@@ -52,6 +67,7 @@ route_table! {
     get "/healthz" => health::healthz,
     get "/readyz" => health::readyz,
     get "/static/{path:.*}" => assets::serve,
+    get "/favicon.ico" => assets::favicon,
     get "/signup" => auth::signup_page,
     post "/signup" => auth::signup,
     get "/signin" => auth::signin_page,

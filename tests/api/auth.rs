@@ -5,11 +5,10 @@ use reqwest::StatusCode;
 use crate::helpers::{PASSWORD, email, location, spawn_app};
 
 #[tokio::test]
-async fn sign_up_creates_account_organization_and_first_workspace_and_signs_in() {
+async fn sign_up_creates_account_organization_and_first_workspace_and_the_link_signs_in() {
     let app = spawn_app().await;
     let ada = email("ada");
-    let org_id = app
-        .browser
+    app.browser
         .sign_up(
             "Ada Lovelace",
             &ada.to_uppercase(),
@@ -17,6 +16,22 @@ async fn sign_up_creates_account_organization_and_first_workspace_and_signs_in()
             "Analytical Engines",
         )
         .await;
+    let org_id = app.owned_org(&ada).await;
+
+    // No session yet: the verification link starts it.
+    let (status, _) = app
+        .browser
+        .get_html(&format!("/orgs/{org_id}/members"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "not signed in by sign-up");
+    let verify = app.outbox_link(&ada, "/verify/").await;
+    let (status, page) = app.browser.get_html(&verify).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Confirm my email address"));
+    let confirmed = app.browser.post_form(&verify, &[]).await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    let home = app.browser.get(&location(&confirmed)).await;
+    assert_eq!(location(&home), format!("/orgs/{org_id}/members"));
 
     let (status, body) = app
         .browser
@@ -30,6 +45,12 @@ async fn sign_up_creates_account_organization_and_first_workspace_and_signs_in()
     assert!(body.contains("Analytical Engines"));
     assert!(body.contains("Ada Lovelace"));
     assert!(body.contains("badge-owner"));
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM users WHERE email_verified_at IS NOT NULL")
+            .await,
+        1,
+        "the link confirmed the address"
+    );
 
     assert_eq!(app.count("users").await, 1);
     assert_eq!(
@@ -151,10 +172,11 @@ async fn missing_fields_are_messages_not_errors() {
 }
 
 #[tokio::test]
-async fn duplicate_email_in_another_case_is_refused() {
+async fn sign_up_with_a_taken_address_in_another_case_creates_nothing() {
     let app = spawn_app().await;
     let grace = email("grace");
     app.signed_up("Grace", &grace, "Navy").await;
+    let audit_before = app.count("audit_events").await;
 
     let other = app.new_browser();
     let response = other
@@ -168,11 +190,14 @@ async fn duplicate_email_in_another_case_is_refused() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.status(), StatusCode::OK);
     let body = response.text().await.expect("body");
-    assert!(body.contains("An account with this email already exists."));
+    assert!(body.contains("Check your email"));
+    assert!(!body.contains("already exists"));
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("organizations").await, 1);
+    assert_eq!(app.count("memberships").await, 1);
+    assert_eq!(app.count("audit_events").await, audit_before);
 }
 
 #[tokio::test]

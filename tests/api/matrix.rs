@@ -17,7 +17,10 @@ const SIGNED_IN: Row = [303, 200, 200, 200, 200, 200, 200, 200];
 fn expected(method: &str, path: &str) -> Option<Row> {
     Some(match (method, path) {
         ("get", "/") => [303, 303, 303, 303, 303, 303, 303, 303],
-        ("get", "/healthz") | ("get", "/readyz") | ("get", "/static/{path:.*}") => [200; 8],
+        ("get", "/healthz")
+        | ("get", "/readyz")
+        | ("get", "/static/{path:.*}")
+        | ("get", "/favicon.ico") => [200; 8],
         ("get", "/signup") | ("get", "/signin") => [200, 303, 303, 303, 303, 303, 303, 303],
         // Empty forms: the form comes back with its messages.
         ("post", "/signup") | ("post", "/signin") => [422; 8],

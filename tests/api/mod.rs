@@ -9,6 +9,7 @@ mod domain_proof;
 mod form_fuzz;
 mod hardening;
 mod hostile_input;
+mod http_gaps;
 mod input_safety;
 mod instances;
 mod invitations;
