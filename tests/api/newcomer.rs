@@ -109,7 +109,16 @@ async fn no_page_links_to_a_place_that_refuses_the_person() {
     let member = app
         .member_with_role(&org, &email("member"), OrgRole::Member)
         .await;
-    for (who, browser) in [("guest", &guest), ("viewer", &viewer), ("member", &member)] {
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
+    for (who, browser) in [
+        ("guest", &guest),
+        ("viewer", &viewer),
+        ("member", &member),
+        ("admin", &admin),
+        ("owner", &owner),
+    ] {
         let mut seen = BTreeSet::new();
         let mut queue = VecDeque::from(["/".to_string()]);
         let mut refused = Vec::new();
@@ -134,6 +143,7 @@ async fn no_page_links_to_a_place_that_refuses_the_person() {
             refused.join("\n")
         );
         assert!(seen.len() > 3, "the {who} reached only {seen:?}");
+        eprintln!("the {who} followed {} links", seen.len());
     }
 }
 
