@@ -1604,6 +1604,41 @@ async fn inline_saves_keep_the_focus_and_the_page_still_and_selects_save_on_chan
         .await
         .expect("read the select");
     assert_eq!(selected, serde_json::json!("edit"));
+
+    // Stepping through the choices with the arrow keys saves once: the
+    // choice the person stops on.
+    let changes_sql = format!(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'product_access.changed' \
+         AND target_id = (SELECT user_id FROM memberships WHERE id = '{target}')"
+    );
+    let before = app.scalar(&changes_sql).await;
+    let select = client.find(Locator::Css(&access)).await.expect("select");
+    client
+        .execute(
+            "arguments[0].focus(); return null;",
+            vec![serde_json::to_value(&select).expect("element")],
+        )
+        .await
+        .expect("focus the select");
+    press(&client, "\u{E013}").await;
+    press(&client, "\u{E013}").await;
+    let grant_sql = format!(
+        "SELECT COUNT(*) FROM product_grants WHERE membership_id = '{target}' \
+         AND product_id = '{atlas}'"
+    );
+    for _ in 0..50 {
+        if app.scalar(&grant_sql).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.scalar(&grant_sql).await, 0, "None saved");
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(
+        app.scalar(&changes_sql).await,
+        before + 1,
+        "one save for two key presses"
+    );
     client.close().await.expect("close");
 }
 
