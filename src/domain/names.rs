@@ -1,6 +1,5 @@
-//! Validated display names: a person's name and an organization's name,
-//! and the shared rules for other short labels (workspace titles, product
-//! names) and free-text descriptions.
+//! Validated display names: a person's name, an organization's name, the
+//! one-line labels of workspaces and products, and free-text descriptions.
 
 const MAX_NAME_CHARS: usize = 100;
 
@@ -21,20 +20,60 @@ fn clean(input: &str, ask: &str, subject: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// A trimmed one-line label of at most `max` characters; `noun` ("title",
-/// "name") goes into the messages.
-pub fn label(input: &str, max: usize, noun: &str) -> Result<String, String> {
-    let value = input.trim();
-    if value.is_empty() {
-        return Err(format!("Enter a {noun}."));
+/// What a short one-line label names; each kind has its longest length
+/// and its word in messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelKind {
+    WorkspaceTitle,
+    ProductName,
+}
+
+impl LabelKind {
+    pub const fn max_chars(self) -> usize {
+        match self {
+            LabelKind::WorkspaceTitle => 80,
+            LabelKind::ProductName => 120,
+        }
     }
-    if value.chars().count() > max {
-        return Err(format!("Use at most {max} characters."));
+
+    fn noun(self) -> &'static str {
+        match self {
+            LabelKind::WorkspaceTitle => "title",
+            LabelKind::ProductName => "name",
+        }
     }
-    if value.chars().any(char::is_control) {
-        return Err(format!("The {noun} cannot contain control characters."));
+}
+
+/// A validated one-line label (a workspace's title, a product's name):
+/// trimmed, not empty, no control characters, at most its kind's length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label(String);
+
+impl Label {
+    pub fn parse(input: &str, kind: LabelKind) -> Result<Self, String> {
+        let value = input.trim();
+        let noun = kind.noun();
+        let max = kind.max_chars();
+        if value.is_empty() {
+            return Err(format!("Enter a {noun}."));
+        }
+        if value.chars().count() > max {
+            return Err(format!("Use at most {max} characters."));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(format!("The {noun} cannot contain control characters."));
+        }
+        Ok(Self(value.to_string()))
     }
-    Ok(value.to_string())
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is checked in.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
 }
 
 /// A trimmed free-text description of at most `max` characters; line

@@ -14,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use super::audit::{self, Actor, Entry};
+use super::audit::{self, Actor, AuditAction, Entry};
 use super::{blocking, is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
@@ -281,7 +281,7 @@ pub async fn reset_password(
         .one(&txn)
         .await?
         .ok_or(LinkError::Invalid)?;
-    record_own(&txn, &user, "account.password_reset", address, now).await?;
+    record_own(&txn, &user, AuditAction::PasswordReset, address, now).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -308,7 +308,7 @@ pub async fn verify_email(
         .one(&txn)
         .await?
         .ok_or(LinkError::Invalid)?;
-    record_own(&txn, &user, "account.email_verified", address, now).await?;
+    record_own(&txn, &user, AuditAction::EmailConfirmed, address, now).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -317,7 +317,7 @@ pub async fn verify_email(
 async fn record_own<C: ConnectionTrait>(
     conn: &C,
     user: &user::Model,
-    action: &str,
+    action: AuditAction,
     address: Option<String>,
     now: i64,
 ) -> anyhow::Result<()> {
@@ -329,11 +329,13 @@ async fn record_own<C: ConnectionTrait>(
             address,
         },
         Entry {
+            org_id: None,
             action,
             target_type: Some("account"),
             target_id: Some(&user.id),
             target_label: Some(&user.email_normalized),
-            ..Entry::default()
+            before: None,
+            after: None,
         },
         now,
     )
@@ -458,7 +460,7 @@ pub async fn auto_join(
         },
         Entry {
             org_id: Some(&org.id),
-            action: "member.auto_joined",
+            action: AuditAction::MemberAutoJoined,
             target_type: Some("member"),
             target_id: Some(&user.id),
             target_label: Some(&user.email_normalized),
@@ -624,7 +626,7 @@ pub async fn set_auto_join(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "settings.auto_join_changed",
+            action: AuditAction::AutoJoinChanged,
             target_type: Some("organization"),
             target_id: Some(&acting.org_id),
             target_label: None,

@@ -14,11 +14,169 @@ pub struct Actor {
     pub address: Option<String>,
 }
 
+/// Every kind of change the audit log records. The stored name
+/// ([`AuditAction::as_str`]) never changes once written; the label is what
+/// people read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    OrganizationCreated,
+    OrganizationDeleted,
+    SettingsChanged,
+    AutoJoinChanged,
+    AutoJoinDomainVerified,
+    InvitationSent,
+    InvitationResent,
+    InvitationCancelled,
+    InvitationAccepted,
+    InvitationRefused,
+    MemberAutoJoined,
+    RoleChanged,
+    MemberRemoved,
+    MemberLeft,
+    OwnershipTransferred,
+    WorkspaceCreated,
+    WorkspaceRenamed,
+    WorkspaceMoved,
+    WorkspaceDeleted,
+    WorkspaceOwnershipTransferred,
+    WorkspaceRoleGranted,
+    WorkspaceRoleRemoved,
+    ProductCreated,
+    ProductEdited,
+    ProductDeleted,
+    ProductOwnerChanged,
+    ProductAccessRestricted,
+    ProductAccessUnrestricted,
+    ProductAccessChanged,
+    ProductAccessBulkGranted,
+    PasswordReset,
+    EmailConfirmed,
+}
+
+impl AuditAction {
+    /// Every action, in the order the log's filter offers them.
+    pub const ALL: [AuditAction; 32] = [
+        AuditAction::OrganizationCreated,
+        AuditAction::OrganizationDeleted,
+        AuditAction::SettingsChanged,
+        AuditAction::AutoJoinChanged,
+        AuditAction::AutoJoinDomainVerified,
+        AuditAction::InvitationSent,
+        AuditAction::InvitationResent,
+        AuditAction::InvitationCancelled,
+        AuditAction::InvitationAccepted,
+        AuditAction::InvitationRefused,
+        AuditAction::MemberAutoJoined,
+        AuditAction::RoleChanged,
+        AuditAction::MemberRemoved,
+        AuditAction::MemberLeft,
+        AuditAction::OwnershipTransferred,
+        AuditAction::WorkspaceCreated,
+        AuditAction::WorkspaceRenamed,
+        AuditAction::WorkspaceMoved,
+        AuditAction::WorkspaceDeleted,
+        AuditAction::WorkspaceOwnershipTransferred,
+        AuditAction::WorkspaceRoleGranted,
+        AuditAction::WorkspaceRoleRemoved,
+        AuditAction::ProductCreated,
+        AuditAction::ProductEdited,
+        AuditAction::ProductDeleted,
+        AuditAction::ProductOwnerChanged,
+        AuditAction::ProductAccessRestricted,
+        AuditAction::ProductAccessUnrestricted,
+        AuditAction::ProductAccessChanged,
+        AuditAction::ProductAccessBulkGranted,
+        AuditAction::PasswordReset,
+        AuditAction::EmailConfirmed,
+    ];
+
+    /// The name stored in `audit_events.action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::OrganizationCreated => "organization.created",
+            AuditAction::OrganizationDeleted => "organization.deleted",
+            AuditAction::SettingsChanged => "settings.changed",
+            AuditAction::AutoJoinChanged => "settings.auto_join_changed",
+            AuditAction::AutoJoinDomainVerified => "settings.auto_join_domain_verified",
+            AuditAction::InvitationSent => "invitation.sent",
+            AuditAction::InvitationResent => "invitation.resent",
+            AuditAction::InvitationCancelled => "invitation.revoked",
+            AuditAction::InvitationAccepted => "invitation.accepted",
+            AuditAction::InvitationRefused => "invitation.refused",
+            AuditAction::MemberAutoJoined => "member.auto_joined",
+            AuditAction::RoleChanged => "member.role_changed",
+            AuditAction::MemberRemoved => "member.removed",
+            AuditAction::MemberLeft => "member.left",
+            AuditAction::OwnershipTransferred => "ownership.transferred",
+            AuditAction::WorkspaceCreated => "workspace.created",
+            AuditAction::WorkspaceRenamed => "workspace.renamed",
+            AuditAction::WorkspaceMoved => "workspace.moved",
+            AuditAction::WorkspaceDeleted => "workspace.deleted",
+            AuditAction::WorkspaceOwnershipTransferred => "workspace.ownership_transferred",
+            AuditAction::WorkspaceRoleGranted => "workspace.role_granted",
+            AuditAction::WorkspaceRoleRemoved => "workspace.role_revoked",
+            AuditAction::ProductCreated => "product.created",
+            AuditAction::ProductEdited => "product.updated",
+            AuditAction::ProductDeleted => "product.deleted",
+            AuditAction::ProductOwnerChanged => "product.owner_changed",
+            AuditAction::ProductAccessRestricted => "product_access.restricted",
+            AuditAction::ProductAccessUnrestricted => "product_access.unrestricted",
+            AuditAction::ProductAccessChanged => "product_access.changed",
+            AuditAction::ProductAccessBulkGranted => "product_access.bulk_granted",
+            AuditAction::PasswordReset => "account.password_reset",
+            AuditAction::EmailConfirmed => "account.email_verified",
+        }
+    }
+
+    /// The words people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditAction::OrganizationCreated => "Organization created",
+            AuditAction::OrganizationDeleted => "Organization deleted",
+            AuditAction::SettingsChanged => "Settings changed",
+            AuditAction::AutoJoinChanged => "Auto-join changed",
+            AuditAction::AutoJoinDomainVerified => "Auto-join domain verified",
+            AuditAction::InvitationSent => "Invitation sent",
+            AuditAction::InvitationResent => "Invitation resent",
+            AuditAction::InvitationCancelled => "Invitation cancelled",
+            AuditAction::InvitationAccepted => "Invitation accepted",
+            AuditAction::InvitationRefused => "Invitation refused at acceptance",
+            AuditAction::MemberAutoJoined => "Joined by domain",
+            AuditAction::RoleChanged => "Role changed",
+            AuditAction::MemberRemoved => "Member removed",
+            AuditAction::MemberLeft => "Member left",
+            AuditAction::OwnershipTransferred => "Ownership transferred",
+            AuditAction::WorkspaceCreated => "Workspace created",
+            AuditAction::WorkspaceRenamed => "Workspace renamed",
+            AuditAction::WorkspaceMoved => "Workspace moved",
+            AuditAction::WorkspaceDeleted => "Workspace deleted",
+            AuditAction::WorkspaceOwnershipTransferred => "Workspace ownership transferred",
+            AuditAction::WorkspaceRoleGranted => "Workspace role granted",
+            AuditAction::WorkspaceRoleRemoved => "Workspace role removed",
+            AuditAction::ProductCreated => "Product created",
+            AuditAction::ProductEdited => "Product edited",
+            AuditAction::ProductDeleted => "Product deleted",
+            AuditAction::ProductOwnerChanged => "Product owner changed",
+            AuditAction::ProductAccessRestricted => "Product access restricted",
+            AuditAction::ProductAccessUnrestricted => "Product access unrestricted",
+            AuditAction::ProductAccessChanged => "Product access changed",
+            AuditAction::ProductAccessBulkGranted => "Product access granted in bulk",
+            AuditAction::PasswordReset => "Password reset",
+            AuditAction::EmailConfirmed => "Email confirmed",
+        }
+    }
+
+    /// The action stored as `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
 /// One change to record.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Entry<'a> {
     pub org_id: Option<&'a str>,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target_type: Option<&'a str>,
     pub target_id: Option<&'a str>,
     pub target_label: Option<&'a str>,
@@ -37,7 +195,7 @@ pub async fn record<C: ConnectionTrait>(
         org_id: Set(entry.org_id.map(str::to_string)),
         actor_user_id: Set(actor.user_id.clone()),
         actor_label: Set(actor.label.clone()),
-        action: Set(entry.action.to_string()),
+        action: Set(entry.action.as_str().to_string()),
         target_type: Set(entry.target_type.map(str::to_string)),
         target_id: Set(entry.target_id.map(str::to_string)),
         target_label: Set(entry.target_label.map(str::to_string)),
@@ -48,6 +206,29 @@ pub async fn record<C: ConnectionTrait>(
     }
     .insert(conn)
     .await
-    .with_context(|| format!("failed to write the audit row for {}", entry.action))?;
+    .with_context(|| {
+        format!(
+            "failed to write the audit row for {}",
+            entry.action.as_str()
+        )
+    })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_action_has_its_own_stored_name_and_words() {
+        for action in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(action.as_str()), Some(action));
+            let same_name = AuditAction::ALL
+                .iter()
+                .filter(|a| a.as_str() == action.as_str() || a.label() == action.label())
+                .count();
+            assert_eq!(same_name, 1, "{action:?}");
+        }
+        assert_eq!(AuditAction::parse("member.exploded"), None);
+    }
 }

@@ -9,62 +9,18 @@ use sea_orm::{
     ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::audit::AuditAction;
 use crate::db::Db;
 use crate::entities::{audit_event, user};
 
 pub const PER_PAGE: u64 = 50;
 
-/// Every action the log records, with its words.
-pub const ACTIONS: &[(&str, &str)] = &[
-    ("organization.created", "Organization created"),
-    ("organization.deleted", "Organization deleted"),
-    ("settings.changed", "Settings changed"),
-    ("settings.auto_join_changed", "Auto-join changed"),
-    (
-        "settings.auto_join_domain_verified",
-        "Auto-join domain verified",
-    ),
-    ("invitation.sent", "Invitation sent"),
-    ("invitation.resent", "Invitation resent"),
-    ("invitation.revoked", "Invitation cancelled"),
-    ("invitation.accepted", "Invitation accepted"),
-    ("invitation.refused", "Invitation refused at acceptance"),
-    ("member.auto_joined", "Joined by domain"),
-    ("member.role_changed", "Role changed"),
-    ("member.removed", "Member removed"),
-    ("member.left", "Member left"),
-    ("ownership.transferred", "Ownership transferred"),
-    ("workspace.created", "Workspace created"),
-    ("workspace.renamed", "Workspace renamed"),
-    ("workspace.moved", "Workspace moved"),
-    ("workspace.deleted", "Workspace deleted"),
-    (
-        "workspace.ownership_transferred",
-        "Workspace ownership transferred",
-    ),
-    ("workspace.role_granted", "Workspace role granted"),
-    ("workspace.role_revoked", "Workspace role removed"),
-    ("product.created", "Product created"),
-    ("product.updated", "Product edited"),
-    ("product.deleted", "Product deleted"),
-    ("product.owner_changed", "Product owner changed"),
-    ("product_access.restricted", "Product access restricted"),
-    ("product_access.unrestricted", "Product access unrestricted"),
-    ("product_access.changed", "Product access changed"),
-    (
-        "product_access.bulk_granted",
-        "Product access granted in bulk",
-    ),
-    ("account.password_reset", "Password reset"),
-    ("account.email_verified", "Email confirmed"),
-];
-
-/// The words for an action (the action itself if unknown).
+/// The words for a stored action (the name itself if unknown).
 pub fn action_label(action: &str) -> &str {
-    ACTIONS
-        .iter()
-        .find(|(a, _)| *a == action)
-        .map_or(action, |(_, label)| label)
+    match AuditAction::parse(action) {
+        Some(known) => known.label(),
+        None => action,
+    }
 }
 
 /// The member a filter or timeline is about: their account (if any) and

@@ -10,7 +10,7 @@ use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::audit::{self, Entry};
+use super::audit::{self, AuditAction, Entry};
 use super::is_unique_violation;
 use super::members::Acting;
 use crate::clock::Clock;
@@ -186,7 +186,7 @@ pub async fn check(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "settings.auto_join_domain_verified",
+            action: AuditAction::AutoJoinDomainVerified,
             target_type: Some("domain"),
             target_id: Some(&row.id),
             target_label: Some(&row.domain),

@@ -14,7 +14,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::audit::{self, Actor, Entry};
+use super::audit::{self, Actor, AuditAction, Entry};
 use super::members::{Acting, MemberError};
 use super::{is_unique_violation, new_id, workspaces};
 use crate::clock::Clock;
@@ -169,7 +169,10 @@ async fn check_daily_limit<C: ConnectionTrait>(
 ) -> Result<(), MemberError> {
     let sent = audit_event::Entity::find()
         .filter(audit_event::Column::OrgId.eq(sender.acting.org_id.as_str()))
-        .filter(audit_event::Column::Action.is_in(["invitation.sent", "invitation.resent"]))
+        .filter(audit_event::Column::Action.is_in([
+            AuditAction::InvitationSent.as_str(),
+            AuditAction::InvitationResent.as_str(),
+        ]))
         .filter(audit_event::Column::CreatedAt.gt(now - DAY_SECS))
         .count(conn)
         .await?;
@@ -361,7 +364,7 @@ async fn invite_one(
                 txn,
                 &sender.acting.actor,
                 org_id,
-                "invitation.sent",
+                AuditAction::InvitationSent,
                 &id,
                 email.normalized(),
                 None,
@@ -499,7 +502,7 @@ async fn renew(
         txn,
         &sender.acting.actor,
         &existing.org_id,
-        "invitation.resent",
+        AuditAction::InvitationResent,
         &existing.id,
         &existing.email_normalized,
         Some(existing.role.as_str().to_string()),
@@ -587,7 +590,7 @@ pub async fn cancel(
         &txn,
         &acting.actor,
         &acting.org_id,
-        "invitation.revoked",
+        AuditAction::InvitationCancelled,
         &existing.id,
         &existing.email_normalized,
         Some("pending".into()),
@@ -631,7 +634,7 @@ async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     org_id: &str,
-    action: &str,
+    action: AuditAction,
     invitation_id: &str,
     email: &str,
     before: Option<String>,
@@ -994,7 +997,7 @@ pub async fn accept(
         &txn,
         &actor,
         &invitation.org_id,
-        "invitation.accepted",
+        AuditAction::InvitationAccepted,
         &invitation.id,
         &invitation.email_normalized,
         Some("pending".into()),
@@ -1083,7 +1086,7 @@ async fn record_refusal(
         &txn,
         actor,
         &invitation.org_id,
-        "invitation.refused",
+        AuditAction::InvitationRefused,
         &invitation.id,
         &invitation.email_normalized,
         Some(invitation.role.as_str().to_string()),

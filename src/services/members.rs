@@ -12,7 +12,7 @@ use sea_orm::{
     Select,
 };
 
-use super::audit::{self, Actor, Entry};
+use super::audit::{self, Actor, AuditAction, Entry};
 use super::is_unique_violation;
 use crate::clock::Clock;
 use crate::db::Db;
@@ -594,7 +594,7 @@ pub async fn change_role(
             &acting.actor,
             Entry {
                 org_id: Some(&acting.org_id),
-                action: "member.role_changed",
+                action: AuditAction::RoleChanged,
                 target_type: Some("member"),
                 target_id: Some(&target.user_id),
                 target_label: Some(&normalize_lookup(&target.email)),
@@ -635,9 +635,9 @@ pub async fn remove(
         &txn,
         &row,
         if is_self {
-            "member.left"
+            AuditAction::MemberLeft
         } else {
-            "member.removed"
+            AuditAction::MemberRemoved
         },
         acting,
         now,
@@ -655,7 +655,7 @@ pub async fn leave(db: &Db, clock: &Clock, acting: &Acting) -> Result<(), Member
         .await?
         .ok_or(MemberError::NotFound)?;
     policy::authorize(row.role, Action::Leave)?;
-    delete_membership(&txn, &row, "member.left", acting, now).await?;
+    delete_membership(&txn, &row, AuditAction::MemberLeft, acting, now).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -663,7 +663,7 @@ pub async fn leave(db: &Db, clock: &Clock, acting: &Acting) -> Result<(), Member
 async fn delete_membership<C: ConnectionTrait>(
     conn: &C,
     row: &MemberRow,
-    action: &str,
+    action: AuditAction,
     acting: &Acting,
     now: i64,
 ) -> Result<(), MemberError> {
@@ -759,7 +759,7 @@ pub async fn transfer_ownership(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "ownership.transferred",
+            action: AuditAction::OwnershipTransferred,
             target_type: Some("member"),
             target_id: Some(&target.user_id),
             target_label: Some(&target.email_normalized),

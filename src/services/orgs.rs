@@ -5,7 +5,7 @@ use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use super::audit::{self, Actor, Entry};
+use super::audit::{self, Actor, AuditAction, Entry};
 use super::new_id;
 use crate::clock::Clock;
 use crate::db::Db;
@@ -67,12 +67,12 @@ pub async fn create_in<C: ConnectionTrait>(
         actor,
         Entry {
             org_id: Some(&org.id),
-            action: "organization.created",
+            action: AuditAction::OrganizationCreated,
             target_type: Some("organization"),
             target_id: Some(&org.id),
             target_label: Some(&org.name),
+            before: None,
             after: Some(org.name.clone()),
-            ..Default::default()
         },
         now,
     )
@@ -250,7 +250,7 @@ pub async fn update_profile(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "settings.changed",
+            action: AuditAction::SettingsChanged,
             target_type: Some("organization"),
             target_id: Some(&acting.org_id),
             target_label: Some(profile.name.as_str()),
@@ -297,7 +297,7 @@ pub async fn delete(
         &acting.actor,
         Entry {
             org_id: Some(&org.id),
-            action: "organization.deleted",
+            action: AuditAction::OrganizationDeleted,
             target_type: Some("organization"),
             target_id: Some(&org.id),
             target_label: Some(&org.name),

@@ -10,7 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 
-use super::audit::{self, Entry};
+use super::audit::{self, AuditAction, Entry};
 use super::members::{Acting, MemberError, MemberRow};
 use super::products::{self, ListQuery};
 use crate::clock::Clock;
@@ -312,9 +312,9 @@ pub async fn set_restricted(
         Entry {
             org_id: Some(&acting.org_id),
             action: if restricted {
-                "product_access.restricted"
+                AuditAction::ProductAccessRestricted
             } else {
-                "product_access.unrestricted"
+                AuditAction::ProductAccessUnrestricted
             },
             target_type: Some("member"),
             target_id: Some(&target.user_id),
@@ -390,7 +390,7 @@ pub async fn set_grant(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "product_access.changed",
+            action: AuditAction::ProductAccessChanged,
             target_type: Some("member"),
             target_id: Some(&target.user_id),
             target_label: Some(&label),
@@ -470,7 +470,7 @@ pub async fn grant_view_on_workspace(
             &acting.actor,
             Entry {
                 org_id: Some(&acting.org_id),
-                action: "product_access.bulk_granted",
+                action: AuditAction::ProductAccessBulkGranted,
                 target_type: Some("member"),
                 target_id: Some(&target.user_id),
                 target_label: Some(&label),

@@ -11,12 +11,12 @@ use sea_orm::{
     Select, Set,
 };
 
-use super::audit::{self, Entry};
+use super::audit::{self, AuditAction, Entry};
 use super::members::{Acting, MemberError};
 use super::new_id;
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::domain::names;
+use crate::domain::names::{self, Label, LabelKind};
 use crate::domain::permission::Permission;
 use crate::domain::product::{self as rules, Grant, Rights};
 use crate::domain::role::OrgRole;
@@ -24,26 +24,8 @@ use crate::domain::workspace::{Access, WsPermission};
 use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 50;
-pub const MAX_NAME_CHARS: usize = 120;
+pub const MAX_NAME_CHARS: usize = LabelKind::ProductName.max_chars();
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
-
-/// A validated product name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProductName(String);
-
-impl ProductName {
-    pub fn parse(input: &str) -> Result<Self, String> {
-        names::label(input, MAX_NAME_CHARS, "name").map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
-    }
-}
 
 /// Validates a product's free-text description.
 pub fn parse_description(input: &str) -> Result<String, String> {
@@ -347,7 +329,7 @@ async fn check_visible_name<C: ConnectionTrait>(
     conn: &C,
     viewer: &Viewer,
     workspace_id: &str,
-    name: &ProductName,
+    name: &Label,
     except_id: Option<&str>,
 ) -> Result<(), MemberError> {
     let mut same = product::Entity::find()
@@ -403,7 +385,7 @@ pub async fn create(
     clock: &Clock,
     acting: &Acting,
     workspace_id: &str,
-    name: &ProductName,
+    name: &Label,
     description: &str,
 ) -> Result<product::Model, MemberError> {
     let now = clock.now();
@@ -448,7 +430,7 @@ pub async fn create(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "product.created",
+            action: AuditAction::ProductCreated,
             target_type: Some("product"),
             target_id: Some(&created.id),
             target_label: Some(&created.name),
@@ -498,7 +480,7 @@ pub async fn update(
     clock: &Clock,
     acting: &Acting,
     product_id: &str,
-    name: &ProductName,
+    name: &Label,
     description: &str,
 ) -> Result<product::Model, MemberError> {
     let now = clock.now();
@@ -518,7 +500,7 @@ pub async fn update(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "product.updated",
+            action: AuditAction::ProductEdited,
             target_type: Some("product"),
             target_id: Some(&updated.id),
             target_label: Some(&updated.name),
@@ -596,7 +578,7 @@ pub async fn assign_owner(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "product.owner_changed",
+            action: AuditAction::ProductOwnerChanged,
             target_type: Some("product"),
             target_id: Some(&found.id),
             target_label: Some(&found.name),
@@ -629,7 +611,7 @@ pub async fn delete(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "product.deleted",
+            action: AuditAction::ProductDeleted,
             target_type: Some("product"),
             target_id: Some(&found.id),
             target_label: Some(&found.name),
@@ -738,11 +720,21 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(ProductName::parse("  Atlas ").unwrap().as_str(), "Atlas");
-        assert!(ProductName::parse(" ").is_err());
-        assert!(ProductName::parse(&"x".repeat(121)).is_err());
-        assert!(ProductName::parse("a\u{7}b").is_err());
-        assert_eq!(ProductName::parse("Atlas").unwrap().normalized(), "atlas");
+        assert_eq!(
+            Label::parse("  Atlas ", LabelKind::ProductName)
+                .unwrap()
+                .as_str(),
+            "Atlas"
+        );
+        assert!(Label::parse(" ", LabelKind::ProductName).is_err());
+        assert!(Label::parse(&"x".repeat(121), LabelKind::ProductName).is_err());
+        assert!(Label::parse("a\u{7}b", LabelKind::ProductName).is_err());
+        assert_eq!(
+            Label::parse("Atlas", LabelKind::ProductName)
+                .unwrap()
+                .normalized(),
+            "atlas"
+        );
         assert!(parse_description("line one\nline two").is_ok());
         assert!(parse_description("bell\u{7}").is_err());
     }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use super::audit::Actor;
+use super::audit::{Actor, AuditAction};
 use super::{blocking, new_id, orgs};
 use crate::clock::Clock;
 use crate::db::Db;
@@ -353,11 +353,15 @@ async fn seed_audit(
     if audited.is_empty() {
         return Ok(());
     }
-    const ACTIONS: [(&str, &str, &str); 4] = [
-        ("member.role_changed", "member", "viewer"),
-        ("invitation.sent", "invitation", "member"),
-        ("workspace.role_granted", "member", "editor"),
-        ("product_access.changed", "member", "Atlas 00001: view"),
+    const ACTIONS: [(AuditAction, &str, &str); 4] = [
+        (AuditAction::RoleChanged, "member", "viewer"),
+        (AuditAction::InvitationSent, "invitation", "member"),
+        (AuditAction::WorkspaceRoleGranted, "member", "editor"),
+        (
+            AuditAction::ProductAccessChanged,
+            "member",
+            "Atlas 00001: view",
+        ),
     ];
     let step = (3 * 365 * 86_400 / count.max(1)).max(1) as i64;
     let mut start = 0;
@@ -372,7 +376,7 @@ async fn seed_audit(
                     org_id: Set(Some(org.id.clone())),
                     actor_user_id: Set(Some(owner.id.clone())),
                     actor_label: Set(owner.email.clone()),
-                    action: Set(action.to_string()),
+                    action: Set(action.as_str().to_string()),
                     target_type: Set(Some(kind.to_string())),
                     target_id: Set(Some(user_id.clone())),
                     target_label: Set(Some(email.clone())),

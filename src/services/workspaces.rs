@@ -9,12 +9,12 @@ use sea_orm::{
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::audit::{self, Entry};
+use super::audit::{self, AuditAction, Entry};
 use super::members::{Acting, Cursor, CursorKey, Direction, MemberError, MemberSort};
 use super::{is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::domain::names;
+use crate::domain::names::{self, Label, LabelKind};
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
@@ -22,26 +22,8 @@ use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::{membership, organization, user, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 25;
-pub const MAX_TITLE_CHARS: usize = 80;
+pub const MAX_TITLE_CHARS: usize = LabelKind::WorkspaceTitle.max_chars();
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
-
-/// A validated workspace title.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WorkspaceTitle(String);
-
-impl WorkspaceTitle {
-    pub fn parse(input: &str) -> Result<Self, String> {
-        names::label(input, MAX_TITLE_CHARS, "title").map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
-    }
-}
 
 /// Validates a workspace's free-text description.
 pub fn parse_description(input: &str) -> Result<String, String> {
@@ -297,7 +279,7 @@ pub async fn create(
     db: &Db,
     clock: &Clock,
     acting: &Acting,
-    title: &WorkspaceTitle,
+    title: &Label,
     description: &str,
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
@@ -323,7 +305,7 @@ pub async fn create(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "workspace.created",
+            action: AuditAction::WorkspaceCreated,
             target_type: Some("workspace"),
             target_id: Some(&created.id),
             target_label: Some(&created.title),
@@ -365,7 +347,7 @@ pub async fn update_details(
     clock: &Clock,
     acting: &Acting,
     workspace_id: &str,
-    title: &WorkspaceTitle,
+    title: &Label,
     description: &str,
 ) -> Result<workspace::Model, MemberError> {
     let now = clock.now();
@@ -398,7 +380,7 @@ pub async fn update_details(
             &acting.actor,
             Entry {
                 org_id: Some(&acting.org_id),
-                action: "workspace.renamed",
+                action: AuditAction::WorkspaceRenamed,
                 target_type: Some("workspace"),
                 target_id: Some(workspace_id),
                 target_label: Some(title.as_str()),
@@ -478,14 +460,18 @@ mod tests {
     #[test]
     fn titles_are_trimmed_and_bounded() {
         assert_eq!(
-            WorkspaceTitle::parse("  Store 12 ").unwrap().as_str(),
+            Label::parse("  Store 12 ", LabelKind::WorkspaceTitle)
+                .unwrap()
+                .as_str(),
             "Store 12"
         );
-        assert!(WorkspaceTitle::parse("   ").is_err());
-        assert!(WorkspaceTitle::parse(&"x".repeat(81)).is_err());
-        assert!(WorkspaceTitle::parse("a\u{0}b").is_err());
+        assert!(Label::parse("   ", LabelKind::WorkspaceTitle).is_err());
+        assert!(Label::parse(&"x".repeat(81), LabelKind::WorkspaceTitle).is_err());
+        assert!(Label::parse("a\u{0}b", LabelKind::WorkspaceTitle).is_err());
         assert_eq!(
-            WorkspaceTitle::parse("Store").unwrap().normalized(),
+            Label::parse("Store", LabelKind::WorkspaceTitle)
+                .unwrap()
+                .normalized(),
             "store"
         );
     }
@@ -764,9 +750,9 @@ pub async fn set_direct_role(
         Entry {
             org_id: Some(&acting.org_id),
             action: if new_role.is_some() {
-                "workspace.role_granted"
+                AuditAction::WorkspaceRoleGranted
             } else {
-                "workspace.role_revoked"
+                AuditAction::WorkspaceRoleRemoved
             },
             target_type: Some("member"),
             target_id: Some(&target.user_id),
@@ -905,7 +891,7 @@ pub async fn transfer(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "workspace.ownership_transferred",
+            action: AuditAction::WorkspaceOwnershipTransferred,
             target_type: Some("workspace"),
             target_id: Some(workspace_id),
             target_label: Some(&found.title),
@@ -979,7 +965,7 @@ pub async fn delete(
         &acting.actor,
         Entry {
             org_id: Some(&acting.org_id),
-            action: "workspace.deleted",
+            action: AuditAction::WorkspaceDeleted,
             target_type: Some("workspace"),
             target_id: Some(workspace_id),
             target_label: Some(&found.title),
@@ -1223,7 +1209,7 @@ pub async fn move_to(
             &acting.actor,
             Entry {
                 org_id: Some(org),
-                action: "workspace.moved",
+                action: AuditAction::WorkspaceMoved,
                 target_type: Some("workspace"),
                 target_id: Some(workspace_id),
                 target_label: Some(&found.title),

@@ -17,7 +17,8 @@ use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::audit_event;
-use crate::services::audit_log::{self, ACTIONS, Cursor, Filter, PER_PAGE};
+use crate::services::audit::AuditAction;
+use crate::services::audit_log::{self, Cursor, Filter, PER_PAGE};
 
 /// The page's query: `actor` and `member` (email addresses), `action`,
 /// `from` and `to` (dates, inclusive, UTC), `after` (where the page starts).
@@ -58,8 +59,8 @@ impl AuditQuery {
             }
         }
         if !self.action.is_empty() {
-            if ACTIONS.iter().any(|(a, _)| *a == self.action) {
-                filter.action = Some(self.action.clone());
+            if let Some(action) = AuditAction::parse(&self.action) {
+                filter.action = Some(action.as_str().to_string());
             } else {
                 errors.add("action", "Choose one of the actions offered.");
             }
@@ -221,7 +222,7 @@ struct AuditPage {
     org_id: String,
     events: Vec<EventView>,
     query: AuditQuery,
-    actions: &'static [(&'static str, &'static str)],
+    actions: &'static [AuditAction],
     filtered: bool,
     first_page: bool,
     first_href: String,
@@ -281,7 +282,7 @@ pub async fn log(
             first_href: query.href(&base, None),
             export_href: query.href(&format!("/orgs/{}/audit.csv", ctx.org.id), None),
             next_href,
-            actions: ACTIONS,
+            actions: &AuditAction::ALL,
             query,
             errors,
         },

@@ -13,13 +13,12 @@ use super::format;
 use super::render::{FieldErrors, Layout, Section, html, see_other};
 use super::session;
 use super::state::AppState;
+use crate::domain::names::{Label, LabelKind};
 use crate::domain::product::Grant;
 use crate::domain::workspace::WsPermission;
 use crate::entities::workspace;
 use crate::services::members::MemberError;
-use crate::services::products::{
-    self, Found, ListQuery, PER_PAGE, ProductName, ProductRow, Viewer,
-};
+use crate::services::products::{self, Found, ListQuery, PER_PAGE, ProductRow, Viewer};
 
 /// The query of a product list: `q` (name fragment), `workspace`, `page`.
 #[derive(Debug, Default, Deserialize)]
@@ -169,9 +168,9 @@ pub async fn list(
 }
 
 /// Validated name and description, or the form's messages.
-fn validate(form: &ProductForm) -> Result<(ProductName, String), FieldErrors> {
+fn validate(form: &ProductForm) -> Result<(Label, String), FieldErrors> {
     let mut errors = FieldErrors::default();
-    let name = ProductName::parse(&form.name)
+    let name = Label::parse(&form.name, LabelKind::ProductName)
         .map_err(|e| errors.add("name", e))
         .ok();
     let description = products::parse_description(&form.description)

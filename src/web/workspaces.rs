@@ -12,6 +12,7 @@ use super::format;
 use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
 use super::state::AppState;
+use crate::domain::names::{Label, LabelKind};
 use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
@@ -19,7 +20,7 @@ use crate::entities::workspace;
 use crate::services::members::{Cursor, Direction, MemberError, MemberSort};
 use crate::services::products;
 use crate::services::workspaces::{
-    self, AccessRow, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort, WorkspaceTitle,
+    self, AccessRow, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,9 +158,9 @@ fn title_error(message: String) -> FieldErrors {
 }
 
 /// Validated title and description, or the form's messages.
-fn validate(form: &WorkspaceForm) -> Result<(WorkspaceTitle, String), FieldErrors> {
+fn validate(form: &WorkspaceForm) -> Result<(Label, String), FieldErrors> {
     let mut errors = FieldErrors::default();
-    let title = WorkspaceTitle::parse(&form.title)
+    let title = Label::parse(&form.title, LabelKind::WorkspaceTitle)
         .map_err(|e| errors.add("title", e))
         .ok();
     let description = workspaces::parse_description(&form.description)
