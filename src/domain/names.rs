@@ -141,4 +141,23 @@ mod tests {
             "<b>Acme</b>"
         );
     }
+
+    #[test]
+    fn labels_are_trimmed_and_bounded_by_their_kind() {
+        for (kind, typed, kept, too_long) in [
+            (LabelKind::ProductName, "  Atlas ", "Atlas", 121),
+            (LabelKind::WorkspaceTitle, "  Store 12 ", "Store 12", 81),
+        ] {
+            assert_eq!(Label::parse(typed, kind).unwrap().as_str(), kept);
+            assert!(Label::parse(" ", kind).is_err());
+            assert!(Label::parse(&"x".repeat(too_long), kind).is_err());
+            assert!(Label::parse(&"x".repeat(too_long - 1), kind).is_ok());
+            assert!(Label::parse("a\u{7}b", kind).is_err());
+            assert!(Label::parse("a\u{0}b", kind).is_err());
+            assert_eq!(
+                Label::parse(kept, kind).unwrap().normalized(),
+                kept.to_lowercase()
+            );
+        }
+    }
 }

@@ -453,30 +453,6 @@ pub async fn on_member_gone<C: ConnectionTrait>(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_are_trimmed_and_bounded() {
-        assert_eq!(
-            Label::parse("  Store 12 ", LabelKind::WorkspaceTitle)
-                .unwrap()
-                .as_str(),
-            "Store 12"
-        );
-        assert!(Label::parse("   ", LabelKind::WorkspaceTitle).is_err());
-        assert!(Label::parse(&"x".repeat(81), LabelKind::WorkspaceTitle).is_err());
-        assert!(Label::parse("a\u{0}b", LabelKind::WorkspaceTitle).is_err());
-        assert_eq!(
-            Label::parse("Store", LabelKind::WorkspaceTitle)
-                .unwrap()
-                .normalized(),
-            "store"
-        );
-    }
-}
-
 /// One person with access to a workspace, and how.
 #[derive(Clone, Debug, FromQueryResult)]
 pub struct AccessRow {
