@@ -1,4 +1,5 @@
-//! The `roster` command: `serve` (the default) and `migrate`.
+//! The `roster` command: `serve` (the default), `migrate`, backups, seeding
+//! and `permissions`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -81,14 +82,22 @@ enum Command {
         #[arg(long)]
         targets_file: Option<std::path::PathBuf>,
     },
+    /// Print what each role can do, per scope, as the policy answers it
+    /// (Markdown; docs/PERMISSIONS.md holds the same).
+    Permissions,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     roster::telemetry::init();
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Permissions)) {
+        print!("{}", roster::domain::policy::table::markdown());
+        return Ok(());
+    }
     let config = Config::from_args(cli.config)?;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Permissions => unreachable!("answered before the configuration is read"),
         Command::Serve => {
             tracing::info!(database = %config.database_url, "starting Roster");
             let base_url = config.base_url.clone();

@@ -1,6 +1,6 @@
-//! Product access: what a person may do with one product, computed in one
-//! place from their access to its workspace, whether they are restricted,
-//! and what they were granted.
+//! Product access: grants and restriction, the inputs of what a person may
+//! do with one product. The rules themselves are `domain::policy`'s
+//! (`Action::OnProduct`).
 //!
 //! Unrestricted, a person's workspace rights apply to every product in it.
 //! A restricted member (never an Admin or the Owner) sees only the products
@@ -11,7 +11,6 @@
 use sea_orm::entity::prelude::*;
 
 use super::role::OrgRole;
-use super::workspace::{Access, WsPermission};
 
 /// What a restricted member was granted on one product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum)]
@@ -65,128 +64,9 @@ pub fn may_be_restricted(org_role: OrgRole) -> bool {
     org_role < OrgRole::Admin
 }
 
-/// What a person may do with one product.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Rights {
-    pub view: bool,
-    pub edit: bool,
-    pub delete: bool,
-    pub assign_owner: bool,
-}
-
-impl Rights {
-    /// `workspace`: the person's access to the product's workspace;
-    /// `restricted`: whether a restriction is in effect for them
-    /// ([`is_restricted`]); `grant`: their grant on this product.
-    pub fn of(workspace: Access, restricted: bool, grant: Option<Grant>) -> Self {
-        let full = Rights {
-            view: workspace.can(WsPermission::View),
-            edit: workspace.can(WsPermission::EditProducts),
-            delete: workspace.can(WsPermission::DeleteProducts),
-            assign_owner: workspace.can(WsPermission::AssignProductOwners),
-        };
-        if !restricted {
-            return full;
-        }
-        match grant {
-            None => Rights::default(),
-            Some(Grant::View) => Rights {
-                view: full.view,
-                ..Rights::default()
-            },
-            Some(Grant::Edit) => full,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::workspace::WorkspaceRole;
-
-    const NONE: Rights = Rights {
-        view: false,
-        edit: false,
-        delete: false,
-        assign_owner: false,
-    };
-    const VIEW: Rights = Rights {
-        view: true,
-        edit: false,
-        delete: false,
-        assign_owner: false,
-    };
-    const EDIT: Rights = Rights {
-        view: true,
-        edit: true,
-        delete: false,
-        assign_owner: false,
-    };
-    const ALL: Rights = Rights {
-        view: true,
-        edit: true,
-        delete: true,
-        assign_owner: true,
-    };
-
-    /// (org role, direct workspace role, restricted flag, grant) → rights.
-    type Case = (OrgRole, Option<WorkspaceRole>, bool, Option<Grant>, Rights);
-
-    #[test]
-    fn rights_by_role_restriction_and_grant() {
-        let cases: &[Case] = &[
-            (OrgRole::Owner, None, false, None, ALL),
-            (OrgRole::Owner, None, true, None, ALL),
-            (OrgRole::Admin, None, true, None, ALL),
-            (OrgRole::Member, None, false, None, EDIT),
-            (OrgRole::Member, None, true, None, NONE),
-            (OrgRole::Member, None, true, Some(Grant::View), VIEW),
-            (OrgRole::Member, None, true, Some(Grant::Edit), EDIT),
-            (OrgRole::Viewer, None, false, None, VIEW),
-            (OrgRole::Viewer, None, true, None, NONE),
-            (OrgRole::Viewer, None, true, Some(Grant::View), VIEW),
-            // A grant never adds to what the role allows.
-            (OrgRole::Viewer, None, true, Some(Grant::Edit), VIEW),
-            (OrgRole::None, None, false, None, NONE),
-            (OrgRole::None, None, true, Some(Grant::Edit), NONE),
-            (
-                OrgRole::None,
-                Some(WorkspaceRole::Editor),
-                false,
-                None,
-                EDIT,
-            ),
-            (
-                OrgRole::None,
-                Some(WorkspaceRole::Editor),
-                true,
-                Some(Grant::View),
-                VIEW,
-            ),
-            (
-                OrgRole::Member,
-                Some(WorkspaceRole::Admin),
-                false,
-                None,
-                ALL,
-            ),
-            (
-                OrgRole::Member,
-                Some(WorkspaceRole::Admin),
-                true,
-                Some(Grant::Edit),
-                ALL,
-            ),
-        ];
-        for (org, direct, flag, grant, want) in cases {
-            let access = Access::new(*org, *direct);
-            let got = Rights::of(access, is_restricted(*org, *flag), *grant);
-            assert_eq!(
-                got, *want,
-                "{org:?} + {direct:?}, restricted {flag}, grant {grant:?}"
-            );
-        }
-    }
 
     #[test]
     fn owners_and_admins_are_never_restricted() {

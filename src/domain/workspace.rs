@@ -202,32 +202,6 @@ impl Access {
     pub fn top_role(self) -> Option<WorkspaceRole> {
         self.inherited.max(self.direct)
     }
-
-    /// Direct roles this person may grant: with the right to manage
-    /// members, roles at or below their own highest, never Owner (that
-    /// moves only by transfer).
-    pub fn grantable(self) -> Vec<WorkspaceRole> {
-        if !self.can(WsPermission::ManageMembers) {
-            return Vec::new();
-        }
-        let ceiling = self.top_role().unwrap_or(WorkspaceRole::Viewer);
-        [
-            WorkspaceRole::Viewer,
-            WorkspaceRole::Editor,
-            WorkspaceRole::Admin,
-        ]
-        .into_iter()
-        .filter(|role| *role <= ceiling)
-        .collect()
-    }
-
-    /// Whether this person may change or take away a direct role `target`
-    /// (not the Owner's: ownership moves by transfer).
-    pub fn may_change(self, target: WorkspaceRole) -> bool {
-        target != WorkspaceRole::Owner
-            && self.can(WsPermission::ManageMembers)
-            && self.top_role().is_some_and(|top| target <= top)
-    }
 }
 
 #[cfg(test)]
@@ -322,20 +296,5 @@ mod tests {
         assert_eq!(WorkspaceRole::inherited_from(OrgRole::Member), Some(Editor));
         assert_eq!(WorkspaceRole::inherited_from(OrgRole::Viewer), Some(Viewer));
         assert_eq!(WorkspaceRole::inherited_from(OrgRole::None), None);
-    }
-
-    #[test]
-    fn the_role_ceiling_holds_for_direct_roles() {
-        let ws_admin = Access::new(OrgRole::None, Some(Admin));
-        assert_eq!(ws_admin.grantable(), [Viewer, Editor, Admin]);
-        assert!(ws_admin.may_change(Admin));
-        assert!(!ws_admin.may_change(Owner), "ownership moves by transfer");
-        let editor = Access::new(OrgRole::Member, None);
-        assert!(editor.grantable().is_empty());
-        assert!(!editor.may_change(Viewer));
-        let org_owner = Access::new(OrgRole::Owner, None);
-        assert_eq!(org_owner.grantable(), [Viewer, Editor, Admin]);
-        let guest = Access::new(OrgRole::None, None);
-        assert!(guest.permissions().is_empty());
     }
 }

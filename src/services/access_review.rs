@@ -68,7 +68,7 @@ pub async fn page(
     let before = cutoff(now, query.days);
     let filter = query.only_inactive.then_some(before);
     // Every member: the counts the triggers keep.
-    let everyone = super::members::stored_total(db, org_id, None).await?;
+    let everyone = super::member_counts::total(db, org_id, None).await?;
     let total = match filter {
         Some(before) => inactive_total(db, org_id, before, everyone).await?,
         None => everyone,

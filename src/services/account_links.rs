@@ -21,14 +21,14 @@ use crate::db::Db;
 use crate::domain::email::normalize_lookup;
 use crate::domain::free_mail;
 use crate::domain::password::{self, NewPassword};
-use crate::domain::policy::{self, Action};
+use crate::domain::policy::Action;
 use crate::domain::role::OrgRole;
 use crate::domain::token;
 use crate::entities::account_token::{self, Purpose};
 use crate::entities::{auto_join_domain, membership, organization, user, user_session};
 use crate::mail::{outbox, templates};
 use crate::services::domain_proof;
-use crate::services::members::MemberError;
+use crate::services::error::ServiceError;
 
 /// A password-reset link works for an hour.
 pub const RESET_VALID_SECS: i64 = 3600;
@@ -555,27 +555,24 @@ fn quoted(entry: &str) -> String {
 pub async fn set_auto_join(
     db: &Db,
     clock: &Clock,
-    acting: &crate::services::members::Acting,
+    acting: &crate::services::acting::Acting,
     domains: &[String],
     role: OrgRole,
-) -> Result<Vec<auto_join_domain::Model>, MemberError> {
+) -> Result<Vec<auto_join_domain::Model>, ServiceError> {
     if !matches!(role, OrgRole::Member | OrgRole::Viewer) {
-        return Err(MemberError::Invalid(
-            "People who join by domain become Members or Viewers.".into(),
+        return Err(ServiceError::invalid(
+            "auto_join_role",
+            "People who join by domain become Members or Viewers.",
         ));
     }
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let actor = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
-        .filter(membership::Column::UserId.eq(acting.user_id.as_str()))
-        .one(&txn)
-        .await?
-        .ok_or(MemberError::NotFound)?;
-    policy::authorize(
-        actor.role,
-        Action::Use(crate::domain::permission::Permission::ManageAutoJoin),
-    )?;
+    acting
+        .authorize(
+            &txn,
+            Action::Use(crate::domain::permission::Permission::ManageAutoJoin),
+        )
+        .await?;
     let existing = auto_join_domain::Entity::find()
         .filter(auto_join_domain::Column::OrgId.eq(acting.org_id.as_str()))
         .order_by_asc(auto_join_domain::Column::Domain)
@@ -601,7 +598,10 @@ pub async fn set_auto_join(
     }
     for domain in domains.iter().filter(|d| !before.contains(d)) {
         if domain_proof::verified_elsewhere(&txn, &acting.org_id, domain).await? {
-            return Err(MemberError::Invalid(domain_proof::taken_message(domain)));
+            return Err(ServiceError::invalid(
+                "domains",
+                domain_proof::taken_message(domain),
+            ));
         }
         auto_join_domain::ActiveModel {
             org_id: Set(acting.org_id.clone()),

@@ -10,16 +10,16 @@ use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
 use super::is_unique_violation;
-use super::members::Acting;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::dns::{Dns, DnsError};
 use crate::domain::domain_proof;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Denied};
-use crate::entities::{auto_join_domain, membership};
+use crate::entities::auto_join_domain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
@@ -108,13 +108,11 @@ pub async fn verified_elsewhere<C: ConnectionTrait>(
 }
 
 async fn authorize<C: ConnectionTrait>(conn: &C, acting: &Acting) -> Result<(), ProofError> {
-    let actor = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
-        .filter(membership::Column::UserId.eq(acting.user_id.as_str()))
-        .one(conn)
-        .await?
-        .ok_or(ProofError::NotFound)?;
-    policy::authorize(actor.role, Action::Use(Permission::ManageAutoJoin))?;
+    let roles = acting.in_org(conn).await.map_err(|err| match err {
+        super::error::ServiceError::NotFound => ProofError::NotFound,
+        other => ProofError::Unexpected(anyhow::Error::new(other)),
+    })?;
+    policy::authorize(roles, Action::Use(Permission::ManageAutoJoin))?;
     Ok(())
 }
 

@@ -14,16 +14,18 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::acting::Acting;
+use super::acting::{direct_role, org_role_of};
 use super::audit::{self, Actor, AuditAction, Entry};
-use super::members::{Acting, MemberError};
-use super::{is_unique_violation, new_id, workspaces};
+use super::error::ServiceError;
+use super::{is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::EmailAddress;
-use crate::domain::policy::{self, Action};
+use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::domain::token;
-use crate::domain::workspace::{Access, WorkspaceRole};
+use crate::domain::workspace::WorkspaceRole;
 use crate::entities::invitation::{self, StoredState};
 use crate::entities::{
     audit_event, membership, organization, outbox_message, user, workspace, workspace_member,
@@ -35,6 +37,9 @@ use crate::mail::templates;
 pub const VALID_SECS: i64 = 7 * 24 * 3600;
 /// The most addresses one send takes.
 pub const MAX_PER_SEND: usize = 100;
+
+/// Someone without an organization role needs a workspace to join.
+pub const NEEDS_WORKSPACE: &str = "Choose a workspace for someone without an organization role.";
 /// The shortest time between two sends of one invitation.
 pub const RESEND_SPACING_SECS: i64 = 2 * 60;
 const DAY_SECS: i64 = 24 * 3600;
@@ -144,7 +149,10 @@ pub struct Sender<'a> {
 /// Only a person who has confirmed their address sends invitations: an
 /// account made with someone else's address (or a throwaway one) cannot
 /// use Roster to mail strangers in its name.
-async fn require_confirmed<C: ConnectionTrait>(conn: &C, user_id: &str) -> Result<(), MemberError> {
+async fn require_confirmed<C: ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+) -> Result<(), ServiceError> {
     let confirmed = user::Entity::find_by_id(user_id.to_string())
         .one(conn)
         .await?
@@ -152,21 +160,21 @@ async fn require_confirmed<C: ConnectionTrait>(conn: &C, user_id: &str) -> Resul
     if confirmed {
         Ok(())
     } else {
-        Err(MemberError::Unconfirmed)
+        Err(ServiceError::Unconfirmed)
     }
 }
 
 /// Refuses a send of `count` more invitations that would take the
 /// organization past its daily limit. Every send and resend writes an
 /// audit row, so those rows are the count. The caller holds the
-/// organization's lock (see `current_role`), so simultaneous sends cannot
+/// organization's lock (see `Db::begin_org_write`), so simultaneous sends cannot
 /// both pass.
 async fn check_daily_limit<C: ConnectionTrait>(
     conn: &C,
     sender: &Sender<'_>,
     count: u64,
     now: i64,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let sent = audit_event::Entity::find()
         .filter(audit_event::Column::OrgId.eq(sender.acting.org_id.as_str()))
         .filter(audit_event::Column::Action.is_in([
@@ -178,7 +186,7 @@ async fn check_daily_limit<C: ConnectionTrait>(
         .await?;
     if sent + count > sender.daily_limit {
         let left = sender.daily_limit.saturating_sub(sent);
-        return Err(MemberError::Throttled(format!(
+        return Err(ServiceError::Throttled(format!(
             "This organization may send {} invitations a day and has sent {sent} in the last \
              24 hours: {left} more can go out now. Try again later or invite fewer people.",
             sender.daily_limit
@@ -202,32 +210,34 @@ pub async fn invite(
     addresses: &[String],
     role: OrgRole,
     into: Option<IntoWorkspace>,
-) -> Result<(Vec<Line>, Vec<SentLink>), MemberError> {
+) -> Result<(Vec<Line>, Vec<SentLink>), ServiceError> {
     if addresses.is_empty() {
-        return Err(MemberError::Invalid(
-            "Enter at least one email address.".into(),
+        return Err(ServiceError::invalid(
+            "emails",
+            "Enter at least one email address.",
         ));
     }
     if addresses.len() > MAX_PER_SEND {
-        return Err(MemberError::Invalid(format!(
-            "Invite at most {MAX_PER_SEND} addresses at a time; this list has {}.",
-            addresses.len()
-        )));
+        return Err(ServiceError::invalid(
+            "emails",
+            format!(
+                "Invite at most {MAX_PER_SEND} addresses at a time; this list has {}.",
+                addresses.len()
+            ),
+        ));
     }
     let now = clock.now();
     let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
-    let actor = current_role(&txn, &sender.acting.org_id, &sender.acting.user_id)
-        .await?
-        .ok_or(MemberError::NotFound)?;
-    policy::authorize(actor, Action::Invite { role })?;
+    let actor = sender
+        .acting
+        .authorize(&txn, Action::Invite { role })
+        .await?;
     require_confirmed(&txn, &sender.acting.user_id).await?;
     check_daily_limit(&txn, sender, addresses.len() as u64, now).await?;
     let workspace_title = match &into {
         Some(target) => Some(check_workspace_grant(&txn, sender.acting, actor, target).await?),
         None if role == OrgRole::None => {
-            return Err(MemberError::Invalid(
-                "Choose a workspace for someone without an organization role.".into(),
-            ));
+            return Err(ServiceError::invalid("workspace_id", NEEDS_WORKSPACE));
         }
         None => None,
     };
@@ -265,21 +275,19 @@ pub async fn invite(
 async fn check_workspace_grant<C: ConnectionTrait>(
     conn: &C,
     acting: &Acting,
-    actor_role: OrgRole,
+    actor: Roles,
     target: &IntoWorkspace,
-) -> Result<String, MemberError> {
+) -> Result<String, ServiceError> {
     let found = workspace::Entity::find_by_id(target.workspace_id.clone())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
         .one(conn)
         .await?
-        .ok_or(MemberError::NotFound)?;
-    let direct = workspaces::direct_role(conn, &found.id, &acting.user_id).await?;
-    if !Access::new(actor_role, direct)
-        .grantable()
-        .contains(&target.role)
-    {
-        return Err(MemberError::Denied(policy::Denied::AboveOwnRole));
-    }
+        .ok_or(ServiceError::NotFound)?;
+    let direct = direct_role(conn, &found.id, &acting.user_id).await?;
+    policy::authorize(
+        Roles::in_workspace(actor.org, direct),
+        Action::InviteToWorkspace { role: target.role },
+    )?;
     Ok(found.title)
 }
 
@@ -291,7 +299,7 @@ async fn invite_one(
     into: Option<&(IntoWorkspace, String)>,
     now: i64,
     links: &mut Vec<SentLink>,
-) -> Result<Outcome, MemberError> {
+) -> Result<Outcome, ServiceError> {
     let org_id = sender.acting.org_id.as_str();
     let member = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
@@ -354,7 +362,7 @@ async fn invite_one(
             match created {
                 Ok(_) => {}
                 Err(err) if is_unique_violation(&err) => {
-                    return Err(MemberError::Conflict(
+                    return Err(ServiceError::Conflict(
                         "Someone invited this address at the same moment; reload the page.",
                     ));
                 }
@@ -434,7 +442,7 @@ async fn renew(
     existing: &invitation::Model,
     replace: Option<(OrgRole, Option<&(IntoWorkspace, String)>)>,
     now: i64,
-) -> Result<String, MemberError> {
+) -> Result<String, ServiceError> {
     let (role, workspace_id, workspace_role, workspace_title) = match replace {
         Some((role, into)) => (
             role,
@@ -494,7 +502,7 @@ async fn renew(
         .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(MemberError::Conflict(
+        return Err(ServiceError::Conflict(
             "The invitation changed meanwhile; reload the page.",
         ));
     }
@@ -519,28 +527,28 @@ pub async fn resend(
     clock: &Clock,
     sender: &Sender<'_>,
     invitation_id: &str,
-) -> Result<(invitation::Model, SentLink), MemberError> {
+) -> Result<(invitation::Model, SentLink), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
     let existing = load(&txn, &sender.acting.org_id, invitation_id).await?;
-    let actor = current_role(&txn, &sender.acting.org_id, &sender.acting.user_id)
-        .await?
-        .ok_or(MemberError::NotFound)?;
-    policy::authorize(
-        actor,
-        Action::Invite {
-            role: existing.role,
-        },
-    )?;
+    sender
+        .acting
+        .authorize(
+            &txn,
+            Action::Invite {
+                role: existing.role,
+            },
+        )
+        .await?;
     if existing.state != StoredState::Pending {
-        return Err(MemberError::Conflict(
+        return Err(ServiceError::Conflict(
             "Only a pending or expired invitation can be resent.",
         ));
     }
     require_confirmed(&txn, &sender.acting.user_id).await?;
     let wait = existing.sent_at + RESEND_SPACING_SECS - now;
     if wait > 0 {
-        return Err(MemberError::Throttled(format!(
+        return Err(ServiceError::Throttled(format!(
             "This invitation was sent moments ago. You can send it again in {wait} seconds."
         )));
     }
@@ -561,19 +569,18 @@ pub async fn cancel(
     clock: &Clock,
     acting: &Acting,
     invitation_id: &str,
-) -> Result<invitation::Model, MemberError> {
+) -> Result<invitation::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let existing = load(&txn, &acting.org_id, invitation_id).await?;
-    let actor = current_role(&txn, &acting.org_id, &acting.user_id)
-        .await?
-        .ok_or(MemberError::NotFound)?;
-    policy::authorize(
-        actor,
-        Action::Invite {
-            role: existing.role,
-        },
-    )?;
+    acting
+        .authorize(
+            &txn,
+            Action::Invite {
+                role: existing.role,
+            },
+        )
+        .await?;
     let updated = invitation::Entity::update_many()
         .col_expr(invitation::Column::State, Expr::value(StoredState::Revoked))
         .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
@@ -582,7 +589,7 @@ pub async fn cancel(
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(MemberError::Conflict(
+        return Err(ServiceError::Conflict(
             "Only a pending or expired invitation can be cancelled.",
         ));
     }
@@ -607,26 +614,13 @@ async fn load<C: ConnectionTrait>(
     conn: &C,
     org_id: &str,
     invitation_id: &str,
-) -> Result<invitation::Model, MemberError> {
+) -> Result<invitation::Model, ServiceError> {
     invitation::Entity::find()
         .filter(invitation::Column::OrgId.eq(org_id))
         .filter(invitation::Column::Id.eq(invitation_id))
         .one(conn)
         .await?
-        .ok_or(MemberError::NotFound)
-}
-
-async fn current_role<C: ConnectionTrait>(
-    conn: &C,
-    org_id: &str,
-    user_id: &str,
-) -> Result<Option<OrgRole>, sea_orm::DbErr> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(org_id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .one(conn)
-        .await?
-        .map(|m| m.role))
+        .ok_or(ServiceError::NotFound)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -698,7 +692,7 @@ pub async fn list(
     }
     if let Some(search) = &query.search {
         select = select.filter(
-            invitation::Column::EmailNormalized.like(crate::services::members::contains(search)),
+            invitation::Column::EmailNormalized.like(crate::services::search::contains(search)),
         );
     }
     let total = select
@@ -1015,7 +1009,7 @@ async fn inviter_refusal(
     invitation: &invitation::Model,
 ) -> Result<Option<String>, AcceptError> {
     let inviter_role = match &invitation.invited_by {
-        Some(inviter) => current_role(txn, &invitation.org_id, inviter).await?,
+        Some(inviter) => org_role_of(txn, &invitation.org_id, inviter).await?,
         None => None,
     };
     let Some(role) = inviter_role else {
@@ -1025,14 +1019,13 @@ async fn inviter_refusal(
             invitation.invited_by_name
         )));
     };
-    if policy::authorize(
-        role,
+    let may_invite = policy::allows(
+        Roles::in_org(role),
         Action::Invite {
             role: invitation.role,
         },
-    )
-    .is_err()
-    {
+    );
+    if !may_invite {
         return Ok(Some(format!(
             "{} can no longer grant the {} role, so this invitation cannot be accepted. \
              Ask an Admin of the organization to invite you again.",
@@ -1056,13 +1049,14 @@ async fn inviter_refusal(
         )));
     };
     let inviter_direct = match &invitation.invited_by {
-        Some(inviter) => workspaces::direct_role(txn, &found.id, inviter).await?,
+        Some(inviter) => direct_role(txn, &found.id, inviter).await?,
         None => None,
     };
-    if !Access::new(role, inviter_direct)
-        .grantable()
-        .contains(&ws_role)
-    {
+    let may_grant = policy::allows(
+        Roles::in_workspace(role, inviter_direct),
+        Action::InviteToWorkspace { role: ws_role },
+    );
+    if !may_grant {
         return Ok(Some(format!(
             "{} can no longer grant the {} role in the workspace {}, so this invitation \
              cannot be accepted. Ask an Admin of the organization to invite you again.",
@@ -1100,7 +1094,7 @@ async fn record_refusal(
 
 /// Whether `user` already belongs to the organization.
 pub async fn is_member(db: &Db, org_id: &str, user_id: &str) -> anyhow::Result<bool> {
-    Ok(current_role(db.read(), org_id, user_id)
+    Ok(org_role_of(db.read(), org_id, user_id)
         .await
         .context("failed to check a membership")?
         .is_some())

@@ -5,70 +5,24 @@
 //! one-Owner rule) and writes its audit row in the same transaction.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, LikeExpr, Order, Query, QueryStatementBuilder};
+use sea_orm::sea_query::{Expr, LikeExpr, Order, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
     Select,
 };
 
-use super::audit::{self, Actor, AuditAction, Entry};
-use super::is_unique_violation;
+use super::acting::Acting;
+use super::audit::{self, AuditAction, Entry};
+use super::error::{CHANGED_MEANWHILE, ServiceError};
+use super::member_counts;
+use super::search::escape_like;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::normalize_lookup;
-use crate::domain::policy::{self, Action, Denied};
+use crate::domain::policy::{self, Action, MemberCaps, Roles};
 use crate::domain::role::OrgRole;
-use crate::entities::{member_count, membership, user, workspace_member};
-
-/// Who is acting, in which organization, as loaded for this request.
-#[derive(Clone, Debug)]
-pub struct Acting {
-    pub org_id: String,
-    pub user_id: String,
-    pub membership_id: String,
-    pub actor: Actor,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum MemberError {
-    #[error("That member doesn't exist in this organization.")]
-    NotFound,
-    #[error(transparent)]
-    Denied(#[from] Denied),
-    #[error("{0}")]
-    Conflict(&'static str),
-    #[error("Your password is not correct.")]
-    WrongPassword,
-    #[error("{}", super::accounts::TOO_MANY_ATTEMPTS)]
-    TooManyAttempts,
-    /// A limit on how often something may be done was reached (429).
-    #[error("{0}")]
-    Throttled(String),
-    /// The acting person has not confirmed their email address (403).
-    #[error(
-        "Confirm your email address before sending invitations: use the link we sent you, \
-         or send a new one from your Account page."
-    )]
-    Unconfirmed,
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-impl From<sea_orm::DbErr> for MemberError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        if is_unique_violation(&err) {
-            MemberError::Conflict(CHANGED_MEANWHILE)
-        } else {
-            MemberError::Unexpected(anyhow::Error::new(err).context("database error"))
-        }
-    }
-}
-
-const CHANGED_MEANWHILE: &str =
-    "Someone else changed this member at the same moment. Reload and try again.";
+use crate::entities::{membership, user, workspace_member};
 
 /// Sets a membership's role only if it still holds `expected`, so a
 /// concurrent change makes this one fail instead of overwriting it.
@@ -77,7 +31,7 @@ async fn set_role_if<C: ConnectionTrait>(
     membership_id: &str,
     expected: OrgRole,
     new_role: OrgRole,
-) -> Result<bool, MemberError> {
+) -> Result<bool, ServiceError> {
     let updated = membership::Entity::update_many()
         .col_expr(membership::Column::Role, Expr::value(new_role))
         .filter(membership::Column::Id.eq(membership_id))
@@ -100,6 +54,14 @@ pub struct MemberRow {
     pub role: OrgRole,
     pub joined_at: i64,
     pub last_active_at: i64,
+}
+
+impl MemberRow {
+    /// What the actor (with `actor_role`, the account `actor_user_id`) may
+    /// do to this member.
+    pub fn caps(&self, actor_role: OrgRole, actor_user_id: &str) -> MemberCaps {
+        MemberCaps::of(actor_role, self.role, self.user_id == actor_user_id)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -240,24 +202,6 @@ impl Cursor {
 pub const PER_PAGE: u64 = 50;
 pub const MAX_SEARCH_CHARS: usize = 100;
 
-fn escape_like(fragment: &str) -> String {
-    let mut out = String::with_capacity(fragment.len() + 2);
-    out.push('%');
-    for c in fragment.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-/// A LIKE pattern matching text that contains `fragment` literally.
-pub fn contains(fragment: &str) -> LikeExpr {
-    LikeExpr::new(escape_like(fragment)).escape('\\')
-}
-
 /// Fragments at least this long use the trigram index.
 const TRIGRAM_MIN_CHARS: usize = 3;
 
@@ -390,7 +334,7 @@ pub async fn list(
     let counted_by_triggers = query.search.is_none() && query.workspace.is_none();
     let (mut rows, total) = if counted_by_triggers {
         let counted = person_columns(page)
-            .column_as(stored_total_expr(org_id, query.role), "total")
+            .column_as(member_counts::total_expr(org_id, query.role), "total")
             .into_model::<CountedRow>()
             .all(db.read())
             .await
@@ -398,7 +342,7 @@ pub async fn list(
         let total = match counted.first() {
             Some(first) => u64::try_from(first.total).unwrap_or(0),
             // Past the last page: the total still has to be shown.
-            None => stored_total(db, org_id, query.role).await?,
+            None => member_counts::total(db, org_id, query.role).await?,
         };
         (counted.into_iter().map(|c| c.member).collect(), total)
     } else {
@@ -427,22 +371,6 @@ struct CountedRow {
     total: i64,
 }
 
-/// The members counted for an unsearched view, as a scalar subquery over
-/// the counts the triggers keep.
-fn stored_total_expr(org_id: &str, role: Option<OrgRole>) -> Expr {
-    let mut counts = Query::select();
-    counts
-        .expr(Expr::cust(
-            "CAST(COALESCE(SUM(member_counts.members), 0) AS BIGINT)",
-        ))
-        .from(member_count::Entity)
-        .and_where(member_count::Column::OrgId.eq(org_id));
-    if let Some(role) = role {
-        counts.and_where(member_count::Column::Role.eq(role));
-    }
-    Expr::SubQuery(None, Box::new(counts.into_sub_query_statement()))
-}
-
 fn sorted(
     select: Select<membership::Entity>,
     sort: MemberSort,
@@ -463,43 +391,6 @@ fn sorted(
         .order_by(membership::Column::Id, order)
 }
 
-/// The total of an unsearched view (everyone with any access when `role`
-/// is `None`), from the counts the triggers keep.
-pub(crate) async fn stored_total(
-    db: &Db,
-    org_id: &str,
-    role: Option<OrgRole>,
-) -> anyhow::Result<u64> {
-    stored_count(db, org_id, |counted| {
-        role.is_none_or(|role| counted == role)
-    })
-    .await
-}
-
-/// Everyone with an organization role (not a workspace guest): the people
-/// who inherit into every workspace.
-pub(crate) async fn stored_with_org_role(db: &Db, org_id: &str) -> anyhow::Result<u64> {
-    stored_count(db, org_id, |counted| counted != OrgRole::None).await
-}
-
-async fn stored_count(
-    db: &Db,
-    org_id: &str,
-    counts_role: impl Fn(OrgRole) -> bool,
-) -> anyhow::Result<u64> {
-    let counts = member_count::Entity::find()
-        .filter(member_count::Column::OrgId.eq(org_id))
-        .all(db.read())
-        .await
-        .context("failed to read member counts")?;
-    let total: i64 = counts
-        .iter()
-        .filter(|c| counts_role(c.role))
-        .map(|c| c.members)
-        .sum();
-    Ok(u64::try_from(total).unwrap_or(0))
-}
-
 /// One member of the organization, by membership id; `None` for an id of
 /// another organization as for one that does not exist.
 pub async fn find<C: ConnectionTrait>(
@@ -517,36 +408,13 @@ pub async fn find<C: ConnectionTrait>(
     .context("failed to load a member")
 }
 
-pub(crate) async fn load<C: ConnectionTrait>(
-    conn: &C,
-    org_id: &str,
-    membership_id: &str,
-) -> Result<membership::Model, MemberError> {
-    membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(org_id))
-        .filter(membership::Column::Id.eq(membership_id))
-        .one(conn)
-        .await?
-        .ok_or(MemberError::NotFound)
-}
-
-/// The actor's role as of now, inside the transaction.
-pub(crate) async fn actor_role<C: ConnectionTrait>(
-    conn: &C,
-    acting: &Acting,
-) -> Result<OrgRole, MemberError> {
-    Ok(load(conn, &acting.org_id, &acting.membership_id)
-        .await?
-        .role)
-}
-
-/// The actor's role as of now and the target member, inside the
+/// The actor's roles as of now and the target member, inside the
 /// transaction, in one query.
 async fn actor_and_target<C: ConnectionTrait>(
     conn: &C,
     acting: &Acting,
     membership_id: &str,
-) -> Result<(OrgRole, MemberRow), MemberError> {
+) -> Result<(Roles, MemberRow), ServiceError> {
     let rows = with_person(
         membership::Entity::find()
             .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
@@ -557,12 +425,12 @@ async fn actor_and_target<C: ConnectionTrait>(
     let actor = rows
         .iter()
         .find(|row| row.membership_id == acting.membership_id)
-        .map(|row| row.role)
-        .ok_or(MemberError::NotFound)?;
+        .map(|row| Roles::in_org(row.role))
+        .ok_or(ServiceError::NotFound)?;
     let target = rows
         .into_iter()
         .find(|row| row.membership_id == membership_id)
-        .ok_or(MemberError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     Ok((actor, target))
 }
 
@@ -573,7 +441,7 @@ pub async fn change_role(
     acting: &Acting,
     membership_id: &str,
     new_role: OrgRole,
-) -> Result<MemberRow, MemberError> {
+) -> Result<MemberRow, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let (actor, mut target) = actor_and_target(&txn, acting, membership_id).await?;
@@ -587,7 +455,7 @@ pub async fn change_role(
     )?;
     if target.role != new_role {
         if !set_role_if(&txn, &target.membership_id, target.role, new_role).await? {
-            return Err(MemberError::Conflict(CHANGED_MEANWHILE));
+            return Err(ServiceError::Conflict(CHANGED_MEANWHILE));
         }
         audit::record(
             &txn,
@@ -616,13 +484,13 @@ pub async fn remove(
     clock: &Clock,
     acting: &Acting,
     membership_id: &str,
-) -> Result<MemberRow, MemberError> {
+) -> Result<MemberRow, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let actor = actor_role(&txn, acting).await?;
+    let actor = acting.in_org(&txn).await?;
     let row = find(&txn, &acting.org_id, membership_id)
         .await?
-        .ok_or(MemberError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     let is_self = row.user_id == acting.user_id;
     policy::authorize(
         actor,
@@ -648,13 +516,13 @@ pub async fn remove(
 }
 
 /// The actor leaves the organization.
-pub async fn leave(db: &Db, clock: &Clock, acting: &Acting) -> Result<(), MemberError> {
+pub async fn leave(db: &Db, clock: &Clock, acting: &Acting) -> Result<(), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let row = find(&txn, &acting.org_id, &acting.membership_id)
         .await?
-        .ok_or(MemberError::NotFound)?;
-    policy::authorize(row.role, Action::Leave)?;
+        .ok_or(ServiceError::NotFound)?;
+    policy::authorize(Roles::in_org(row.role), Action::Leave)?;
     delete_membership(&txn, &row, AuditAction::MemberLeft, acting, now).await?;
     txn.commit().await?;
     Ok(())
@@ -666,7 +534,7 @@ async fn delete_membership<C: ConnectionTrait>(
     action: AuditAction,
     acting: &Acting,
     now: i64,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let deleted = membership::Entity::delete_many()
         .filter(membership::Column::Id.eq(row.membership_id.as_str()))
         .filter(membership::Column::Role.eq(row.role))
@@ -674,7 +542,7 @@ async fn delete_membership<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     if deleted.rows_affected != 1 {
-        return Err(MemberError::Conflict(CHANGED_MEANWHILE));
+        return Err(ServiceError::Conflict(CHANGED_MEANWHILE));
     }
     super::workspaces::on_member_gone(conn, &acting.org_id, &row.user_id).await?;
     super::products::on_member_gone(conn, &acting.org_id, &row.user_id, now).await?;
@@ -696,24 +564,6 @@ async fn delete_membership<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Re-checks the acting person's password before a grave change, under the
-/// sign-in limits of their account.
-pub(crate) async fn recheck_password(
-    db: &Db,
-    clock: &Clock,
-    acting: &Acting,
-    user: &user::Model,
-    attempt: &str,
-) -> Result<(), MemberError> {
-    use super::accounts::Checked;
-    let address = acting.actor.address.as_deref();
-    match super::accounts::check_password(db, clock, user, attempt, address).await? {
-        Checked::Matched => Ok(()),
-        Checked::Wrong => Err(MemberError::WrongPassword),
-        Checked::RateLimited => Err(MemberError::TooManyAttempts),
-    }
-}
-
 /// Makes the member with `target_email` the Owner and the current Owner an
 /// Admin, in one transaction, after re-checking the Owner's password.
 pub async fn transfer_ownership(
@@ -723,11 +573,13 @@ pub async fn transfer_ownership(
     owner: &user::Model,
     target_email: &str,
     password_attempt: &str,
-) -> Result<MemberRow, MemberError> {
-    recheck_password(db, clock, acting, owner, password_attempt).await?;
+) -> Result<MemberRow, ServiceError> {
+    acting
+        .recheck_password(db, clock, owner, password_attempt)
+        .await?;
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let actor = actor_role(&txn, acting).await?;
+    let actor = acting.in_org(&txn).await?;
     let target = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
         .filter(
@@ -737,7 +589,7 @@ pub async fn transfer_ownership(
         .one(&txn)
         .await?
         .ok_or_else(|| {
-            MemberError::Invalid("No member of this organization has that email.".into())
+            ServiceError::invalid("email", "No member of this organization has that email.")
         })?;
     policy::authorize(
         actor,
@@ -747,12 +599,12 @@ pub async fn transfer_ownership(
         },
     )?;
     if !set_role_if(&txn, &acting.membership_id, OrgRole::Owner, OrgRole::Admin).await? {
-        return Err(MemberError::Conflict(
+        return Err(ServiceError::Conflict(
             "You are no longer the Owner of this organization.",
         ));
     }
     if !set_role_if(&txn, &target.id, target.role, OrgRole::Owner).await? {
-        return Err(MemberError::Conflict(CHANGED_MEANWHILE));
+        return Err(ServiceError::Conflict(CHANGED_MEANWHILE));
     }
     audit::record(
         &txn,
@@ -771,21 +623,11 @@ pub async fn transfer_ownership(
     .await?;
     let row = find(&txn, &acting.org_id, &target.id)
         .await?
-        .ok_or(MemberError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     txn.commit().await?;
     Ok(row)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::escape_like;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(escape_like("ada"), "%ada%");
-        assert_eq!(escape_like("50%_x\\"), "%50\\%\\_x\\\\%");
-    }
-}
 #[cfg(test)]
 mod sql_tests {
     use super::*;

@@ -1,20 +1,24 @@
-//! Use cases. Each function authorizes with `domain::policy` where an actor
-//! acts on tenant data, runs its writes in one transaction and writes the
+//! Use cases. Each function loads the actor's roles with `acting` and asks
+//! `domain::policy` where an actor acts on tenant data, runs its writes in one transaction and writes the
 //! audit row in that same transaction. Services never see HTTP.
 
 pub mod access_review;
 pub mod account_links;
 pub mod accounts;
+pub mod acting;
 pub mod audit;
 pub mod audit_log;
 pub mod backup;
 pub mod domain_proof;
+pub mod error;
 pub mod invitations;
+pub mod member_counts;
 pub mod members;
 pub mod orgs;
 pub mod product_access;
 pub mod products;
 pub mod rate_limit;
+pub mod search;
 pub mod seed;
 pub mod workspaces;
 

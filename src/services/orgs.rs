@@ -213,10 +213,10 @@ pub fn parse_description(input: &str) -> Result<String, String> {
 pub async fn update_profile(
     db: &Db,
     clock: &Clock,
-    acting: &super::members::Acting,
+    acting: &super::acting::Acting,
     profile: &OrgProfile,
-) -> Result<organization::Model, super::members::MemberError> {
-    use super::members::MemberError;
+) -> Result<organization::Model, super::error::ServiceError> {
+    use super::error::ServiceError;
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let org = authorized_org(&txn, acting, Permission::EditSettings).await?;
@@ -263,7 +263,7 @@ pub async fn update_profile(
     let updated = organization::Entity::find_by_id(acting.org_id.clone())
         .one(&txn)
         .await?
-        .ok_or(MemberError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -274,19 +274,22 @@ pub async fn update_profile(
 pub async fn delete(
     db: &Db,
     clock: &Clock,
-    acting: &super::members::Acting,
+    acting: &super::acting::Acting,
     owner: &user::Model,
     password_attempt: &str,
     typed_name: &str,
-) -> Result<organization::Model, super::members::MemberError> {
-    use super::members::MemberError;
-    super::members::recheck_password(db, clock, acting, owner, password_attempt).await?;
+) -> Result<organization::Model, super::error::ServiceError> {
+    use super::error::ServiceError;
+    acting
+        .recheck_password(db, clock, owner, password_attempt)
+        .await?;
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let org = authorized_org(&txn, acting, Permission::DeleteOrganization).await?;
     if typed_name.trim() != org.name {
-        return Err(MemberError::Invalid(
-            "Type the organization's name exactly as shown to confirm.".into(),
+        return Err(ServiceError::invalid(
+            "confirm_name",
+            "Type the organization's name exactly as shown to confirm.",
         ));
     }
     organization::Entity::delete_by_id(org.id.clone())
@@ -315,27 +318,16 @@ pub async fn delete(
 /// transaction) grants `permission`.
 async fn authorized_org<C: ConnectionTrait>(
     conn: &C,
-    acting: &super::members::Acting,
+    acting: &super::acting::Acting,
     permission: Permission,
-) -> Result<organization::Model, super::members::MemberError> {
-    let actor = acting_role(conn, acting).await?;
-    crate::domain::policy::authorize(actor, crate::domain::policy::Action::Use(permission))?;
+) -> Result<organization::Model, super::error::ServiceError> {
+    acting
+        .authorize(conn, crate::domain::policy::Action::Use(permission))
+        .await?;
     organization::Entity::find_by_id(acting.org_id.clone())
         .one(conn)
         .await?
-        .ok_or(super::members::MemberError::NotFound)
-}
-
-async fn acting_role<C: ConnectionTrait>(
-    conn: &C,
-    acting: &super::members::Acting,
-) -> Result<OrgRole, super::members::MemberError> {
-    membership::Entity::find_by_id(acting.membership_id.clone())
-        .one(conn)
-        .await?
-        .filter(|m| m.org_id == acting.org_id)
-        .map(|m| m.role)
-        .ok_or(super::members::MemberError::NotFound)
+        .ok_or(super::error::ServiceError::NotFound)
 }
 
 /// A Unix timestamp as `2026-12-02` (UTC).

@@ -10,16 +10,19 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 
+use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
-use super::members::{Acting, MemberError, MemberRow};
+use super::error::ServiceError;
+use super::members::MemberRow;
 use super::products::{self, ListQuery};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action};
-use crate::domain::product::{self as rules, Grant, Rights};
+use crate::domain::policy::Action;
+use crate::domain::policy::{ProductCaps, Roles};
+use crate::domain::product::{self as rules, Grant};
 use crate::domain::role::OrgRole;
-use crate::domain::workspace::{Access, WorkspaceRole};
+use crate::domain::workspace::WorkspaceRole;
 use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
 
 /// Why a member cannot be restricted.
@@ -93,7 +96,7 @@ pub struct GrantRow {
     pub product: products::ProductRow,
     pub grant: Option<Grant>,
     /// What the member may do with it, as of now.
-    pub effective: Rights,
+    pub effective: ProductCaps,
 }
 
 /// The member whose access is being managed.
@@ -157,11 +160,12 @@ pub async fn grants_page(
                     .iter()
                     .find(|(ws, _)| *ws == product.workspace_id)
                     .map(|(_, r)| *r);
-                let effective = Rights::of(
-                    Access::new(subject.membership.role, role),
+                let effective = ProductCaps::of(Roles::on_product(
+                    subject.membership.role,
+                    role,
                     restricted,
                     grant,
-                );
+                ));
                 GrantRow {
                     product,
                     grant,
@@ -187,15 +191,15 @@ pub async fn grant_row(
     let Some(product) = rows.into_iter().next() else {
         return Ok(None);
     };
-    let grant = products::grant_of(db.read(), &subject.membership.id, product_id).await?;
+    let grant = super::acting::grant_of(db.read(), &subject.membership.id, product_id).await?;
     let direct =
-        super::workspaces::direct_role(db.read(), &product.workspace_id, &subject.person.id)
-            .await?;
-    let effective = Rights::of(
-        Access::new(subject.membership.role, direct),
+        super::acting::direct_role(db.read(), &product.workspace_id, &subject.person.id).await?;
+    let effective = ProductCaps::of(Roles::on_product(
+        subject.membership.role,
+        direct,
         subject.restricted(),
         grant,
-    );
+    ));
     Ok(Some(GrantRow {
         product,
         grant,
@@ -267,10 +271,11 @@ async fn authorized_target<C: ConnectionTrait>(
     conn: &C,
     acting: &Acting,
     membership_id: &str,
-) -> Result<membership::Model, MemberError> {
-    let actor = super::members::actor_role(conn, acting).await?;
-    policy::authorize(actor, Action::Use(Permission::ManageProductAccess))?;
-    super::members::load(conn, &acting.org_id, membership_id).await
+) -> Result<membership::Model, ServiceError> {
+    acting
+        .authorize(conn, Action::Use(Permission::ManageProductAccess))
+        .await?;
+    super::acting::membership(conn, &acting.org_id, membership_id).await
 }
 
 /// Switches the member's restriction on or off. Grants stay either way and
@@ -281,12 +286,12 @@ pub async fn set_restricted(
     acting: &Acting,
     membership_id: &str,
     restricted: bool,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
     if restricted && !rules::may_be_restricted(target.role) {
-        return Err(MemberError::Invalid(NEVER_RESTRICTED.into()));
+        return Err(ServiceError::invalid("restricted", NEVER_RESTRICTED));
     }
     if target.products_restricted == restricted {
         return Ok(());
@@ -301,7 +306,7 @@ pub async fn set_restricted(
         .exec(&txn)
         .await?;
     if changed.rows_affected != 1 {
-        return Err(MemberError::Conflict(
+        return Err(ServiceError::Conflict(
             "This member changed meanwhile. Reload and try again.",
         ));
     }
@@ -361,7 +366,7 @@ pub async fn set_grant(
     membership_id: &str,
     product_id: &str,
     grant: Option<Grant>,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
@@ -369,8 +374,8 @@ pub async fn set_grant(
         .filter(product::Column::OrgId.eq(acting.org_id.as_str()))
         .one(&txn)
         .await?
-        .ok_or(MemberError::NotFound)?;
-    let before = products::grant_of(&txn, &target.id, &found.id).await?;
+        .ok_or(ServiceError::NotFound)?;
+    let before = super::acting::grant_of(&txn, &target.id, &found.id).await?;
     if before == grant {
         return Ok(());
     }
@@ -412,7 +417,7 @@ pub async fn grant_view_on_workspace(
     acting: &Acting,
     membership_id: &str,
     workspace_id: &str,
-) -> Result<(workspace::Model, u64), MemberError> {
+) -> Result<(workspace::Model, u64), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
@@ -420,7 +425,7 @@ pub async fn grant_view_on_workspace(
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
         .one(&txn)
         .await?
-        .ok_or_else(|| MemberError::Invalid("Choose a workspace.".into()))?;
+        .ok_or_else(|| ServiceError::invalid("workspace", "Choose a workspace."))?;
     let mut already = Query::select();
     already
         .column(product_grant::Column::ProductId)

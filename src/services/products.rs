@@ -1,7 +1,8 @@
 //! Products: the list a person may see, a product's page, creating,
 //! editing, deleting and assigning owners. Who may do what with a product
-//! is [`Rights::of`]; this module only gathers its inputs (workspace access,
-//! restriction, grant) and applies it, once more inside each write.
+//! is `domain::policy` (`Action::OnProduct`); this module only gathers its
+//! inputs (workspace roles, restriction, grant) and asks it, once more
+//! inside each write.
 
 use anyhow::Context;
 use sea_orm::sea_query::{Expr, LockType, OnConflict, Query};
@@ -11,14 +12,17 @@ use sea_orm::{
     Select, Set,
 };
 
+use super::acting::Acting;
+use super::acting::{direct_role, grant_of, refuse_unseen};
 use super::audit::{self, AuditAction, Entry};
-use super::members::{Acting, MemberError};
+use super::error::ServiceError;
 use super::new_id;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::names::{self, Label, LabelKind};
 use crate::domain::permission::Permission;
-use crate::domain::product::{self as rules, Grant, Rights};
+use crate::domain::policy::{self, Action, ProductAction, ProductCaps, Roles};
+use crate::domain::product::{self as rules, Grant};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WsPermission};
 use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
@@ -125,7 +129,7 @@ pub(crate) fn filtered(
     }
     if let Some(search) = &query.search {
         select =
-            select.filter(product::Column::NameNormalized.like(super::members::contains(search)));
+            select.filter(product::Column::NameNormalized.like(super::search::contains(search)));
     }
     select
 }
@@ -206,7 +210,7 @@ pub struct Found {
     pub product: product::Model,
     pub workspace: workspace::Model,
     pub owner: Option<user::Model>,
-    pub rights: Rights,
+    pub rights: ProductCaps,
     /// The viewer's grant, when they are restricted.
     pub grant: Option<Grant>,
 }
@@ -248,72 +252,42 @@ async fn rights_of<C: ConnectionTrait>(
     conn: &C,
     viewer: &Viewer,
     found: &product::Model,
-) -> anyhow::Result<(Rights, Option<Grant>)> {
-    let direct = super::workspaces::direct_role(conn, &found.workspace_id, &viewer.user_id).await?;
+) -> anyhow::Result<(ProductCaps, Option<Grant>)> {
+    let direct = direct_role(conn, &found.workspace_id, &viewer.user_id).await?;
     let grant = if viewer.restricted {
         grant_of(conn, &viewer.membership_id, &found.id).await?
     } else {
         None
     };
-    let access = Access::new(viewer.org_role, direct);
-    Ok((Rights::of(access, viewer.restricted, grant), grant))
+    let roles = Roles::on_product(viewer.org_role, direct, viewer.restricted, grant);
+    Ok((ProductCaps::of(roles), grant))
 }
 
-pub(crate) async fn grant_of<C: ConnectionTrait>(
-    conn: &C,
-    membership_id: &str,
-    product_id: &str,
-) -> anyhow::Result<Option<Grant>> {
-    Ok(
-        product_grant::Entity::find_by_id((membership_id.to_string(), product_id.to_string()))
-            .one(conn)
-            .await
-            .context("failed to read a product grant")?
-            .map(|g| g.access),
-    )
-}
-
-/// The actor as of now, inside the transaction.
-async fn acting_viewer<C: ConnectionTrait>(
-    conn: &C,
-    acting: &Acting,
-) -> Result<Viewer, MemberError> {
-    let membership = super::members::load(conn, &acting.org_id, &acting.membership_id).await?;
-    Ok(Viewer::of(&membership))
-}
-
-/// The product and the actor's rights, inside the transaction: `NotFound`
-/// unless they may see it, `Denied` unless `allowed` says yes.
+/// The product and the actor, inside the transaction, once the policy
+/// allows `action` on it: `NotFound` unless they may see it.
 async fn acting_rights<C: ConnectionTrait>(
     conn: &C,
     acting: &Acting,
     product_id: &str,
-    allowed: fn(&Rights) -> bool,
-) -> Result<(product::Model, Viewer), MemberError> {
-    let viewer = acting_viewer(conn, acting).await?;
+    action: ProductAction,
+) -> Result<(product::Model, Viewer), ServiceError> {
+    let member = acting.membership(conn).await?;
     let found = product::Entity::find_by_id(product_id.to_string())
         .filter(product::Column::OrgId.eq(acting.org_id.as_str()))
         .one(conn)
         .await?
-        .ok_or(MemberError::NotFound)?;
-    let (rights, _) = rights_of(conn, &viewer, &found).await?;
-    if !rights.view {
-        return Err(MemberError::NotFound);
-    }
-    if !allowed(&rights) {
-        return Err(MemberError::Denied(
-            crate::domain::policy::Denied::MissingWorkspacePermission,
-        ));
-    }
-    Ok((found, viewer))
+        .ok_or(ServiceError::NotFound)?;
+    let roles = super::acting::product_roles(conn, &member, &found).await?;
+    refuse_unseen(policy::authorize(roles, Action::OnProduct(action)))?;
+    Ok((found, Viewer::of(&member)))
 }
 
 const NAME_TAKEN: &str = "This workspace already has a product with this name.";
 
 /// A product deleted meanwhile is gone (404).
-fn gone(err: sea_orm::DbErr) -> MemberError {
+fn gone(err: sea_orm::DbErr) -> ServiceError {
     if matches!(err, sea_orm::DbErr::RecordNotUpdated) {
-        MemberError::NotFound
+        ServiceError::NotFound
     } else {
         err.into()
     }
@@ -331,7 +305,7 @@ async fn check_visible_name<C: ConnectionTrait>(
     workspace_id: &str,
     name: &Label,
     except_id: Option<&str>,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let mut same = product::Entity::find()
         .filter(product::Column::OrgId.eq(viewer.org_id.as_str()))
         .filter(product::Column::WorkspaceId.eq(workspace_id))
@@ -347,7 +321,7 @@ async fn check_visible_name<C: ConnectionTrait>(
         .await
         .context("failed to look for a product of the same name")?;
     if taken > 0 {
-        return Err(MemberError::Invalid(NAME_TAKEN.into()));
+        return Err(ServiceError::invalid("name", NAME_TAKEN));
     }
     Ok(())
 }
@@ -387,23 +361,26 @@ pub async fn create(
     workspace_id: &str,
     name: &Label,
     description: &str,
-) -> Result<product::Model, MemberError> {
+) -> Result<product::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let viewer = acting_viewer(&txn, acting).await?;
+    let viewer = Viewer::of(&acting.membership(&txn).await?);
     let ws = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
         .one(&txn)
         .await?;
     let direct = match &ws {
-        Some(ws) => super::workspaces::direct_role(&txn, &ws.id, &acting.user_id).await?,
+        Some(ws) => direct_role(&txn, &ws.id, &acting.user_id).await?,
         None => None,
     };
-    let Some(ws) =
-        ws.filter(|_| Access::new(viewer.org_role, direct).can(WsPermission::EditProducts))
-    else {
-        return Err(MemberError::Invalid(
-            "Choose a workspace where you may add products.".into(),
+    let may_add = policy::allows(
+        Roles::in_workspace(viewer.org_role, direct),
+        Action::InWorkspace(WsPermission::EditProducts),
+    );
+    let Some(ws) = ws.filter(|_| may_add) else {
+        return Err(ServiceError::invalid(
+            "workspace_id",
+            "Choose a workspace where you may add products.",
         ));
     };
     lock_names(&txn, &ws.id).await?;
@@ -482,10 +459,10 @@ pub async fn update(
     product_id: &str,
     name: &Label,
     description: &str,
-) -> Result<product::Model, MemberError> {
+) -> Result<product::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, viewer) = acting_rights(&txn, acting, product_id, |r| r.edit).await?;
+    let (found, viewer) = acting_rights(&txn, acting, product_id, ProductAction::Edit).await?;
     lock_names(&txn, &found.workspace_id).await?;
     check_visible_name(&txn, &viewer, &found.workspace_id, name, Some(&found.id)).await?;
     let before = found.name.clone();
@@ -522,14 +499,16 @@ pub async fn assign_owner(
     acting: &Acting,
     product_id: &str,
     email: &str,
-) -> Result<(product::Model, String), MemberError> {
+) -> Result<(product::Model, String), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, viewer) = acting_rights(&txn, acting, product_id, |r| r.assign_owner).await?;
+    let (found, viewer) =
+        acting_rights(&txn, acting, product_id, ProductAction::AssignOwner).await?;
     let normalized = email.trim().to_lowercase();
     let no_such = || {
-        MemberError::Invalid(
-            "Enter the email of a member who can see this product's workspace.".into(),
+        ServiceError::invalid(
+            "owner_email",
+            "Enter the email of a member who can see this product's workspace.",
         )
     };
     let (member, person) = membership::Entity::find()
@@ -540,7 +519,7 @@ pub async fn assign_owner(
         .await?
         .and_then(|(m, u)| u.map(|u| (m, u)))
         .ok_or_else(no_such)?;
-    let direct = super::workspaces::direct_role(&txn, &found.workspace_id, &member.user_id).await?;
+    let direct = direct_role(&txn, &found.workspace_id, &member.user_id).await?;
     if !Access::new(member.role, direct).can(WsPermission::View) {
         return Err(no_such());
     }
@@ -548,12 +527,11 @@ pub async fn assign_owner(
     // only among the people they see here, those with a role in the
     // workspace; anyone else answers as an unknown address would, or the
     // form would tell them who belongs to the organization.
-    if !viewer
-        .org_role
-        .permissions()
-        .contains(Permission::ViewMembers)
-        && direct.is_none()
-    {
+    let sees_members = policy::allows(
+        Roles::in_org(viewer.org_role),
+        Action::Use(Permission::ViewMembers),
+    );
+    if !sees_members && direct.is_none() {
         return Err(no_such());
     }
     let before = match &found.owner_id {
@@ -571,7 +549,7 @@ pub async fn assign_owner(
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(MemberError::NotFound);
+        return Err(ServiceError::NotFound);
     }
     audit::record(
         &txn,
@@ -598,10 +576,10 @@ pub async fn delete(
     clock: &Clock,
     acting: &Acting,
     product_id: &str,
-) -> Result<product::Model, MemberError> {
+) -> Result<product::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, _) = acting_rights(&txn, acting, product_id, |r| r.delete).await?;
+    let (found, _) = acting_rights(&txn, acting, product_id, ProductAction::Delete).await?;
     product::Entity::delete_many()
         .filter(product::Column::Id.eq(found.id.as_str()))
         .exec(&txn)

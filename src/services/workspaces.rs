@@ -9,14 +9,16 @@ use sea_orm::{
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::acting::{Acting, direct_role, refuse_unseen};
 use super::audit::{self, AuditAction, Entry};
-use super::members::{Acting, Cursor, CursorKey, Direction, MemberError, MemberSort};
+use super::error::ServiceError;
+use super::members::{Cursor, CursorKey, Direction, MemberSort};
 use super::{is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::names::{self, Label, LabelKind};
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action};
+use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::{membership, organization, user, workspace, workspace_member};
@@ -99,8 +101,8 @@ pub async fn list(
         select = select.filter(workspace::Column::Id.is_in(mine));
     }
     if let Some(search) = &query.search {
-        select = select
-            .filter(workspace::Column::TitleNormalized.like(super::members::contains(search)));
+        select =
+            select.filter(workspace::Column::TitleNormalized.like(super::search::contains(search)));
     }
     let total = select
         .clone()
@@ -130,7 +132,7 @@ pub async fn list(
         .context("failed to read workspace members")?;
     // Everyone with an organization role inherits into every workspace;
     // guests (role none) count where they hold a direct role.
-    let inheriting = super::members::stored_with_org_role(db, org_id).await?;
+    let inheriting = super::member_counts::with_org_role(db, org_id).await?;
     let guests: Vec<String> = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::Role.eq(OrgRole::None))
@@ -177,7 +179,7 @@ pub async fn find(
     workspace_id: &str,
     viewer_id: &str,
     viewer_role: OrgRole,
-) -> anyhow::Result<Option<(workspace::Model, Access)>> {
+) -> anyhow::Result<Option<(workspace::Model, Roles)>> {
     let Some(found) = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(org_id))
         .one(db.read())
@@ -187,22 +189,9 @@ pub async fn find(
         return Ok(None);
     };
     let direct = direct_role(db.read(), workspace_id, viewer_id).await?;
-    let access = Access::new(viewer_role, direct);
-    Ok(access.can(WsPermission::View).then_some((found, access)))
-}
-
-pub(crate) async fn direct_role<C: ConnectionTrait>(
-    conn: &C,
-    workspace_id: &str,
-    user_id: &str,
-) -> anyhow::Result<Option<WorkspaceRole>> {
-    Ok(workspace_member::Entity::find()
-        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
-        .filter(workspace_member::Column::UserId.eq(user_id))
-        .one(conn)
-        .await
-        .context("failed to read a workspace role")?
-        .map(|m| m.role))
+    let roles = Roles::in_workspace(viewer_role, direct);
+    let visible = policy::allows(roles, Action::InWorkspace(WsPermission::View));
+    Ok(visible.then_some((found, roles)))
 }
 
 /// The workspace's Owner (their name), if any.
@@ -232,7 +221,7 @@ async fn check_visible_title<C: ConnectionTrait>(
     guest_id: Option<&str>,
     title_normalized: &str,
     except_id: Option<&str>,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let mut same = workspace::Entity::find()
         .filter(workspace::Column::OrgId.eq(org_id))
         .filter(workspace::Column::TitleNormalized.eq(title_normalized));
@@ -253,7 +242,7 @@ async fn check_visible_title<C: ConnectionTrait>(
         .await
         .context("failed to look for a workspace of the same title")?;
     if taken > 0 {
-        return Err(MemberError::Invalid(TITLE_TAKEN.into()));
+        return Err(ServiceError::invalid("title", TITLE_TAKEN));
     }
     Ok(())
 }
@@ -281,11 +270,12 @@ pub async fn create(
     acting: &Acting,
     title: &Label,
     description: &str,
-) -> Result<workspace::Model, MemberError> {
+) -> Result<workspace::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let actor = super::members::actor_role(&txn, acting).await?;
-    policy::authorize(actor, Action::Use(Permission::CreateWorkspaces))?;
+    acting
+        .authorize(&txn, Action::Use(Permission::CreateWorkspaces))
+        .await?;
     lock_titles(&txn, &acting.org_id).await?;
     // Whoever may create workspaces sees all of them.
     check_visible_title(&txn, &acting.org_id, None, &title.normalized(), None).await?;
@@ -349,13 +339,18 @@ pub async fn update_details(
     workspace_id: &str,
     title: &Label,
     description: &str,
-) -> Result<workspace::Model, MemberError> {
+) -> Result<workspace::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (before, access) =
-        acting_access(&txn, acting, workspace_id, WsPermission::EditDetails).await?;
+    let (before, roles) = acting
+        .authorize_in_workspace(
+            &txn,
+            workspace_id,
+            Action::InWorkspace(WsPermission::EditDetails),
+        )
+        .await?;
     lock_titles(&txn, &acting.org_id).await?;
-    let guest = (access.org_role == OrgRole::None).then_some(acting.user_id.as_str());
+    let guest = (roles.org == OrgRole::None).then_some(acting.user_id.as_str());
     check_visible_title(
         &txn,
         &acting.org_id,
@@ -394,7 +389,7 @@ pub async fn update_details(
     let after = workspace::Entity::find_by_id(workspace_id.to_string())
         .one(&txn)
         .await?
-        .ok_or(MemberError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     txn.commit().await?;
     Ok(after)
 }
@@ -613,7 +608,7 @@ async fn access_total(
         .count(db.read())
         .await
         .context("failed to count the workspace's guests")?;
-    let inheriting = super::members::stored_with_org_role(db, org_id).await?;
+    let inheriting = super::member_counts::with_org_role(db, org_id).await?;
     Ok(inheriting + guests)
 }
 
@@ -656,40 +651,27 @@ pub async fn set_direct_role(
     workspace_id: &str,
     membership_id: &str,
     new_role: Option<WorkspaceRole>,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (workspace, actor) = acting_access(&txn, acting, workspace_id, WsPermission::View).await?;
+    let (workspace, actor) = acting.in_workspace(&txn, workspace_id).await?;
+    refuse_unseen(policy::authorize(
+        actor,
+        Action::InWorkspace(WsPermission::View),
+    ))?;
     let target = membership::Entity::find_by_id(membership_id.to_string())
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
         .one(&txn)
         .await?
-        .ok_or(MemberError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     let current = direct_role(&txn, workspace_id, &target.user_id).await?;
-    let denied = || MemberError::Denied(policy::Denied::MissingWorkspacePermission);
-    if current == Some(WorkspaceRole::Owner) || new_role == Some(WorkspaceRole::Owner) {
-        return Err(MemberError::Denied(policy::Denied::OwnerOnlyByTransfer));
-    }
-    if let Some(current) = current
-        && !actor.may_change(current)
-    {
-        return Err(denied());
-    }
-    if let Some(role) = new_role
-        && !actor.grantable().contains(&role)
-    {
-        return Err(if actor.can(WsPermission::ManageMembers) {
-            MemberError::Denied(policy::Denied::AboveOwnRole)
-        } else {
-            denied()
-        });
-    }
-    if current.is_none() && new_role.is_none() {
-        return Ok(());
-    }
-    if !actor.can(WsPermission::ManageMembers) {
-        return Err(denied());
-    }
+    policy::authorize(
+        actor,
+        Action::SetWorkspaceRole {
+            current,
+            to: new_role,
+        },
+    )?;
     if current == new_role {
         return Ok(());
     }
@@ -713,7 +695,7 @@ pub async fn set_direct_role(
         match inserted {
             Ok(_) => {}
             Err(err) if is_unique_violation(&err) => {
-                return Err(MemberError::Conflict(
+                return Err(ServiceError::Conflict(
                     "This person's role here changed meanwhile; reload the page.",
                 ));
             }
@@ -743,36 +725,6 @@ pub async fn set_direct_role(
     Ok(())
 }
 
-/// The actor's access to a workspace of their organization, inside a
-/// transaction, refused unless it includes `required`: `NotFound` when they
-/// cannot see it at all (or it is another organization's), `Denied`
-/// otherwise.
-async fn acting_access<C: ConnectionTrait>(
-    conn: &C,
-    acting: &Acting,
-    workspace_id: &str,
-    required: WsPermission,
-) -> Result<(workspace::Model, Access), MemberError> {
-    let found = workspace::Entity::find_by_id(workspace_id.to_string())
-        .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
-        .one(conn)
-        .await?
-        .ok_or(MemberError::NotFound)?;
-    let access = Access::new(
-        super::members::actor_role(conn, acting).await?,
-        direct_role(conn, workspace_id, &acting.user_id).await?,
-    );
-    if !access.can(WsPermission::View) {
-        return Err(MemberError::NotFound);
-    }
-    if !access.can(required) {
-        return Err(MemberError::Denied(
-            policy::Denied::MissingWorkspacePermission,
-        ));
-    }
-    Ok((found, access))
-}
-
 const OWNER_CHANGED: &str = "The workspace's ownership changed meanwhile; reload the page.";
 
 /// Makes the organization member with `new_owner_email` the workspace's
@@ -784,13 +736,22 @@ pub async fn transfer(
     acting: &Acting,
     workspace_id: &str,
     new_owner_email: &str,
-) -> Result<(workspace::Model, String), MemberError> {
+) -> Result<(workspace::Model, String), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, access) =
-        acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
-    let nobody =
-        || MemberError::Invalid("Nobody in this organization has that email address.".into());
+    let (found, roles) = acting
+        .authorize_in_workspace(
+            &txn,
+            workspace_id,
+            Action::InWorkspace(WsPermission::OwnWorkspace),
+        )
+        .await?;
+    let nobody = || {
+        ServiceError::invalid(
+            "new_owner_email",
+            "Nobody in this organization has that email address.",
+        )
+    };
     let target = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
         .filter(
@@ -804,10 +765,11 @@ pub async fn transfer(
     // workspace) hands it only to people they see here, those with a role
     // in it; anyone else answers as an unknown address would, or the form
     // would tell them who belongs to the organization.
-    if !access
-        .org_role
-        .permissions()
-        .contains(Permission::ViewMembers)
+    let sees_members = policy::allows(
+        Roles::in_org(roles.org),
+        Action::Use(Permission::ViewMembers),
+    );
+    if !sees_members
         && direct_role(&txn, workspace_id, &target.user_id)
             .await?
             .is_none()
@@ -819,10 +781,11 @@ pub async fn transfer(
         .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
         .one(&txn)
         .await?
-        .ok_or(MemberError::Conflict(OWNER_CHANGED))?;
+        .ok_or(ServiceError::Conflict(OWNER_CHANGED))?;
     if current.user_id == target.user_id {
-        return Err(MemberError::Invalid(
-            "That person already owns this workspace.".into(),
+        return Err(ServiceError::invalid(
+            "new_owner_email",
+            "That person already owns this workspace.",
         ));
     }
     let demoted = workspace_member::Entity::update_many()
@@ -835,7 +798,7 @@ pub async fn transfer(
         .exec(&txn)
         .await?;
     if demoted.rows_affected != 1 {
-        return Err(MemberError::Conflict(OWNER_CHANGED));
+        return Err(ServiceError::Conflict(OWNER_CHANGED));
     }
     workspace_member::Entity::delete_many()
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
@@ -854,7 +817,7 @@ pub async fn transfer(
     .await;
     match promoted {
         Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => return Err(MemberError::Conflict(OWNER_CHANGED)),
+        Err(err) if is_unique_violation(&err) => return Err(ServiceError::Conflict(OWNER_CHANGED)),
         Err(err) => return Err(err.into()),
     }
     // The log names people by address, not by id.
@@ -890,21 +853,22 @@ pub async fn direct_member_count(db: &Db, workspace_id: &str) -> anyhow::Result<
         .context("failed to count direct members")
 }
 
-/// Refuses with `message` when `org_id` has one workspace left, which is
-/// about to go. The caller's transaction holds the organization (see
+/// Refuses with `message` (about `field`) when `org_id` has one workspace
+/// left, which is about to go. The caller's transaction holds the organization (see
 /// `Db::begin_org_write`), so two simultaneous deletes or moves cannot
 /// both see a second workspace that the other is taking away.
 async fn keep_one_workspace<C: ConnectionTrait>(
     conn: &C,
     org_id: &str,
+    field: &'static str,
     message: &str,
-) -> Result<(), MemberError> {
+) -> Result<(), ServiceError> {
     let left = workspace::Entity::find()
         .filter(workspace::Column::OrgId.eq(org_id))
         .count(conn)
         .await?;
     if left <= 1 {
-        return Err(MemberError::Invalid(message.into()));
+        return Err(ServiceError::invalid(field, message));
     }
     Ok(())
 }
@@ -917,18 +881,26 @@ pub async fn delete(
     acting: &Acting,
     workspace_id: &str,
     typed_title: &str,
-) -> Result<workspace::Model, MemberError> {
+) -> Result<workspace::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
+    let (found, _) = acting
+        .authorize_in_workspace(
+            &txn,
+            workspace_id,
+            Action::InWorkspace(WsPermission::OwnWorkspace),
+        )
+        .await?;
     if typed_title.trim() != found.title {
-        return Err(MemberError::Invalid(
-            "Type the workspace's title exactly to confirm.".into(),
+        return Err(ServiceError::invalid(
+            "confirm_title",
+            "Type the workspace's title exactly to confirm.",
         ));
     }
     keep_one_workspace(
         &txn,
         &acting.org_id,
+        "confirm_title",
         "An organization keeps at least one workspace.",
     )
     .await?;
@@ -1072,34 +1044,10 @@ pub async fn move_to(
     acting: &Acting,
     workspace_id: &str,
     target_org_id: &str,
-) -> Result<(workspace::Model, usize), MemberError> {
+) -> Result<(workspace::Model, usize), ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id, target_org_id]).await?;
-    let (found, _) = acting_access(&txn, acting, workspace_id, WsPermission::OwnWorkspace).await?;
-    if target_org_id == acting.org_id {
-        return Err(MemberError::Invalid(
-            "Choose another organization to move the workspace to.".into(),
-        ));
-    }
-    keep_one_workspace(
-        &txn,
-        &acting.org_id,
-        "This is the organization's only workspace: an organization keeps at least one. \
-         Create another workspace before moving this one away.",
-    )
-    .await?;
-    let target_role = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(target_org_id))
-        .filter(membership::Column::UserId.eq(acting.user_id.as_str()))
-        .one(&txn)
-        .await?
-        .map(|m| m.role);
-    if !matches!(target_role, Some(OrgRole::Admin | OrgRole::Owner)) {
-        return Err(MemberError::Invalid(
-            "You can move a workspace only to an organization where you are an Admin or the Owner."
-                .into(),
-        ));
-    }
+    let found = authorize_move(&txn, acting, workspace_id, target_org_id).await?;
     // An Admin or the Owner of the target sees all its workspaces.
     lock_titles(&txn, target_org_id).await?;
     let taken = workspace::Entity::find()
@@ -1108,19 +1056,69 @@ pub async fn move_to(
         .count(&txn)
         .await?;
     if taken > 0 {
-        return Err(MemberError::Invalid(
-            "The other organization already has a workspace with this title; rename one first."
-                .into(),
+        return Err(ServiceError::invalid(
+            "to",
+            "The other organization already has a workspace with this title; rename one first.",
         ));
     }
+    let lost = rehome(&txn, acting, workspace_id, target_org_id, now).await?;
+    record_move(&txn, acting, &found, target_org_id, now).await?;
+    txn.commit().await?;
+    Ok((found, lost))
+}
+
+/// The workspace, once the actor owns it, it is not the organization's
+/// last, and the actor is an Admin or the Owner where it goes.
+async fn authorize_move<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    workspace_id: &str,
+    target_org_id: &str,
+) -> Result<workspace::Model, ServiceError> {
+    let (found, roles) = acting
+        .authorize_in_workspace(
+            conn,
+            workspace_id,
+            Action::InWorkspace(WsPermission::OwnWorkspace),
+        )
+        .await?;
+    if target_org_id == acting.org_id {
+        return Err(ServiceError::invalid(
+            "to",
+            "Choose another organization to move the workspace to.",
+        ));
+    }
+    keep_one_workspace(
+        conn,
+        &acting.org_id,
+        "to",
+        "This is the organization's only workspace: an organization keeps at least one. \
+         Create another workspace before moving this one away.",
+    )
+    .await?;
+    let destination = super::acting::org_role_of(conn, target_org_id, &acting.user_id).await?;
+    policy::authorize(roles, Action::MoveWorkspace { destination })?;
+    Ok(found)
+}
+
+/// Moves the workspace, its products and its direct roles to the target
+/// organization. Direct roles of people outside it end; if the Owner's is
+/// one of them, the actor becomes the Owner. Returns how many lost access.
+async fn rehome<C: ConnectionTrait>(
+    txn: &C,
+    acting: &Acting,
+    workspace_id: &str,
+    target_org_id: &str,
+    now: i64,
+) -> Result<usize, ServiceError> {
     let direct = workspace_member::Entity::find()
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
-        .all(&txn)
+        .all(txn)
         .await?;
     let staying: Vec<String> = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(target_org_id))
         .filter(membership::Column::UserId.is_in(direct.iter().map(|m| m.user_id.clone())))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .map(|m| m.user_id)
@@ -1132,25 +1130,25 @@ pub async fn move_to(
     let owner_leaves = leaving.iter().any(|m| m.role == WorkspaceRole::Owner);
     workspace_member::Entity::delete_many()
         .filter(workspace_member::Column::Id.is_in(leaving.iter().map(|m| m.id.clone())))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    super::products::on_workspace_moved(&txn, workspace_id, target_org_id, now).await?;
+    super::products::on_workspace_moved(txn, workspace_id, target_org_id, now).await?;
     workspace::Entity::update_many()
         .col_expr(workspace::Column::OrgId, Expr::value(target_org_id))
         .filter(workspace::Column::Id.eq(workspace_id))
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     workspace_member::Entity::update_many()
         .col_expr(workspace_member::Column::OrgId, Expr::value(target_org_id))
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if owner_leaves {
         workspace_member::Entity::delete_many()
             .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
             .filter(workspace_member::Column::UserId.eq(acting.user_id.as_str()))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         workspace_member::ActiveModel {
             id: Set(new_id()),
@@ -1160,13 +1158,24 @@ pub async fn move_to(
             role: Set(WorkspaceRole::Owner),
             created_at: Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    // The log names the organizations, with their ids for certainty.
+    Ok(leaving.len())
+}
+
+/// One audit row in each organization, naming both (with their ids, for
+/// certainty).
+async fn record_move<C: ConnectionTrait>(
+    txn: &C,
+    acting: &Acting,
+    found: &workspace::Model,
+    target_org_id: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
     let name_of = |id: &str| {
         let id = id.to_string();
-        let txn = &txn;
+
         async move {
             organization::Entity::find_by_id(id.clone())
                 .one(txn)
@@ -1181,13 +1190,13 @@ pub async fn move_to(
         (target_org_id, Some(from.clone()), Some(to.clone())),
     ] {
         audit::record(
-            &txn,
+            txn,
             &acting.actor,
             Entry {
                 org_id: Some(org),
                 action: AuditAction::WorkspaceMoved,
                 target_type: Some("workspace"),
-                target_id: Some(workspace_id),
+                target_id: Some(&found.id),
                 target_label: Some(&found.title),
                 before,
                 after,
@@ -1196,6 +1205,5 @@ pub async fn move_to(
         )
         .await?;
     }
-    txn.commit().await?;
-    Ok((found, leaving.len()))
+    Ok(())
 }

@@ -16,7 +16,6 @@ use super::format;
 use super::render::{FieldErrors, Layout, Section, html};
 use super::state::AppState;
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action};
 use crate::services::access_review::{
     self, After, DEFAULT_DAYS, MAX_DAYS, PER_PAGE, ReviewQuery, ReviewRow,
 };
@@ -158,16 +157,7 @@ pub async fn review(
     let rows = rows
         .into_iter()
         .map(|row| {
-            let is_self = row.member.user_id == ctx.user().id;
-            let can_remove = !is_self
-                && policy::authorize(
-                    ctx.role(),
-                    Action::Remove {
-                        target: row.member.role,
-                        is_self,
-                    },
-                )
-                .is_ok();
+            let can_remove = row.member.caps(ctx.role(), &ctx.user().id).remove;
             ReviewView { row, can_remove }
         })
         .collect();

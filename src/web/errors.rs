@@ -18,7 +18,7 @@ use askama::Template;
 
 use crate::domain::policy::Denied;
 use crate::services::accounts::{PasswordChangeError, SignInError};
-use crate::services::members::MemberError;
+use crate::services::error::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -75,7 +75,11 @@ impl AppError {
 
 impl From<Denied> for AppError {
     fn from(denied: Denied) -> Self {
-        AppError::Forbidden(denied.to_string())
+        if denied.is_invisible() {
+            AppError::NotFound
+        } else {
+            AppError::Forbidden(denied.to_string())
+        }
     }
 }
 
@@ -91,18 +95,18 @@ impl From<askama::Error> for AppError {
     }
 }
 
-impl From<MemberError> for AppError {
-    fn from(err: MemberError) -> Self {
+impl From<ServiceError> for AppError {
+    fn from(err: ServiceError) -> Self {
         match err {
-            MemberError::NotFound => AppError::NotFound,
-            MemberError::Denied(denied) => denied.into(),
-            MemberError::Conflict(message) => AppError::Conflict(message.to_string()),
-            MemberError::WrongPassword => AppError::BadRequest(err.to_string()),
-            MemberError::TooManyAttempts => AppError::TooMany(err.to_string()),
-            MemberError::Throttled(message) => AppError::TooMany(message),
-            MemberError::Unconfirmed => AppError::Forbidden(err.to_string()),
-            MemberError::Invalid(message) => AppError::BadRequest(message),
-            MemberError::Unexpected(err) => AppError::Unexpected(err),
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Denied(denied) => denied.into(),
+            ServiceError::Conflict(message) => AppError::Conflict(message.to_string()),
+            ServiceError::WrongPassword => AppError::BadRequest(err.to_string()),
+            ServiceError::TooManyAttempts => AppError::TooMany(err.to_string()),
+            ServiceError::Throttled(message) => AppError::TooMany(message),
+            ServiceError::Unconfirmed => AppError::Forbidden(err.to_string()),
+            ServiceError::Invalid(invalid) => AppError::BadRequest(invalid.message),
+            ServiceError::Unexpected(err) => AppError::Unexpected(err),
         }
     }
 }

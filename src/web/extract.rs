@@ -17,7 +17,7 @@ use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
 use crate::entities::{membership, organization, user};
-use crate::services::{accounts, audit, members, orgs};
+use crate::services::{accounts, audit, orgs};
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
@@ -194,13 +194,13 @@ impl OrgCtx {
     }
 
     pub fn can(&self, permission: Permission) -> bool {
-        self.role().permissions().contains(permission)
+        self.require(permission).is_ok()
     }
 
     /// Refuses the request unless the role grants `permission`.
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
         crate::domain::policy::authorize(
-            self.role(),
+            crate::domain::policy::Roles::in_org(self.role()),
             crate::domain::policy::Action::Use(permission),
         )
         .map_err(AppError::from)
@@ -211,8 +211,8 @@ impl OrgCtx {
     }
 
     /// The actor as the services see them.
-    pub fn acting(&self) -> members::Acting {
-        members::Acting {
+    pub fn acting(&self) -> crate::services::acting::Acting {
+        crate::services::acting::Acting {
             org_id: self.org.id.clone(),
             user_id: self.current.user.id.clone(),
             membership_id: self.membership.id.clone(),

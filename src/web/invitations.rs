@@ -20,10 +20,11 @@ use crate::domain::token;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::outbox_message;
 use crate::mail::{outbox, templates};
+use crate::services::acting::Acting;
+use crate::services::error::ServiceError;
 use crate::services::invitations::{
     self, IntoWorkspace, InvitationRow, Line, ListQuery, Outcome, PER_PAGE, Sender, SentLink, State,
 };
-use crate::services::members::{Acting, MemberError};
 use crate::services::workspaces;
 
 /// An invitation row with what the page shows about it.
@@ -48,13 +49,12 @@ impl InvitationView {
         let now = state.clock.now();
         let current = State::of(&row.invitation, now);
         let can_manage = matches!(current, State::Pending | State::Expired)
-            && policy::authorize(
-                ctx.role(),
+            && policy::allows(
+                policy::Roles::in_org(ctx.role()),
                 policy::Action::Invite {
                     role: row.invitation.role,
                 },
-            )
-            .is_ok();
+            );
         let workspace = match (&row.invitation.workspace_id, row.invitation.workspace_role) {
             (Some(id), Some(role)) => {
                 let title = titles
@@ -335,8 +335,9 @@ pub async fn send(
     let addresses = invitations::split_addresses(&form.emails);
     let acting = ctx.acting();
     let outcome = if role == OrgRole::None && into.is_none() {
-        Err(MemberError::Invalid(
-            "Choose a workspace for someone without an organization role.".into(),
+        Err(ServiceError::invalid(
+            "workspace_id",
+            invitations::NEEDS_WORKSPACE,
         ))
     } else {
         invitations::invite(
@@ -364,15 +365,15 @@ pub async fn send(
             };
             (StatusCode::OK, lines, kept)
         }
-        Err(MemberError::Invalid(message)) => {
-            errors.add("emails", message);
+        Err(ServiceError::Invalid(invalid)) => {
+            errors.add(invalid.field, invalid.message);
             (StatusCode::UNPROCESSABLE_ENTITY, Vec::new(), form)
         }
-        Err(err @ MemberError::Throttled(_)) => {
+        Err(err @ ServiceError::Throttled(_)) => {
             errors.add("emails", err.to_string());
             (StatusCode::TOO_MANY_REQUESTS, Vec::new(), form)
         }
-        Err(err @ MemberError::Unconfirmed) => {
+        Err(err @ ServiceError::Unconfirmed) => {
             errors.add("emails", err.to_string());
             (StatusCode::FORBIDDEN, Vec::new(), form)
         }

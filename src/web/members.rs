@@ -15,16 +15,18 @@ use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
+use crate::services::error::ServiceError;
 use crate::services::members::{
-    self, Cursor, Direction, MemberError, MemberQuery, MemberRow, MemberSort, PER_PAGE,
+    self, Cursor, Direction, MemberQuery, MemberRow, MemberSort, PER_PAGE,
 };
 use crate::services::{audit_log, orgs, product_access, products, workspaces};
 
 /// A member row with what the viewer may do to it.
 pub struct MemberView {
     pub row: MemberRow,
+    /// The roles the viewer may give this member (empty: no change).
+    pub roles: Vec<OrgRole>,
     pub can_change: bool,
     pub can_remove: bool,
     pub is_self: bool,
@@ -35,33 +37,14 @@ pub struct MemberView {
 impl MemberView {
     fn new(ctx: &OrgCtx, row: MemberRow) -> Self {
         let is_self = row.user_id == ctx.user().id;
-        let can_change = !policy::grantable_roles(ctx.role()).is_empty()
-            && policy::grantable_roles(ctx.role()).iter().any(|to| {
-                policy::authorize(
-                    ctx.role(),
-                    Action::ChangeRole {
-                        from: row.role,
-                        to: *to,
-                        is_self,
-                    },
-                )
-                .is_ok()
-            });
-        let can_remove = !is_self
-            && policy::authorize(
-                ctx.role(),
-                Action::Remove {
-                    target: row.role,
-                    is_self,
-                },
-            )
-            .is_ok();
+        let caps = row.caps(ctx.role(), &ctx.user().id);
         let can_restrict =
             ctx.can(Permission::ManageProductAccess) && product_access::restrictable(row.role);
         MemberView {
             row,
-            can_change,
-            can_remove,
+            can_change: caps.change_role(),
+            can_remove: caps.remove,
+            roles: caps.roles,
             is_self,
             can_restrict,
         }
@@ -338,11 +321,7 @@ async fn member_page(
     ctx: &OrgCtx,
     m: MemberView,
 ) -> Result<HttpResponse, AppError> {
-    let roles = if m.can_change {
-        policy::grantable_roles(ctx.role())
-    } else {
-        Vec::new()
-    };
+    let roles = m.roles.clone();
     let workspaces =
         workspaces::access_by_workspace(&state.db, &ctx.org.id, &m.row.user_id, m.row.role)
             .await?
@@ -445,7 +424,7 @@ pub async fn edit_role(
     if htmx.0 {
         return page(&RowEditFragment {
             org_id: ctx.org.id.clone(),
-            roles: policy::grantable_roles(ctx.role()),
+            roles: m.roles.clone(),
             csrf: session::csrf_token(ctx.session()),
             m,
         });
@@ -658,13 +637,13 @@ pub async fn transfer(
             );
             return Ok(see_other(&format!("/orgs/{}/members", ctx.org.id)));
         }
-        Some(Err(err @ MemberError::WrongPassword)) => errors.add("password", err.to_string()),
-        Some(Err(err @ MemberError::TooManyAttempts)) => {
+        Some(Err(err @ ServiceError::WrongPassword)) => errors.add("password", err.to_string()),
+        Some(Err(err @ ServiceError::TooManyAttempts)) => {
             status = StatusCode::TOO_MANY_REQUESTS;
             errors.add("password", err.to_string())
         }
-        Some(Err(MemberError::Invalid(message))) => errors.add("email", message),
-        Some(Err(MemberError::Denied(denied))) => errors.add("email", denied.to_string()),
+        Some(Err(ServiceError::Invalid(invalid))) => errors.add(invalid.field, invalid.message),
+        Some(Err(ServiceError::Denied(denied))) => errors.add("email", denied.to_string()),
         Some(Err(other)) => return Err(other.into()),
     }
     html(

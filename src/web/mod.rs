@@ -26,6 +26,7 @@ pub mod password_slot;
 pub mod product_access;
 pub mod products;
 pub mod render;
+pub mod role_help;
 pub mod session;
 pub mod settings;
 pub mod state;

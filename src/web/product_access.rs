@@ -16,7 +16,8 @@ use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::domain::product::Grant;
 use crate::entities::workspace;
-use crate::services::members::{self, MemberError, MemberQuery, MemberRow};
+use crate::services::error::ServiceError;
+use crate::services::members::{self, MemberQuery, MemberRow};
 use crate::services::product_access::{self, GrantRow, NEVER_RESTRICTED, Subject, Summary};
 use crate::services::products::PER_PAGE;
 
@@ -247,8 +248,8 @@ pub async fn restrict(
     .await
     {
         Ok(()) => {}
-        Err(MemberError::Invalid(message)) => {
-            return Err(AppError::Conflict(message));
+        Err(ServiceError::Invalid(invalid)) => {
+            return Err(AppError::Conflict(invalid.message));
         }
         Err(err) => return Err(err.into()),
     }

@@ -17,7 +17,7 @@ use crate::domain::names::{Label, LabelKind};
 use crate::domain::product::Grant;
 use crate::domain::workspace::WsPermission;
 use crate::entities::workspace;
-use crate::services::members::MemberError;
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::products::{self, Found, ListQuery, PER_PAGE, ProductRow, Viewer};
 
 /// The query of a product list: `q` (name fragment), `workspace`, `page`.
@@ -183,14 +183,9 @@ fn validate(form: &ProductForm) -> Result<(Label, String), FieldErrors> {
 }
 
 /// Which field a refusal of the service belongs to.
-fn refusal(message: String) -> FieldErrors {
+fn refusal(invalid: Invalid) -> FieldErrors {
     let mut errors = FieldErrors::default();
-    let field = if message.starts_with("Choose a workspace") {
-        "workspace_id"
-    } else {
-        "name"
-    };
-    errors.add(field, message);
+    errors.add(invalid.field, invalid.message);
     errors
 }
 
@@ -232,7 +227,7 @@ pub async fn create(
                     ctx.org.id, created.id
                 )));
             }
-            Err(MemberError::Invalid(message)) => refusal(message),
+            Err(ServiceError::Invalid(invalid)) => refusal(invalid),
             Err(err) => return Err(err.into()),
         },
         Err(errors) => errors,
@@ -378,7 +373,7 @@ pub async fn update(
                     ctx.org.id, updated.id
                 )));
             }
-            Err(MemberError::Invalid(message)) => refusal(message),
+            Err(ServiceError::Invalid(invalid)) => refusal(invalid),
             Err(err) => return Err(err.into()),
         },
         Err(errors) => errors,
@@ -427,9 +422,8 @@ pub async fn assign_owner(
                 ctx.org.id, product.id
             )))
         }
-        Err(MemberError::Invalid(message)) => {
-            let mut errors = FieldErrors::default();
-            errors.add("owner_email", message);
+        Err(ServiceError::Invalid(invalid)) => {
+            let errors = refusal(invalid);
             product_page(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,

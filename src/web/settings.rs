@@ -20,7 +20,7 @@ use crate::domain::role::OrgRole;
 use crate::entities::auto_join_domain;
 use crate::services::account_links;
 use crate::services::domain_proof::{self, Checked, ProofError};
-use crate::services::members::MemberError;
+use crate::services::error::ServiceError;
 use crate::services::orgs::{self, OrgProfile};
 
 fn layout_for(ctx: &OrgCtx, section: Section) -> Result<Layout, AppError> {
@@ -195,7 +195,7 @@ pub async fn update_auto_join(
                 session::flash(ctx.session(), "success", saved_message(&listed, role));
                 return Ok(see_other(&format!("/orgs/{}/settings", ctx.org.id)));
             }
-            Err(MemberError::Invalid(message)) => errors.add("domains", message),
+            Err(ServiceError::Invalid(invalid)) => errors.add(invalid.field, invalid.message),
             Err(other) => return Err(other.into()),
         }
     }
@@ -398,12 +398,12 @@ pub async fn delete_org(
             );
             return Ok(see_other("/"));
         }
-        Some(Err(err @ MemberError::WrongPassword)) => errors.add("password", err.to_string()),
-        Some(Err(err @ MemberError::TooManyAttempts)) => {
+        Some(Err(err @ ServiceError::WrongPassword)) => errors.add("password", err.to_string()),
+        Some(Err(err @ ServiceError::TooManyAttempts)) => {
             status = StatusCode::TOO_MANY_REQUESTS;
             errors.add("password", err.to_string())
         }
-        Some(Err(MemberError::Invalid(message))) => errors.add("confirm_name", message),
+        Some(Err(ServiceError::Invalid(invalid))) => errors.add(invalid.field, invalid.message),
         Some(Err(other)) => return Err(other.into()),
     }
     let (name, description) = (ctx.org.name.clone(), ctx.org.description.clone());

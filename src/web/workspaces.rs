@@ -14,10 +14,12 @@ use super::session;
 use super::state::AppState;
 use crate::domain::names::{Label, LabelKind};
 use crate::domain::permission::Permission;
+use crate::domain::policy::{self, Action, Denied, DirectRoleCaps, Roles, WorkspaceCaps};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::workspace;
-use crate::services::members::{Cursor, Direction, MemberError, MemberSort};
+use crate::services::error::{Invalid, ServiceError};
+use crate::services::members::{Cursor, Direction, MemberSort};
 use crate::services::products;
 use crate::services::workspaces::{
     self, AccessRow, ListQuery, PER_PAGE, WorkspaceRow, WorkspaceSort,
@@ -151,9 +153,9 @@ pub async fn list(
 }
 
 /// The form's message when the service refused the title (taken).
-fn title_error(message: String) -> FieldErrors {
+fn field_error(invalid: Invalid) -> FieldErrors {
     let mut errors = FieldErrors::default();
-    errors.add("title", message);
+    errors.add(invalid.field, invalid.message);
     errors
 }
 
@@ -195,7 +197,7 @@ pub async fn create(
                         ctx.org.id, created.id
                     )));
                 }
-                Err(MemberError::Invalid(message)) => title_error(message),
+                Err(ServiceError::Invalid(invalid)) => field_error(invalid),
                 Err(err) => return Err(err.into()),
             }
         }
@@ -283,17 +285,19 @@ async fn workspace_page(
     state: &AppState,
     ctx: &OrgCtx,
     status: StatusCode,
-    found: (workspace::Model, Access),
+    found: (workspace::Model, Roles),
     errors: OverviewErrors,
 ) -> Result<HttpResponse, AppError> {
-    let (workspace, access) = found;
+    let (workspace, roles) = found;
+    let caps = WorkspaceCaps::of(roles);
+    let access = roles.workspace();
     let owner_name = workspaces::owner_name(&state.db, &workspace.id)
         .await?
         .unwrap_or_default();
     let direct_members = workspaces::direct_member_count(&state.db, &workspace.id).await?;
     let viewer = products::Viewer::of(&ctx.membership);
     let products = products::count_in_workspace(&state.db, &viewer, &workspace.id).await?;
-    let all_products = if access.can(WsPermission::OwnWorkspace) {
+    let all_products = if caps.own {
         products::workspace_total(&state.db, &workspace.id).await?
     } else {
         products
@@ -338,8 +342,8 @@ async fn workspace_page(
             layout: Layout::org(ctx, Section::Workspaces, &workspace.title),
             org_id: ctx.org.id.clone(),
             owner_name,
-            can_edit: access.can(WsPermission::EditDetails),
-            can_own: access.can(WsPermission::OwnWorkspace),
+            can_edit: caps.edit_details,
+            can_own: caps.own,
             direct_members,
             products,
             all_products,
@@ -358,7 +362,7 @@ async fn found(
     state: &AppState,
     ctx: &OrgCtx,
     workspace_id: &str,
-) -> Result<(workspace::Model, Access), AppError> {
+) -> Result<(workspace::Model, Roles), AppError> {
     workspaces::find(
         &state.db,
         &ctx.org.id,
@@ -386,11 +390,7 @@ pub async fn update(
     form: web::Form<WorkspaceForm>,
 ) -> Result<HttpResponse, AppError> {
     let target = found(&state, &ctx, &path.1).await?;
-    if !target.1.can(WsPermission::EditDetails) {
-        return Err(AppError::forbidden(
-            "You don't have permission to do that in this workspace.",
-        ));
-    }
+    policy::authorize(target.1, Action::InWorkspace(WsPermission::EditDetails))?;
     let form = form.into_inner();
     let errors = match validate(&form) {
         Ok((title, description)) => match workspaces::update_details(
@@ -414,7 +414,7 @@ pub async fn update(
                     ctx.org.id, updated.id
                 )));
             }
-            Err(MemberError::Invalid(message)) => title_error(message),
+            Err(ServiceError::Invalid(invalid)) => field_error(invalid),
             Err(err) => return Err(err.into()),
         },
         Err(errors) => errors,
@@ -455,9 +455,8 @@ pub async fn transfer(
                 ctx.org.id, workspace.id
             )))
         }
-        Err(MemberError::Invalid(message)) => {
-            let mut errors = FieldErrors::default();
-            errors.add("new_owner_email", message);
+        Err(ServiceError::Invalid(invalid)) => {
+            let errors = field_error(invalid);
             workspace_page(
                 &state,
                 &ctx,
@@ -502,9 +501,8 @@ pub async fn delete(
             );
             Ok(see_other(&format!("/orgs/{}/workspaces", ctx.org.id)))
         }
-        Err(MemberError::Invalid(message)) => {
-            let mut errors = FieldErrors::default();
-            errors.add("confirm_title", message);
+        Err(ServiceError::Invalid(invalid)) => {
+            let errors = field_error(invalid);
             workspace_page(
                 &state,
                 &ctx,
@@ -527,22 +525,12 @@ pub struct AccessView {
 }
 
 impl AccessView {
-    fn new(viewer: Access, row: AccessRow) -> Self {
-        let changeable = row
-            .direct_role
-            .is_none_or(|current| viewer.may_change(current));
-        let roles = if changeable {
-            viewer.grantable()
-        } else {
-            Vec::new()
-        };
-        let can_revoke = row
-            .direct_role
-            .is_some_and(|current| viewer.may_change(current));
+    fn new(viewer: Roles, row: AccessRow) -> Self {
+        let caps = DirectRoleCaps::of(viewer, row.direct_role);
         AccessView {
             row,
-            roles,
-            can_revoke,
+            roles: caps.roles,
+            can_revoke: caps.revoke,
         }
     }
 
@@ -609,6 +597,8 @@ struct MembersTab {
     prev_href: String,
     next_href: String,
     only_direct: bool,
+    /// The viewer manages direct roles here: the role table is shown.
+    manages: bool,
 }
 
 /// Everyone with access to the workspace and how; a workspace guest sees
@@ -619,7 +609,7 @@ pub async fn members(
     path: web::Path<(String, String)>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (workspace, access) = found(&state, &ctx, &path.1).await?;
+    let (workspace, roles) = found(&state, &ctx, &path.1).await?;
     let only_direct = ctx.role() == OrgRole::None;
     let (page, cursor) = query.validate()?;
     let (rows, total) = workspaces::access_list(
@@ -652,9 +642,10 @@ pub async fn members(
             csrf: layout.csrf.clone(),
             layout,
             org_id: ctx.org.id.clone(),
+            manages: WorkspaceCaps::of(roles).manage_members,
             people: rows
                 .into_iter()
-                .map(|row| AccessView::new(access, row))
+                .map(|row| AccessView::new(roles, row))
                 .collect(),
             workspace,
             total,
@@ -726,12 +717,12 @@ pub async fn set_role(
     };
     if htmx.0 {
         // What the viewer may do next, as of now.
-        let (_, access) = found(&state, &ctx, &workspace_id).await?;
+        let (_, roles) = found(&state, &ctx, &workspace_id).await?;
         return page(&AccessChanged {
             csrf: session::csrf_token(ctx.session()),
             org_id: ctx.org.id.clone(),
             workspace,
-            p: AccessView::new(access, row),
+            p: AccessView::new(roles, row),
             message,
         });
     }
@@ -768,14 +759,19 @@ async fn move_page(
     state: &AppState,
     ctx: &OrgCtx,
     status: StatusCode,
-    workspace: workspace::Model,
+    (workspace, roles): (workspace::Model, Roles),
     to: &str,
     error: String,
 ) -> Result<HttpResponse, AppError> {
     let targets: Vec<_> = ctx
         .orgs
         .iter()
-        .filter(|o| o.id != ctx.org.id && matches!(o.role, OrgRole::Admin | OrgRole::Owner))
+        .filter(|o| {
+            let move_there = Action::MoveWorkspace {
+                destination: Some(o.role),
+            };
+            o.id != ctx.org.id && policy::allows(roles, move_there)
+        })
         .cloned()
         .collect();
     let chosen = targets.iter().find(|o| o.id == to).cloned();
@@ -810,17 +806,13 @@ pub async fn move_form(
     path: web::Path<(String, String)>,
     query: web::Query<MoveQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (workspace, access) = found(&state, &ctx, &path.1).await?;
-    if !access.can(WsPermission::OwnWorkspace) {
-        return Err(AppError::forbidden(
-            "You don't have permission to do that in this workspace.",
-        ));
-    }
+    let (workspace, roles) = found(&state, &ctx, &path.1).await?;
+    policy::authorize(roles, Action::InWorkspace(WsPermission::OwnWorkspace))?;
     move_page(
         &state,
         &ctx,
         StatusCode::OK,
-        workspace,
+        (workspace, roles),
         &query.to,
         String::new(),
     )
@@ -833,7 +825,7 @@ pub async fn move_workspace(
     path: web::Path<(String, String)>,
     form: web::Form<MoveQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (workspace, _) = found(&state, &ctx, &path.1).await?;
+    let target = found(&state, &ctx, &path.1).await?;
     match workspaces::move_to(&state.db, &state.clock, &ctx.acting(), &path.1, &form.to).await {
         Ok((moved, lost)) => {
             let message = match lost {
@@ -847,14 +839,25 @@ pub async fn move_workspace(
                 form.to, moved.id
             )))
         }
-        Err(MemberError::Invalid(message)) => {
+        Err(ServiceError::Invalid(invalid)) => {
             move_page(
                 &state,
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                workspace,
+                target,
                 &form.to,
-                message,
+                invalid.message,
+            )
+            .await
+        }
+        Err(ServiceError::Denied(denied @ Denied::NotAdminOfDestination)) => {
+            move_page(
+                &state,
+                &ctx,
+                StatusCode::FORBIDDEN,
+                target,
+                &form.to,
+                denied.to_string(),
             )
             .await
         }

@@ -1,0 +1,191 @@
+//! Who is acting, in which organization, and with what roles. Every use
+//! case loads the actor's roles here, inside its own transaction, and
+//! hands them to `domain::policy`: a role changed a moment ago counts.
+
+use anyhow::Context;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::audit::Actor;
+use super::error::ServiceError;
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::domain::policy::{self, Action, Roles};
+use crate::domain::product::Grant;
+use crate::domain::role::OrgRole;
+use crate::domain::workspace::WorkspaceRole;
+use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
+
+/// Who is acting, in which organization, as loaded for this request.
+#[derive(Clone, Debug)]
+pub struct Acting {
+    pub org_id: String,
+    pub user_id: String,
+    pub membership_id: String,
+    pub actor: Actor,
+}
+
+impl Acting {
+    /// The actor's membership as of now.
+    pub(crate) async fn membership<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+    ) -> Result<membership::Model, ServiceError> {
+        membership(conn, &self.org_id, &self.membership_id).await
+    }
+
+    /// The actor's roles for an action on the organization.
+    pub(crate) async fn in_org<C: ConnectionTrait>(&self, conn: &C) -> Result<Roles, ServiceError> {
+        Ok(Roles::in_org(self.membership(conn).await?.role))
+    }
+
+    /// Refuses unless the policy allows `action` on the organization;
+    /// returns the actor's roles.
+    pub(crate) async fn authorize<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        action: Action,
+    ) -> Result<Roles, ServiceError> {
+        let roles = self.in_org(conn).await?;
+        policy::authorize(roles, action)?;
+        Ok(roles)
+    }
+
+    /// A workspace of the organization and the actor's roles in it.
+    /// `NotFound` for another organization's workspace as for none.
+    pub(crate) async fn in_workspace<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        workspace_id: &str,
+    ) -> Result<(workspace::Model, Roles), ServiceError> {
+        let found = workspace::Entity::find_by_id(workspace_id.to_string())
+            .filter(workspace::Column::OrgId.eq(self.org_id.as_str()))
+            .one(conn)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let org = self.membership(conn).await?.role;
+        let direct = direct_role(conn, workspace_id, &self.user_id).await?;
+        Ok((found, Roles::in_workspace(org, direct)))
+    }
+
+    /// The workspace and the actor's roles there, once the policy allows
+    /// `action` in it.
+    pub(crate) async fn authorize_in_workspace<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        workspace_id: &str,
+        action: Action,
+    ) -> Result<(workspace::Model, Roles), ServiceError> {
+        let (found, roles) = self.in_workspace(conn, workspace_id).await?;
+        refuse_unseen(policy::authorize(roles, action))?;
+        Ok((found, roles))
+    }
+
+    /// Re-checks the acting person's password before a grave change,
+    /// under the sign-in limits of their account.
+    pub(crate) async fn recheck_password(
+        &self,
+        db: &Db,
+        clock: &Clock,
+        user: &user::Model,
+        attempt: &str,
+    ) -> Result<(), ServiceError> {
+        use super::accounts::Checked;
+        let address = self.actor.address.as_deref();
+        match super::accounts::check_password(db, clock, user, attempt, address).await? {
+            Checked::Matched => Ok(()),
+            Checked::Wrong => Err(ServiceError::WrongPassword),
+            Checked::RateLimited => Err(ServiceError::TooManyAttempts),
+        }
+    }
+}
+
+/// A refusal, with "you may not see it" answered as "it does not exist".
+pub(crate) fn refuse_unseen(decision: Result<(), policy::Denied>) -> Result<(), ServiceError> {
+    match decision {
+        Ok(()) => Ok(()),
+        Err(denied) if denied.is_invisible() => Err(ServiceError::NotFound),
+        Err(denied) => Err(ServiceError::Denied(denied)),
+    }
+}
+
+/// One membership of the organization, by id; `NotFound` for another
+/// organization's.
+pub(crate) async fn membership<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    membership_id: &str,
+) -> Result<membership::Model, ServiceError> {
+    membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::Id.eq(membership_id))
+        .one(conn)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// The organization role of someone who is not the actor (an inviter whose
+/// invitation is being accepted), if they still belong.
+pub(crate) async fn org_role_of<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<OrgRole>, sea_orm::DbErr> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(conn)
+        .await?
+        .map(|m| m.role))
+}
+
+/// A person's direct role in a workspace.
+pub(crate) async fn direct_role<C: ConnectionTrait>(
+    conn: &C,
+    workspace_id: &str,
+    user_id: &str,
+) -> anyhow::Result<Option<WorkspaceRole>> {
+    Ok(workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .one(conn)
+        .await
+        .context("failed to read a workspace role")?
+        .map(|m| m.role))
+}
+
+/// What a membership was granted on one product.
+pub(crate) async fn grant_of<C: ConnectionTrait>(
+    conn: &C,
+    membership_id: &str,
+    product_id: &str,
+) -> anyhow::Result<Option<Grant>> {
+    Ok(
+        product_grant::Entity::find_by_id((membership_id.to_string(), product_id.to_string()))
+            .one(conn)
+            .await
+            .context("failed to read a product grant")?
+            .map(|g| g.access),
+    )
+}
+
+/// The roles of a member on one product: their organization role, their
+/// direct role in its workspace, their restriction and grant.
+pub(crate) async fn product_roles<C: ConnectionTrait>(
+    conn: &C,
+    member: &membership::Model,
+    found: &product::Model,
+) -> anyhow::Result<Roles> {
+    let direct = direct_role(conn, &found.workspace_id, &member.user_id).await?;
+    let restricted = crate::domain::product::is_restricted(member.role, member.products_restricted);
+    let grant = if restricted {
+        grant_of(conn, &member.id, &found.id).await?
+    } else {
+        None
+    };
+    Ok(Roles::on_product(
+        member.role,
+        direct,
+        member.products_restricted,
+        grant,
+    ))
+}
