@@ -433,19 +433,7 @@ pub async fn auto_join(
         OrgRole::Viewer => OrgRole::Viewer,
         _ => OrgRole::Member,
     };
-    let joined = membership::ActiveModel {
-        id: Set(new_id()),
-        org_id: Set(org.id.clone()),
-        user_id: Set(user.id.clone()),
-        role: Set(role),
-        sort_name: Set(user.name.to_lowercase()),
-        email_normalized: Set(user.email_normalized.clone()),
-        created_at: Set(now),
-        last_active_at: Set(0),
-        products_restricted: Set(false),
-    }
-    .insert(&txn)
-    .await;
+    let joined = super::memberships::insert(&txn, &org.id, &user, role, now, 0).await;
     match joined {
         Ok(_) => {}
         Err(err) if is_unique_violation(&err) => return Err(AutoJoinError::AlreadyMember),

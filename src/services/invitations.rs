@@ -823,20 +823,7 @@ pub async fn accept(
 ) -> Result<(String, user::Model), AcceptError> {
     let now = clock.now();
     let txn = db.begin_write().await?;
-    let invitation = invitation::Entity::find()
-        .filter(invitation::Column::TokenHash.eq(token::hash(secret)))
-        .one(&txn)
-        .await?
-        .ok_or(AcceptError::NotFound)?;
-    // The inviter's role is checked again below: hold the organization so
-    // that it is still the role in force when this commits.
-    crate::db::lock_orgs(&txn, &[&invitation.org_id]).await?;
-    match State::of(&invitation, now) {
-        State::Pending => {}
-        State::Expired => return Err(AcceptError::Expired),
-        State::Revoked => return Err(AcceptError::Revoked),
-        State::Accepted => return Err(AcceptError::Used),
-    }
+    let invitation = pending_by_secret(&txn, secret, now).await?;
     if let Joiner::Existing(user) = &joiner
         && user.email_normalized != invitation.email_normalized
     {
@@ -860,133 +847,15 @@ pub async fn accept(
         record_refusal(db, &actor, &invitation, &reason, now).await?;
         return Err(AcceptError::InviterCannotGrant(reason));
     }
-    let person = match joiner {
-        Joiner::Existing(user) => user.clone(),
-        Joiner::New {
-            name,
-            password_hash,
-        } => {
-            let created = user::ActiveModel {
-                id: Set(new_id()),
-                email: Set(invitation.email.clone()),
-                email_normalized: Set(invitation.email_normalized.clone()),
-                name: Set(name.to_string()),
-                password_hash: Set(password_hash),
-                // The link proves the address for this invitation only; the
-                // separate verification email is still needed elsewhere.
-                email_verified_at: Set(None),
-                session_epoch: Set(0),
-                created_at: Set(now),
-                last_active_at: Set(Some(now)),
-            }
-            .insert(&txn)
-            .await;
-            match created {
-                Ok(user) => user,
-                Err(err) if is_unique_violation(&err) => return Err(AcceptError::AccountExists),
-                Err(err) => return Err(err.into()),
-            }
-        }
-    };
+    let person = person_joining(&txn, joiner, &invitation, now).await?;
+    consume(&txn, &invitation, &person, now).await?;
+    join_organization(&txn, &invitation, &person, now).await?;
+    join_workspace(&txn, &invitation, &person, now).await?;
     let actor = Actor {
         user_id: Some(person.id.clone()),
         label: person.email.clone(),
         address,
     };
-    let consumed = invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::State,
-            Expr::value(StoredState::Accepted),
-        )
-        .col_expr(invitation::Column::AcceptedAt, Expr::value(Some(now)))
-        .col_expr(
-            invitation::Column::AcceptedBy,
-            Expr::value(Some(person.id.clone())),
-        )
-        .filter(invitation::Column::Id.eq(invitation.id.as_str()))
-        .filter(invitation::Column::State.eq(StoredState::Pending))
-        .filter(invitation::Column::TokenHash.eq(invitation.token_hash.as_str()))
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .exec(&txn)
-        .await?;
-    if consumed.rows_affected != 1 {
-        return Err(AcceptError::Used);
-    }
-    // A workspace guest (organization role none) invited again joins with
-    // the invited role; anyone else already in is already a member.
-    let existing = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(invitation.org_id.as_str()))
-        .filter(membership::Column::UserId.eq(person.id.as_str()))
-        .one(&txn)
-        .await?;
-    match existing {
-        Some(member) if member.role != OrgRole::None => return Err(AcceptError::AlreadyMember),
-        Some(guest) => {
-            if invitation.role != OrgRole::None {
-                let raised = membership::Entity::update_many()
-                    .col_expr(membership::Column::Role, Expr::value(invitation.role))
-                    .filter(membership::Column::Id.eq(guest.id.as_str()))
-                    .filter(membership::Column::Role.eq(OrgRole::None))
-                    .exec(&txn)
-                    .await?;
-                if raised.rows_affected != 1 {
-                    return Err(AcceptError::AlreadyMember);
-                }
-            }
-        }
-        None => {
-            let joined = membership::ActiveModel {
-                id: Set(new_id()),
-                org_id: Set(invitation.org_id.clone()),
-                user_id: Set(person.id.clone()),
-                role: Set(invitation.role),
-                sort_name: Set(person.name.to_lowercase()),
-                email_normalized: Set(person.email_normalized.clone()),
-                created_at: Set(now),
-                last_active_at: Set(0),
-                products_restricted: Set(false),
-            }
-            .insert(&txn)
-            .await;
-            match joined {
-                Ok(_) => {}
-                Err(err) if is_unique_violation(&err) => return Err(AcceptError::AlreadyMember),
-                Err(err) => return Err(err.into()),
-            }
-        }
-    }
-    if let (Some(workspace_id), Some(ws_role)) =
-        (&invitation.workspace_id, invitation.workspace_role)
-    {
-        let current = workspace_member::Entity::find()
-            .filter(workspace_member::Column::WorkspaceId.eq(workspace_id.as_str()))
-            .filter(workspace_member::Column::UserId.eq(person.id.as_str()))
-            .one(&txn)
-            .await?;
-        match current {
-            // A direct role at or above the invited one stays.
-            Some(held) if held.role >= ws_role => {}
-            Some(held) => {
-                workspace_member::Entity::update_many()
-                    .col_expr(workspace_member::Column::Role, Expr::value(ws_role))
-                    .filter(workspace_member::Column::Id.eq(held.id.as_str()))
-                    .exec(&txn)
-                    .await?;
-            }
-            None => {
-                workspace_member::ActiveModel {
-                    id: Set(new_id()),
-                    workspace_id: Set(workspace_id.clone()),
-                    org_id: Set(invitation.org_id.clone()),
-                    user_id: Set(person.id.clone()),
-                    role: Set(ws_role),
-                    created_at: Set(now),
-                }
-                .insert(&txn)
-                .await?;
-            }
-        }
-    }
     record(
         &txn,
         &actor,
@@ -1001,6 +870,184 @@ pub async fn accept(
     .await?;
     txn.commit().await?;
     Ok((invitation.org_id, person))
+}
+
+/// The pending invitation whose link holds `secret`, with its
+/// organization held: the inviter's role is checked next, and must still
+/// be the role in force when the acceptance commits.
+async fn pending_by_secret(
+    txn: &DatabaseTransaction,
+    secret: &str,
+    now: i64,
+) -> Result<invitation::Model, AcceptError> {
+    let invitation = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(token::hash(secret)))
+        .one(txn)
+        .await?
+        .ok_or(AcceptError::NotFound)?;
+    crate::db::lock_orgs(txn, &[&invitation.org_id]).await?;
+    match State::of(&invitation, now) {
+        State::Pending => Ok(invitation),
+        State::Expired => Err(AcceptError::Expired),
+        State::Revoked => Err(AcceptError::Revoked),
+        State::Accepted => Err(AcceptError::Used),
+    }
+}
+
+/// The account that joins: the signed-in one, or a new one for the
+/// invited address.
+async fn person_joining(
+    txn: &DatabaseTransaction,
+    joiner: Joiner<'_>,
+    invitation: &invitation::Model,
+    now: i64,
+) -> Result<user::Model, AcceptError> {
+    let (name, password_hash) = match joiner {
+        Joiner::Existing(user) => return Ok(user.clone()),
+        Joiner::New {
+            name,
+            password_hash,
+        } => (name, password_hash),
+    };
+    let created = user::ActiveModel {
+        id: Set(new_id()),
+        email: Set(invitation.email.clone()),
+        email_normalized: Set(invitation.email_normalized.clone()),
+        name: Set(name.to_string()),
+        password_hash: Set(password_hash),
+        // The link proves the address for this invitation only; the
+        // separate verification email is still needed elsewhere.
+        email_verified_at: Set(None),
+        session_epoch: Set(0),
+        created_at: Set(now),
+        last_active_at: Set(Some(now)),
+    }
+    .insert(txn)
+    .await;
+    match created {
+        Ok(user) => Ok(user),
+        Err(err) if is_unique_violation(&err) => Err(AcceptError::AccountExists),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Marks the invitation accepted, only if it is still the pending one
+/// with this link (a concurrent acceptance or resend makes this fail).
+async fn consume(
+    txn: &DatabaseTransaction,
+    invitation: &invitation::Model,
+    person: &user::Model,
+    now: i64,
+) -> Result<(), AcceptError> {
+    let consumed = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::State,
+            Expr::value(StoredState::Accepted),
+        )
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(Some(now)))
+        .col_expr(
+            invitation::Column::AcceptedBy,
+            Expr::value(Some(person.id.clone())),
+        )
+        .filter(invitation::Column::Id.eq(invitation.id.as_str()))
+        .filter(invitation::Column::State.eq(StoredState::Pending))
+        .filter(invitation::Column::TokenHash.eq(invitation.token_hash.as_str()))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .exec(txn)
+        .await?;
+    if consumed.rows_affected != 1 {
+        return Err(AcceptError::Used);
+    }
+    Ok(())
+}
+
+/// Gives the person the invited organization role. A workspace guest
+/// (organization role none) invited again joins with the invited role;
+/// anyone else already in is already a member.
+async fn join_organization(
+    txn: &DatabaseTransaction,
+    invitation: &invitation::Model,
+    person: &user::Model,
+    now: i64,
+) -> Result<(), AcceptError> {
+    let existing = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(invitation.org_id.as_str()))
+        .filter(membership::Column::UserId.eq(person.id.as_str()))
+        .one(txn)
+        .await?;
+    match existing {
+        Some(member) if member.role != OrgRole::None => Err(AcceptError::AlreadyMember),
+        Some(_) if invitation.role == OrgRole::None => Ok(()),
+        Some(guest) => {
+            let raised = membership::Entity::update_many()
+                .col_expr(membership::Column::Role, Expr::value(invitation.role))
+                .filter(membership::Column::Id.eq(guest.id.as_str()))
+                .filter(membership::Column::Role.eq(OrgRole::None))
+                .exec(txn)
+                .await?;
+            if raised.rows_affected != 1 {
+                return Err(AcceptError::AlreadyMember);
+            }
+            Ok(())
+        }
+        None => {
+            let joined = super::memberships::insert(
+                txn,
+                &invitation.org_id,
+                person,
+                invitation.role,
+                now,
+                0,
+            )
+            .await;
+            match joined {
+                Ok(_) => Ok(()),
+                Err(err) if is_unique_violation(&err) => Err(AcceptError::AlreadyMember),
+                Err(err) => Err(err.into()),
+            }
+        }
+    }
+}
+
+/// Gives the person the invited direct workspace role, if any; a direct
+/// role at or above it stays.
+async fn join_workspace(
+    txn: &DatabaseTransaction,
+    invitation: &invitation::Model,
+    person: &user::Model,
+    now: i64,
+) -> Result<(), AcceptError> {
+    let (Some(workspace_id), Some(ws_role)) = (&invitation.workspace_id, invitation.workspace_role)
+    else {
+        return Ok(());
+    };
+    let current = workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id.as_str()))
+        .filter(workspace_member::Column::UserId.eq(person.id.as_str()))
+        .one(txn)
+        .await?;
+    match current {
+        Some(held) if held.role >= ws_role => {}
+        Some(held) => {
+            workspace_member::Entity::update_many()
+                .col_expr(workspace_member::Column::Role, Expr::value(ws_role))
+                .filter(workspace_member::Column::Id.eq(held.id.as_str()))
+                .exec(txn)
+                .await?;
+        }
+        None => {
+            super::memberships::insert_direct_role(
+                txn,
+                &invitation.org_id,
+                workspace_id,
+                &person.id,
+                ws_role,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Why the inviter can no longer stand behind the invitation, if so.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod invitations;
 pub mod member_counts;
 pub mod members;
+pub mod memberships;
 pub mod orgs;
 pub mod product_access;
 pub mod products;

@@ -36,20 +36,9 @@ pub async fn create_in<C: ConnectionTrait>(
     .insert(conn)
     .await
     .context("failed to create the organization")?;
-    membership::ActiveModel {
-        id: Set(new_id()),
-        org_id: Set(org.id.clone()),
-        user_id: Set(owner.id.clone()),
-        role: Set(OrgRole::Owner),
-        sort_name: Set(owner.name.to_lowercase()),
-        email_normalized: Set(owner.email_normalized.clone()),
-        created_at: Set(now),
-        last_active_at: Set(now),
-        products_restricted: Set(false),
-    }
-    .insert(conn)
-    .await
-    .context("failed to make the creator the Owner")?;
+    super::memberships::insert(conn, &org.id, owner, OrgRole::Owner, now, now)
+        .await
+        .context("failed to make the creator the Owner")?;
     let first = workspace::ActiveModel {
         id: Set(new_id()),
         org_id: Set(org.id.clone()),

@@ -13,6 +13,7 @@ use super::acting::{Acting, direct_role, refuse_unseen};
 use super::audit::{self, AuditAction, Entry};
 use super::error::ServiceError;
 use super::members::{Cursor, CursorKey, Direction, MemberSort};
+use super::memberships::insert_direct_role;
 use super::{is_unique_violation, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
@@ -316,15 +317,14 @@ pub async fn add_owner<C: ConnectionTrait>(
     user_id: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    workspace_member::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace.id.clone()),
-        org_id: Set(workspace.org_id.clone()),
-        user_id: Set(user_id.to_string()),
-        role: Set(WorkspaceRole::Owner),
-        created_at: Set(now),
-    }
-    .insert(conn)
+    insert_direct_role(
+        conn,
+        &workspace.org_id,
+        &workspace.id,
+        user_id,
+        WorkspaceRole::Owner,
+        now,
+    )
     .await
     .context("failed to make the workspace's owner")?;
     Ok(())
@@ -682,15 +682,14 @@ pub async fn set_direct_role(
         .exec(&txn)
         .await?;
     if let Some(role) = new_role {
-        let inserted = workspace_member::ActiveModel {
-            id: Set(new_id()),
-            workspace_id: Set(workspace_id.to_string()),
-            org_id: Set(acting.org_id.clone()),
-            user_id: Set(target.user_id.clone()),
-            role: Set(role),
-            created_at: Set(now),
-        }
-        .insert(&txn)
+        let inserted = insert_direct_role(
+            &txn,
+            &acting.org_id,
+            workspace_id,
+            &target.user_id,
+            role,
+            now,
+        )
         .await;
         match inserted {
             Ok(_) => {}
@@ -805,15 +804,14 @@ pub async fn transfer(
         .filter(workspace_member::Column::UserId.eq(target.user_id.as_str()))
         .exec(&txn)
         .await?;
-    let promoted = workspace_member::ActiveModel {
-        id: Set(new_id()),
-        workspace_id: Set(workspace_id.to_string()),
-        org_id: Set(acting.org_id.clone()),
-        user_id: Set(target.user_id.clone()),
-        role: Set(WorkspaceRole::Owner),
-        created_at: Set(now),
-    }
-    .insert(&txn)
+    let promoted = insert_direct_role(
+        &txn,
+        &acting.org_id,
+        workspace_id,
+        &target.user_id,
+        WorkspaceRole::Owner,
+        now,
+    )
     .await;
     match promoted {
         Ok(_) => {}
@@ -1150,15 +1148,14 @@ async fn rehome<C: ConnectionTrait>(
             .filter(workspace_member::Column::UserId.eq(acting.user_id.as_str()))
             .exec(txn)
             .await?;
-        workspace_member::ActiveModel {
-            id: Set(new_id()),
-            workspace_id: Set(workspace_id.to_string()),
-            org_id: Set(target_org_id.to_string()),
-            user_id: Set(acting.user_id.clone()),
-            role: Set(WorkspaceRole::Owner),
-            created_at: Set(now),
-        }
-        .insert(txn)
+        insert_direct_role(
+            txn,
+            target_org_id,
+            workspace_id,
+            &acting.user_id,
+            WorkspaceRole::Owner,
+            now,
+        )
         .await?;
     }
     Ok(leaving.len())
