@@ -130,7 +130,11 @@ impl OrgSummary {
 
 /// The first page of an organization a holder of `role` may see.
 pub fn landing_path(org_id: &str, role: OrgRole) -> String {
-    let section = if role.permissions().contains(Permission::ViewMembers) {
+    let lists_members = crate::domain::policy::allows(
+        crate::domain::policy::Roles::in_org(role),
+        crate::domain::policy::Action::Use(Permission::ViewMembers),
+    );
+    let section = if lists_members {
         "members"
     } else {
         "workspaces"

@@ -15,6 +15,7 @@ use super::in_flight::Slot;
 use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
+use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::entities::{membership, organization, user};
 use crate::services::{accounts, audit, orgs};
@@ -194,16 +195,13 @@ impl OrgCtx {
     }
 
     pub fn can(&self, permission: Permission) -> bool {
-        self.require(permission).is_ok()
+        policy::allows(Roles::in_org(self.role()), Action::Use(permission))
     }
 
     /// Refuses the request unless the role grants `permission`.
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
-        crate::domain::policy::authorize(
-            crate::domain::policy::Roles::in_org(self.role()),
-            crate::domain::policy::Action::Use(permission),
-        )
-        .map_err(AppError::from)
+        policy::authorize(Roles::in_org(self.role()), Action::Use(permission))
+            .map_err(AppError::from)
     }
 
     pub fn audit_actor(&self) -> audit::Actor {

@@ -10,14 +10,14 @@ use serde::Deserialize;
 use super::errors::AppError;
 use super::extract::OrgCtx;
 use super::format;
-use super::render::{FieldErrors, Layout, Section, html, see_other};
+use super::render::{FieldErrors, Layout, Section, html, saved, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::names::{Label, LabelKind};
 use crate::domain::product::Grant;
 use crate::domain::workspace::WsPermission;
-use crate::entities::workspace;
-use crate::services::error::{Invalid, ServiceError};
+use crate::entities::{product, workspace};
+use crate::services::error::ServiceError;
 use crate::services::products::{self, Found, ListQuery, PER_PAGE, ProductRow, Viewer};
 
 /// The query of a product list: `q` (name fragment), `workspace`, `page`.
@@ -182,11 +182,12 @@ fn validate(form: &ProductForm) -> Result<(Label, String), FieldErrors> {
     }
 }
 
-/// Which field a refusal of the service belongs to.
-fn refusal(invalid: Invalid) -> FieldErrors {
-    let mut errors = FieldErrors::default();
-    errors.add(invalid.field, invalid.message);
-    errors
+/// "Product NAME is ready." (or saved), and the product's page.
+fn product_saved(ctx: &OrgCtx, saved: product::Model, how: &str) -> (String, String) {
+    (
+        format!("Product {} is {how}.", saved.name),
+        format!("/orgs/{}/products/{}", ctx.org.id, saved.id),
+    )
 }
 
 pub async fn create(
@@ -206,30 +207,22 @@ pub async fn create(
         ));
     }
     let errors = match validate(&form) {
-        Ok((name, description)) => match products::create(
-            &state.db,
-            &state.clock,
-            &ctx.acting(),
-            &form.workspace_id,
-            &name,
-            &description,
-        )
-        .await
-        {
-            Ok(created) => {
-                session::flash(
-                    ctx.session(),
-                    "success",
-                    format!("Product {} is ready.", created.name),
-                );
-                return Ok(see_other(&format!(
-                    "/orgs/{}/products/{}",
-                    ctx.org.id, created.id
-                )));
+        Ok((name, description)) => {
+            let acting = ctx.acting();
+            let created = products::create(
+                &state.db,
+                &state.clock,
+                &acting,
+                &form.workspace_id,
+                &name,
+                &description,
+            )
+            .await;
+            match saved(ctx.session(), created, |p| product_saved(&ctx, p, "ready"))? {
+                Ok(done) => return Ok(done),
+                Err(errors) => errors,
             }
-            Err(ServiceError::Invalid(invalid)) => refusal(invalid),
-            Err(err) => return Err(err.into()),
-        },
+        }
         Err(errors) => errors,
     };
     list_page(
@@ -352,30 +345,22 @@ pub async fn update(
     }
     let form = form.into_inner();
     let errors = match validate(&form) {
-        Ok((name, description)) => match products::update(
-            &state.db,
-            &state.clock,
-            &ctx.acting(),
-            &path.1,
-            &name,
-            &description,
-        )
-        .await
-        {
-            Ok(updated) => {
-                session::flash(
-                    ctx.session(),
-                    "success",
-                    format!("Product {} is saved.", updated.name),
-                );
-                return Ok(see_other(&format!(
-                    "/orgs/{}/products/{}",
-                    ctx.org.id, updated.id
-                )));
+        Ok((name, description)) => {
+            let acting = ctx.acting();
+            let updated = products::update(
+                &state.db,
+                &state.clock,
+                &acting,
+                &path.1,
+                &name,
+                &description,
+            )
+            .await;
+            match saved(ctx.session(), updated, |p| product_saved(&ctx, p, "saved"))? {
+                Ok(done) => return Ok(done),
+                Err(errors) => errors,
             }
-            Err(ServiceError::Invalid(invalid)) => refusal(invalid),
-            Err(err) => return Err(err.into()),
-        },
+        }
         Err(errors) => errors,
     };
     product_page(
@@ -423,7 +408,7 @@ pub async fn assign_owner(
             )))
         }
         Err(ServiceError::Invalid(invalid)) => {
-            let errors = refusal(invalid);
+            let errors = invalid.into();
             product_page(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,

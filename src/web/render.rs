@@ -10,6 +10,7 @@ use super::errors::AppError;
 use super::extract::OrgCtx;
 use super::session::{self, Flash};
 use crate::domain::permission::Permission;
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::orgs::OrgSummary;
 
 /// A Settings page, for the sidebar.
@@ -228,6 +229,32 @@ impl FieldErrors {
 
     pub fn all(&self) -> &[(&'static str, String)] {
         &self.0
+    }
+}
+
+impl From<Invalid> for FieldErrors {
+    /// The service's message, at the field it names.
+    fn from(invalid: Invalid) -> Self {
+        FieldErrors(vec![(invalid.field, invalid.message)])
+    }
+}
+
+/// What became of a form a service was asked to save: `Ok(redirect)` with
+/// `done`'s message flashed and its address to go to, or `Err(messages)`
+/// at the fields the service named; any other failure is an error page.
+pub fn saved<T>(
+    session: &Session,
+    result: Result<T, ServiceError>,
+    done: impl FnOnce(T) -> (String, String),
+) -> Result<Result<HttpResponse, FieldErrors>, AppError> {
+    match result {
+        Ok(value) => {
+            let (message, location) = done(value);
+            session::flash(session, "success", message);
+            Ok(Ok(see_other(&location)))
+        }
+        Err(ServiceError::Invalid(invalid)) => Ok(Err(invalid.into())),
+        Err(err) => Err(err.into()),
     }
 }
 

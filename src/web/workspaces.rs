@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::errors::AppError;
 use super::extract::{Htmx, OrgCtx};
 use super::format;
-use super::render::{FieldErrors, Layout, Section, html, page, see_other};
+use super::render::{FieldErrors, Layout, Section, html, page, saved, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::names::{Label, LabelKind};
@@ -18,7 +18,7 @@ use crate::domain::policy::{self, Action, Denied, DirectRoleCaps, Roles, Workspa
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::workspace;
-use crate::services::error::{Invalid, ServiceError};
+use crate::services::error::ServiceError;
 use crate::services::members::{Cursor, Direction, MemberSort};
 use crate::services::products;
 use crate::services::workspaces::{
@@ -153,10 +153,12 @@ pub async fn list(
 }
 
 /// The form's message when the service refused the title (taken).
-fn field_error(invalid: Invalid) -> FieldErrors {
-    let mut errors = FieldErrors::default();
-    errors.add(invalid.field, invalid.message);
-    errors
+/// "Workspace TITLE is ready." (or saved), and the workspace's page.
+fn workspace_saved(ctx: &OrgCtx, saved: workspace::Model, how: &str) -> (String, String) {
+    (
+        format!("Workspace {} is {how}.", saved.title),
+        format!("/orgs/{}/workspaces/{}", ctx.org.id, saved.id),
+    )
 }
 
 /// Validated title and description, or the form's messages.
@@ -183,22 +185,14 @@ pub async fn create(
     let form = form.into_inner();
     let errors = match validate(&form) {
         Ok((title, description)) => {
-            match workspaces::create(&state.db, &state.clock, &ctx.acting(), &title, &description)
-                .await
-            {
-                Ok(created) => {
-                    session::flash(
-                        ctx.session(),
-                        "success",
-                        format!("Workspace {} is ready.", created.title),
-                    );
-                    return Ok(see_other(&format!(
-                        "/orgs/{}/workspaces/{}",
-                        ctx.org.id, created.id
-                    )));
-                }
-                Err(ServiceError::Invalid(invalid)) => field_error(invalid),
-                Err(err) => return Err(err.into()),
+            let acting = ctx.acting();
+            let created =
+                workspaces::create(&state.db, &state.clock, &acting, &title, &description).await;
+            match saved(ctx.session(), created, |w| {
+                workspace_saved(&ctx, w, "ready")
+            })? {
+                Ok(done) => return Ok(done),
+                Err(errors) => errors,
             }
         }
         Err(errors) => errors,
@@ -393,30 +387,24 @@ pub async fn update(
     policy::authorize(target.1, Action::InWorkspace(WsPermission::EditDetails))?;
     let form = form.into_inner();
     let errors = match validate(&form) {
-        Ok((title, description)) => match workspaces::update_details(
-            &state.db,
-            &state.clock,
-            &ctx.acting(),
-            &path.1,
-            &title,
-            &description,
-        )
-        .await
-        {
-            Ok(updated) => {
-                session::flash(
-                    ctx.session(),
-                    "success",
-                    format!("Workspace {} is saved.", updated.title),
-                );
-                return Ok(see_other(&format!(
-                    "/orgs/{}/workspaces/{}",
-                    ctx.org.id, updated.id
-                )));
+        Ok((title, description)) => {
+            let acting = ctx.acting();
+            let updated = workspaces::update_details(
+                &state.db,
+                &state.clock,
+                &acting,
+                &path.1,
+                &title,
+                &description,
+            )
+            .await;
+            match saved(ctx.session(), updated, |w| {
+                workspace_saved(&ctx, w, "saved")
+            })? {
+                Ok(done) => return Ok(done),
+                Err(errors) => errors,
             }
-            Err(ServiceError::Invalid(invalid)) => field_error(invalid),
-            Err(err) => return Err(err.into()),
-        },
+        }
         Err(errors) => errors,
     };
     workspace_page(
@@ -456,7 +444,7 @@ pub async fn transfer(
             )))
         }
         Err(ServiceError::Invalid(invalid)) => {
-            let errors = field_error(invalid);
+            let errors = invalid.into();
             workspace_page(
                 &state,
                 &ctx,
@@ -502,7 +490,7 @@ pub async fn delete(
             Ok(see_other(&format!("/orgs/{}/workspaces", ctx.org.id)))
         }
         Err(ServiceError::Invalid(invalid)) => {
-            let errors = field_error(invalid);
+            let errors = invalid.into();
             workspace_page(
                 &state,
                 &ctx,

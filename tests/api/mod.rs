@@ -17,6 +17,7 @@ mod matrix;
 mod members;
 mod newcomer;
 mod orgs;
+mod policy;
 mod products;
 mod sessions;
 mod visibility;

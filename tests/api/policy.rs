@@ -1,0 +1,183 @@
+//! The one policy as people meet it: its table printed by `roster
+//! permissions` and shown beside the role choices, refusals that come back
+//! the same way from every path, and service messages at the field they
+//! name.
+
+use reqwest::StatusCode;
+use roster::domain::role::OrgRole;
+use sea_orm::EntityTrait;
+
+use crate::helpers::{email, location, spawn_app};
+
+const DISCLOSURE: &str = "<details class=\"role-help\"><summary>What each role can do</summary>";
+
+#[test]
+fn roster_permissions_prints_the_table_the_documentation_holds() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("permissions")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run roster permissions");
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).expect("UTF-8");
+    let documented =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PERMISSIONS.md"))
+            .expect("docs/PERMISSIONS.md");
+    assert_eq!(printed, documented);
+    for line in [
+        "| Make another member the Owner | yes | no | no | no | no |",
+        "| Lower their own role to Viewer | no | yes | no | no | no |",
+        "| Move it to an organization where they are an Admin or the Owner | yes | no | no | no | no |",
+        "| Edit it | yes | yes | no | yes | no | no |",
+    ] {
+        assert!(printed.contains(line), "missing {line:?} in:\n{printed}");
+    }
+}
+
+#[actix_web::test]
+async fn what_each_role_can_do_is_beside_the_role_choices() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let (member_id, _) = app.add_member(&org, OrgRole::Member).await;
+    let general = app.general_workspace(&org).await;
+    for path in [
+        format!("/orgs/{org}/invitations"),
+        format!("/orgs/{org}/members"),
+        format!("/orgs/{org}/members/{member_id}"),
+        format!("/orgs/{org}/settings"),
+        format!("/orgs/{org}/workspaces/{general}/members"),
+    ] {
+        let (status, page) = owner.get_html(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(page.contains(DISCLOSURE), "{path}: {page}");
+    }
+    let (_, invitations) = owner.get_html(&format!("/orgs/{org}/invitations")).await;
+    assert!(invitations.contains(
+        "<th scope=\"row\">Make another member the Owner</th><td>Yes</td><td class=\"muted\">No</td>"
+    ));
+    assert!(
+        invitations.contains("<th scope=\"col\">Editor</th>"),
+        "the workspace roles' table too"
+    );
+    // Someone who chooses no roles is not shown the table.
+    let viewer = app
+        .member_with_role(&org, &email("viewer"), OrgRole::Viewer)
+        .await;
+    let (status, members) = viewer.get_html(&format!("/orgs/{org}/members")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!members.contains(DISCLOSURE));
+}
+
+#[actix_web::test]
+async fn a_service_s_message_lands_at_the_field_it_names() {
+    let app = spawn_app().await;
+    let olivia = email("olivia");
+    let (owner, org) = app.signed_up("Olivia Owner", &olivia, "Acme").await;
+    app.confirm_email(&olivia).await;
+    // A workspace guest needs a workspace: the message is at that select.
+    let refused = owner
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                ("emails", "guest@example.com"),
+                ("role", "none"),
+                ("workspace_id", ""),
+                ("workspace_role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.expect("body");
+    assert!(
+        page.contains(
+            "<p class=\"field-error\" id=\"workspace_id-error\">Choose a workspace for someone \
+             without an organization role.</p>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("<a href=\"#workspace_id\">Choose a workspace"));
+    assert!(
+        !page.contains("id=\"emails-error\""),
+        "not at the addresses"
+    );
+    assert_eq!(app.count("invitations").await, 0);
+
+    // A product in a workspace that is not the organization's.
+    let elsewhere = uuid::Uuid::new_v4().to_string();
+    let refused = owner
+        .post_form(
+            &format!("/orgs/{org}/products"),
+            &[
+                ("workspace_id", &elsewhere),
+                ("name", "Atlas"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.expect("body");
+    assert!(
+        page.contains(
+            "id=\"workspace_id-error\">Choose a workspace where you may add products.</p>"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"name-error\""));
+    assert_eq!(app.count("products").await, 0);
+}
+
+#[actix_web::test]
+async fn a_workspace_moves_only_where_its_owner_is_an_admin() {
+    let app = spawn_app().await;
+    let olivia = email("olivia");
+    let (owner, acme) = app.signed_up("Olivia Owner", &olivia, "Acme").await;
+    let (_, beta) = app.signed_up("Bea Boss", &email("bea"), "Beta").await;
+    // Olivia is only a Member of Beta.
+    let olivia_id = app.user_id(&olivia).await;
+    let person = roster::entities::user::Entity::find_by_id(olivia_id)
+        .one(app.db.read())
+        .await
+        .expect("read")
+        .expect("Olivia");
+    app.add_membership(&beta, &person, OrgRole::Member).await;
+    let created = owner
+        .post_form(
+            &format!("/orgs/{acme}/workspaces"),
+            &[("title", "Store 7"), ("description", "")],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let ws = location(&created)
+        .rsplit('/')
+        .next()
+        .expect("the workspace id")
+        .to_string();
+    let move_path = format!("/orgs/{acme}/workspaces/{ws}/move");
+    let (status, form) = owner.get_html(&move_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !form.contains(&format!("value=\"{beta}\"")),
+        "Beta is not offered: {form}"
+    );
+    let refused = owner.post_form(&move_path, &[("to", &beta)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = refused.text().await.expect("body");
+    assert!(
+        page.contains(
+            "You can move a workspace only to an organization where you are an Admin or the Owner."
+        ),
+        "{page}"
+    );
+    let still_home = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspaces WHERE id = '{ws}' AND org_id = '{acme}'"
+        ))
+        .await;
+    assert_eq!(still_home, 1, "nothing moved");
+    let moved_rows = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.moved'")
+        .await;
+    assert_eq!(moved_rows, 0);
+}
