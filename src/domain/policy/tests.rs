@@ -6,12 +6,19 @@ fn org(role: OrgRole) -> Roles {
     Roles::in_org(role)
 }
 
+/// A scope, its columns, and each action with one `Y` or `.` per column.
+type ScopeTable = (
+    Scope,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 /// Every role × every action × every scope: each cell of the policy's
 /// table, written out by hand from the rules in DESIGN.md. `Y` allows,
 /// `.` refuses; the columns are the table's.
 #[test]
 fn every_role_and_action_in_every_scope() {
-    let expected: [(Scope, &[&str], &[(&str, &str)]); 3] = [
+    let expected: [ScopeTable; 3] = [
         (
             Scope::Organization,
             &["Owner", "Admin", "Member", "Viewer", "Workspace guest"],
