@@ -14,11 +14,20 @@ use roster::clock::Clock;
 use roster::config::{Config, DatabaseUrl, SecretKey, SmtpConfig, SmtpTls};
 use roster::db::Db;
 use roster::domain::email::normalize_lookup;
+use roster::domain::names::{Label, LabelKind};
+use roster::domain::product::Grant;
 use roster::domain::role::OrgRole;
-use roster::entities::{invitation, membership, user};
+use roster::domain::workspace::WorkspaceRole;
+use roster::entities::{invitation, membership, user, workspace};
 use roster::mail::Mailer;
+use roster::services::acting::Acting;
+use roster::services::audit::Actor;
+use roster::services::{memberships, product_access, products};
 use roster::startup::Application;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, Set,
+};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -316,15 +325,25 @@ impl TestApp {
 
     /// Marks the account with `address` as having confirmed it.
     pub async fn confirm_email(&self, address: &str) {
-        self.db
-            .write()
-            .execute_unprepared(&format!(
-                "UPDATE users SET email_verified_at = {} WHERE email_normalized = '{}'",
-                self.clock.now(),
-                address.to_lowercase()
-            ))
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::EmailVerifiedAt,
+                Expr::value(Some(self.clock.now())),
+            )
+            .filter(user::Column::EmailNormalized.eq(address.to_lowercase()))
+            .exec(self.db.write())
             .await
             .expect("confirm an address");
+    }
+
+    /// The account with `address`.
+    pub async fn user(&self, address: &str) -> user::Model {
+        user::Entity::find()
+            .filter(user::Column::EmailNormalized.eq(address.to_lowercase()))
+            .one(self.db.read())
+            .await
+            .expect("query")
+            .expect("an account")
     }
 
     /// Creates a person straight in the database (password [`PASSWORD`],
@@ -346,21 +365,29 @@ impl TestApp {
         .expect("insert user")
     }
 
-    /// Makes `user` a member of `org_id` with `role`; returns the
-    /// membership id.
+    /// Makes `user` a member of `org_id` with `role` (never active yet),
+    /// as every use case does; returns the membership id.
     pub async fn add_membership(&self, org_id: &str, user: &user::Model, role: OrgRole) -> String {
-        membership::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            org_id: Set(org_id.to_string()),
-            user_id: Set(user.id.clone()),
-            role: Set(role),
-            sort_name: Set(user.name.to_lowercase()),
-            email_normalized: Set(user.email_normalized.clone()),
-            created_at: Set(self.clock.now()),
-            last_active_at: Set(0),
-            products_restricted: Set(false),
-        }
-        .insert(self.db.write())
+        self.add_membership_last_active(org_id, user, role, 0).await
+    }
+
+    /// Makes `user` a member of `org_id` with `role`, last active at
+    /// `last_active_at` (0 for never); returns the membership id.
+    pub async fn add_membership_last_active(
+        &self,
+        org_id: &str,
+        user: &user::Model,
+        role: OrgRole,
+        last_active_at: i64,
+    ) -> String {
+        memberships::insert(
+            self.db.write(),
+            org_id,
+            user,
+            role,
+            self.clock.now(),
+            last_active_at,
+        )
         .await
         .expect("insert membership")
         .id
@@ -369,6 +396,17 @@ impl TestApp {
     /// A new person in `org_id` with `role` (not signed in anywhere);
     /// returns (membership id, email).
     pub async fn add_member(&self, org_id: &str, role: OrgRole) -> (String, String) {
+        self.add_member_last_active(org_id, role, 0).await
+    }
+
+    /// [`TestApp::add_member`], last active at `last_active_at` (0 for
+    /// never).
+    pub async fn add_member_last_active(
+        &self,
+        org_id: &str,
+        role: OrgRole,
+        last_active_at: i64,
+    ) -> (String, String) {
         let address = email(role.as_str());
         let user = self
             .insert_user(
@@ -376,17 +414,64 @@ impl TestApp {
                 &format!("{} {}", role.label(), &address[..address.len().min(14)]),
             )
             .await;
-        (self.add_membership(org_id, &user, role).await, address)
+        let membership = self
+            .add_membership_last_active(org_id, &user, role, last_active_at)
+            .await;
+        (membership, address)
+    }
+
+    /// The Owner of `org_id` acting there, for fixtures that go through a
+    /// use case with an actor (and its audit row).
+    pub async fn owner_acting(&self, org_id: &str) -> Acting {
+        let owner = membership::Entity::find()
+            .filter(membership::Column::OrgId.eq(org_id))
+            .filter(membership::Column::Role.eq(OrgRole::Owner))
+            .one(self.db.read())
+            .await
+            .expect("query")
+            .expect("the organization's Owner");
+        self.acting_as(owner).await
+    }
+
+    /// The holder of `membership` acting in its organization.
+    async fn acting_as(&self, membership: membership::Model) -> Acting {
+        let person = user::Entity::find_by_id(membership.user_id.clone())
+            .one(self.db.read())
+            .await
+            .expect("query")
+            .expect("the member's account");
+        Acting {
+            org_id: membership.org_id,
+            user_id: membership.user_id,
+            membership_id: membership.id,
+            actor: Actor {
+                user_id: Some(person.id),
+                label: person.email,
+                address: None,
+            },
+        }
+    }
+
+    async fn workspace(&self, workspace_id: &str) -> workspace::Model {
+        workspace::Entity::find_by_id(workspace_id.to_string())
+            .one(self.db.read())
+            .await
+            .expect("query")
+            .expect("a workspace")
+    }
+
+    async fn membership(&self, membership_id: &str) -> membership::Model {
+        membership::Entity::find_by_id(membership_id.to_string())
+            .one(self.db.read())
+            .await
+            .expect("query")
+            .expect("a membership")
     }
 
     /// A pending invitation (sent by the Owner) for a new address, straight
     /// in the database; returns its id and the token of its link.
     pub async fn add_invitation(&self, org_id: &str, role: OrgRole) -> (String, String) {
-        let owner = self
-            .scalar_text(&format!(
-                "SELECT user_id FROM memberships WHERE org_id = '{org_id}' AND role = 'owner'"
-            ))
-            .await;
+        let owner = self.owner_acting(org_id).await.user_id;
         let token = roster::domain::token::generate();
         let id = uuid::Uuid::new_v4().to_string();
         let address = email("invitee");
@@ -418,30 +503,55 @@ impl TestApp {
         (id, token)
     }
 
-    /// Gives `user_id` a direct role in a workspace, straight in the
-    /// database.
+    /// Gives `user_id` the direct `role` (`viewer`, `editor`, `admin` or
+    /// `owner`) in a workspace.
     pub async fn add_workspace_role(&self, workspace_id: &str, user_id: &str, role: &str) {
-        self.db
-            .write()
-            .execute_unprepared(&format!(
-                "INSERT INTO workspace_members (id, workspace_id, org_id, user_id, role, created_at) \
-                 SELECT '{}', id, org_id, '{user_id}', '{role}', 0 FROM workspaces WHERE id = '{workspace_id}'",
-                uuid::Uuid::new_v4()
-            ))
-            .await
-            .expect("add a workspace role");
+        let role = WorkspaceRole::parse(role).expect("a workspace role");
+        let ws = self.workspace(workspace_id).await;
+        memberships::insert_direct_role(
+            self.db.write(),
+            &ws.org_id,
+            &ws.id,
+            user_id,
+            role,
+            self.clock.now(),
+        )
+        .await
+        .expect("add a workspace role");
     }
 
-    /// A product in a workspace, straight in the database; returns its id.
+    /// A product in a workspace; returns its id. With an owner, that
+    /// person creates it (and owns it) as the product form would. Without
+    /// one it is written straight in the database: a product nobody owns
+    /// that does not need an owner is no state any use case makes.
     pub async fn add_product(&self, workspace_id: &str, name: &str, owner: Option<&str>) -> String {
+        let Some(owner) = owner else {
+            return self.add_unowned_product(workspace_id, name).await;
+        };
+        let ws = self.workspace(workspace_id).await;
+        let membership = membership::Entity::find()
+            .filter(membership::Column::OrgId.eq(ws.org_id.as_str()))
+            .filter(membership::Column::UserId.eq(owner))
+            .one(self.db.read())
+            .await
+            .expect("query")
+            .expect("the owner belongs to the organization");
+        let acting = self.acting_as(membership).await;
+        let name = Label::parse(name, LabelKind::ProductName).expect("a product name");
+        products::create(&self.db, &self.clock, &acting, &ws.id, &name, "")
+            .await
+            .expect("add a product")
+            .id
+    }
+
+    async fn add_unowned_product(&self, workspace_id: &str, name: &str) -> String {
         let id = uuid::Uuid::new_v4().to_string();
-        let owner = owner.map_or("NULL".to_string(), |o| format!("'{o}'"));
         self.db
             .write()
             .execute_unprepared(&format!(
                 "INSERT INTO products (id, org_id, workspace_id, name, name_normalized, description, \
                  owner_id, needs_owner, created_at, updated_at) \
-                 SELECT '{id}', org_id, id, '{name}', '{}', '', {owner}, FALSE, 0, 0 \
+                 SELECT '{id}', org_id, id, '{name}', '{}', '', NULL, FALSE, 0, 0 \
                  FROM workspaces WHERE id = '{workspace_id}'",
                 name.to_lowercase()
             ))
@@ -450,28 +560,49 @@ impl TestApp {
         id
     }
 
-    /// Restricts a membership to its granted products (or lifts it).
+    /// Restricts a member to their granted products (or lifts it), as the
+    /// Owner does on the Product Access page.
     pub async fn set_restricted(&self, membership_id: &str, restricted: bool) {
-        self.db
-            .write()
-            .execute_unprepared(&format!(
-                "UPDATE memberships SET products_restricted = {} WHERE id = '{membership_id}'",
-                if restricted { "TRUE" } else { "FALSE" }
-            ))
+        let org_id = self.membership(membership_id).await.org_id;
+        let acting = self.owner_acting(&org_id).await;
+        product_access::set_restricted(&self.db, &self.clock, &acting, membership_id, restricted)
             .await
             .expect("restrict");
     }
 
-    /// Grants `access` (`view` or `edit`) on a product to a membership.
-    pub async fn add_grant(&self, membership_id: &str, product_id: &str, access: &str) {
-        self.db
-            .write()
-            .execute_unprepared(&format!(
-                "INSERT INTO product_grants (membership_id, product_id, org_id, access, created_at) \
-                 SELECT '{membership_id}', id, org_id, '{access}', 0 FROM products WHERE id = '{product_id}'"
-            ))
+    /// Stores the restriction flag on a membership the Product Access page
+    /// refuses to restrict (an Admin's, the Owner's): the flag a restricted
+    /// Member keeps when promoted, which must change nothing.
+    pub async fn store_restricted_flag(&self, membership_id: &str, restricted: bool) {
+        membership::Entity::update_many()
+            .col_expr(
+                membership::Column::ProductsRestricted,
+                Expr::value(restricted),
+            )
+            .filter(membership::Column::Id.eq(membership_id))
+            .exec(self.db.write())
             .await
-            .expect("grant");
+            .expect("store the restriction flag");
+    }
+
+    /// Grants `access` (`view` or `edit`) on a product to a membership, as
+    /// the Owner does on the Product Access page.
+    pub async fn add_grant(&self, membership_id: &str, product_id: &str, access: &str) {
+        let grant = Grant::parse(access)
+            .expect("a grant")
+            .expect("view or edit");
+        let org_id = self.membership(membership_id).await.org_id;
+        let acting = self.owner_acting(&org_id).await;
+        product_access::set_grant(
+            &self.db,
+            &self.clock,
+            &acting,
+            membership_id,
+            product_id,
+            Some(grant),
+        )
+        .await
+        .expect("grant");
     }
 
     /// The id of the workspace an organization starts with ("General").

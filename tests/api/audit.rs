@@ -636,15 +636,8 @@ async fn access_review_flags_inactive_members_and_exports_them() {
         (Some(10), OrgRole::Viewer),
         (None, OrgRole::Member),
     ] {
-        let (id, _) = app.add_member(&org, role).await;
         let at = days_ago.map_or(0, |d: i64| now - d * 86_400);
-        app.db
-            .write()
-            .execute_unprepared(&format!(
-                "UPDATE memberships SET last_active_at = {at} WHERE id = '{id}'"
-            ))
-            .await
-            .expect("set activity");
+        let (id, _) = app.add_member_last_active(&org, role, at).await;
         ids.push(id);
     }
     let general = app.general_workspace(&org).await;

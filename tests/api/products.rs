@@ -5,6 +5,7 @@
 
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
+use roster::services::product_access;
 
 use crate::helpers::{Browser, TestApp, email, location, spawn_app, spawn_app_with};
 
@@ -181,7 +182,11 @@ async fn each_role_restricted_or_not_with_each_grant_may_do_what_the_table_says(
                 let browser = browser.as_ref().unwrap_or(&owner);
                 let name = format!("Item {}", uuid::Uuid::new_v4().simple());
                 let product = app.add_product(&general, &name, None).await;
-                app.set_restricted(&membership, restricted).await;
+                if restricted && !product_access::restrictable(role) {
+                    app.store_restricted_flag(&membership, restricted).await;
+                } else {
+                    app.set_restricted(&membership, restricted).await;
+                }
                 if grant != "none" {
                     app.add_grant(&membership, &product, grant).await;
                 }

@@ -5,7 +5,6 @@
 
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
-use sea_orm::ConnectionTrait;
 
 use crate::helpers::{TestApp, email, location, spawn_app};
 
@@ -703,16 +702,8 @@ async fn a_moved_workspace_leaves_the_old_organization_entirely() {
         .await;
     let both_user = app.user_id(&both_email).await;
     // "both" belongs to Beta too.
-    app.db
-        .write()
-        .execute_unprepared(&format!(
-            "INSERT INTO memberships (id, org_id, user_id, role, sort_name, email_normalized, created_at, last_active_at) \
-             VALUES ('{}', '{beta}', '{both_user}', 'viewer', 'both', '{}', 0, 0)",
-            uuid::Uuid::new_v4(),
-            both_email.to_lowercase()
-        ))
-        .await
-        .expect("join Beta");
+    app.add_membership(&beta, &app.user(&both_email).await, OrgRole::Viewer)
+        .await;
     app.add_workspace_role(&ws, &app.user_id(&guest_email).await, "editor")
         .await;
     app.add_workspace_role(&ws, &both_user, "admin").await;
