@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::names::{self, Label, LabelKind};
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action, ProductAction, ProductCaps, Roles};
+use crate::domain::policy::{self, Action, Denied, ProductAction, ProductCaps, Roles};
 use crate::domain::product::{self as rules, Grant};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::{Access, WsPermission};
@@ -351,6 +351,26 @@ pub async fn visible_workspaces(
         .await
 }
 
+/// Whether the viewer may add products in any workspace: through their
+/// organization role in all of them, or a direct role in one.
+async fn may_add_somewhere<C: ConnectionTrait>(
+    conn: &C,
+    viewer: &Viewer,
+) -> Result<bool, ServiceError> {
+    let add = Action::InWorkspace(WsPermission::EditProducts);
+    if policy::allows(Roles::in_workspace(viewer.org_role, None), add) {
+        return Ok(true);
+    }
+    let direct = workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrgId.eq(viewer.org_id.as_str()))
+        .filter(workspace_member::Column::UserId.eq(viewer.user_id.as_str()))
+        .all(conn)
+        .await?;
+    Ok(direct
+        .iter()
+        .any(|held| policy::allows(Roles::in_workspace(viewer.org_role, Some(held.role)), add)))
+}
+
 /// Creates a product in a workspace where the actor may edit products; the
 /// creator owns it. A restricted creator is granted Edit on it, so they see
 /// what they made.
@@ -378,6 +398,9 @@ pub async fn create(
         Action::InWorkspace(WsPermission::EditProducts),
     );
     let Some(ws) = ws.filter(|_| may_add) else {
+        if !may_add_somewhere(&txn, &viewer).await? {
+            return Err(Denied::NoWorkspaceForProducts.into());
+        }
         return Err(ServiceError::invalid(
             "workspace_id",
             "Choose a workspace where you may add products.",

@@ -196,16 +196,6 @@ pub async fn create(
     form: web::Form<ProductForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let viewer = viewer(&ctx);
-    if !products::visible_workspaces(&state.db, &viewer)
-        .await?
-        .iter()
-        .any(|(_, access)| access.can(WsPermission::EditProducts))
-    {
-        return Err(AppError::forbidden(
-            "You don't have permission to add products in this organization.",
-        ));
-    }
     let errors = match validate(&form) {
         Ok((name, description)) => {
             let acting = ctx.acting();

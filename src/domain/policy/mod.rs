@@ -163,6 +163,9 @@ pub enum Denied {
         "You can move a workspace only to an organization where you are an Admin or the Owner."
     )]
     NotAdminOfDestination,
+    /// `InWorkspace(EditProducts)` refused in every workspace one has.
+    #[error("You don't have permission to add products in this organization.")]
+    NoWorkspaceForProducts,
     /// The actor may not even know the target exists.
     #[error("That doesn't exist, or you can't see it.")]
     Invisible,
