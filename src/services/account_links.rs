@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor, AuditAction, Entry};
-use super::{blocking, is_unique_violation, new_id};
+use super::{blocking, new_id};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::normalize_lookup;
@@ -434,11 +434,7 @@ pub async fn auto_join(
         _ => OrgRole::Member,
     };
     let joined = super::memberships::insert(&txn, &org.id, &user, role, now, 0).await;
-    match joined {
-        Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => return Err(AutoJoinError::AlreadyMember),
-        Err(err) => return Err(err.into()),
-    }
+    super::unique_or(joined, AutoJoinError::AlreadyMember)?;
     audit::record(
         &txn,
         &Actor {

@@ -184,6 +184,44 @@ pub struct Entry<'a> {
     pub after: Option<String>,
 }
 
+impl<'a> Entry<'a> {
+    /// `target_type` `label` (id `target_id`) was created: the label is
+    /// the after-value.
+    pub fn created(
+        org_id: &'a str,
+        action: AuditAction,
+        target_type: &'a str,
+        target_id: &'a str,
+        label: &'a str,
+    ) -> Self {
+        Entry {
+            org_id: Some(org_id),
+            action,
+            target_type: Some(target_type),
+            target_id: Some(target_id),
+            target_label: Some(label),
+            before: None,
+            after: Some(label.to_string()),
+        }
+    }
+
+    /// `target_type` `label` (id `target_id`) was deleted: the label is
+    /// the before-value.
+    pub fn deleted(
+        org_id: &'a str,
+        action: AuditAction,
+        target_type: &'a str,
+        target_id: &'a str,
+        label: &'a str,
+    ) -> Self {
+        Entry {
+            before: Some(label.to_string()),
+            after: None,
+            ..Entry::created(org_id, action, target_type, target_id, label)
+        }
+    }
+}
+
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,

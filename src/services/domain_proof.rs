@@ -12,7 +12,6 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
-use super::is_unique_violation;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::dns::{Dns, DnsError};
@@ -164,13 +163,12 @@ pub async fn check(
         .filter(auto_join_domain::Column::VerifiedAt.is_null())
         .exec(&txn)
         .await;
-    let updated = match updated {
-        Ok(updated) => updated,
-        Err(err) if is_unique_violation(&err) => {
-            return Err(ProofError::Taken { domain: row.domain });
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let updated = super::unique_or(
+        updated,
+        ProofError::Taken {
+            domain: row.domain.clone(),
+        },
+    )?;
     if updated.rows_affected != 1 {
         // Verified by a concurrent check, or removed meanwhile.
         let current = find(&txn, &acting.org_id, domain_id).await?;

@@ -18,7 +18,7 @@ use super::acting::Acting;
 use super::acting::{direct_role, org_role_of};
 use super::audit::{self, Actor, AuditAction, Entry};
 use super::error::ServiceError;
-use super::{is_unique_violation, new_id};
+use super::new_id;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::EmailAddress;
@@ -324,70 +324,77 @@ async fn invite_one(
         }
         // An expired invitation is renewed, as by Resend.
         Some(expired) => renew(txn, sender, &expired, Some((role, into)), now).await?,
-        None => {
-            let secret = token::generate();
-            let id = new_id();
-            let message = queue_message(
-                txn,
-                sender,
-                email.as_str(),
-                role,
-                into.map(|(t, title)| (t.role, title.as_str())),
-                &secret,
-                now,
-            )
-            .await?;
-            let created = invitation::ActiveModel {
-                id: Set(id.clone()),
-                org_id: Set(org_id.to_string()),
-                email: Set(email.as_str().to_string()),
-                email_normalized: Set(email.normalized().to_string()),
-                role: Set(role),
-                token_hash: Set(token::hash(&secret)),
-                state: Set(StoredState::Pending),
-                invited_by: Set(Some(sender.acting.user_id.clone())),
-                invited_by_name: Set(sender.name.to_string()),
-                created_at: Set(now),
-                sent_at: Set(now),
-                expires_at: Set(now + VALID_SECS),
-                accepted_at: Set(None),
-                accepted_by: Set(None),
-                revoked_at: Set(None),
-                message_id: Set(Some(message.id)),
-                workspace_id: Set(into.map(|(t, _)| t.workspace_id.clone())),
-                workspace_role: Set(into.map(|(t, _)| t.role)),
-            }
-            .insert(txn)
-            .await;
-            match created {
-                Ok(_) => {}
-                Err(err) if is_unique_violation(&err) => {
-                    return Err(ServiceError::Conflict(
-                        "Someone invited this address at the same moment; reload the page.",
-                    ));
-                }
-                Err(err) => return Err(err.into()),
-            }
-            record(
-                txn,
-                &sender.acting.actor,
-                org_id,
-                AuditAction::InvitationSent,
-                &id,
-                email.normalized(),
-                None,
-                Some(role.as_str().to_string()),
-                now,
-            )
-            .await?;
-            link_for(sender.base_url, &secret)
-        }
+        None => create(txn, sender, email, role, into, now).await?,
     };
     links.push(SentLink {
         email: email.as_str().to_string(),
         link,
     });
     Ok(Outcome::Invited)
+}
+
+/// A new invitation for `email`, its message queued and its audit row
+/// written; returns its link.
+async fn create(
+    txn: &DatabaseTransaction,
+    sender: &Sender<'_>,
+    email: &EmailAddress,
+    role: OrgRole,
+    into: Option<&(IntoWorkspace, String)>,
+    now: i64,
+) -> Result<String, ServiceError> {
+    let org_id = sender.acting.org_id.as_str();
+    let secret = token::generate();
+    let id = new_id();
+    let message = queue_message(
+        txn,
+        sender,
+        email.as_str(),
+        role,
+        into.map(|(t, title)| (t.role, title.as_str())),
+        &secret,
+        now,
+    )
+    .await?;
+    let created = invitation::ActiveModel {
+        id: Set(id.clone()),
+        org_id: Set(org_id.to_string()),
+        email: Set(email.as_str().to_string()),
+        email_normalized: Set(email.normalized().to_string()),
+        role: Set(role),
+        token_hash: Set(token::hash(&secret)),
+        state: Set(StoredState::Pending),
+        invited_by: Set(Some(sender.acting.user_id.clone())),
+        invited_by_name: Set(sender.name.to_string()),
+        created_at: Set(now),
+        sent_at: Set(now),
+        expires_at: Set(now + VALID_SECS),
+        accepted_at: Set(None),
+        accepted_by: Set(None),
+        revoked_at: Set(None),
+        message_id: Set(Some(message.id)),
+        workspace_id: Set(into.map(|(t, _)| t.workspace_id.clone())),
+        workspace_role: Set(into.map(|(t, _)| t.role)),
+    }
+    .insert(txn)
+    .await;
+    super::unique_or(
+        created,
+        ServiceError::Conflict("Someone invited this address at the same moment; reload the page."),
+    )?;
+    record(
+        txn,
+        &sender.acting.actor,
+        org_id,
+        AuditAction::InvitationSent,
+        &id,
+        email.normalized(),
+        None,
+        Some(role.as_str().to_string()),
+        now,
+    )
+    .await?;
+    Ok(link_for(sender.base_url, &secret))
 }
 
 /// The link in an invitation message.
@@ -434,6 +441,44 @@ pub fn describe_role(role: OrgRole, workspace: Option<(WorkspaceRole, &str)>) ->
     }
 }
 
+/// What a renewed invitation offers.
+struct Terms {
+    role: OrgRole,
+    workspace_id: Option<String>,
+    workspace_role: Option<WorkspaceRole>,
+    workspace_title: Option<String>,
+}
+
+/// The terms of a renewal: those of `replace` (an expired invitation sent
+/// again from the form), or the invitation's own (Resend).
+async fn terms(
+    txn: &DatabaseTransaction,
+    existing: &invitation::Model,
+    replace: Option<(OrgRole, Option<&(IntoWorkspace, String)>)>,
+) -> Result<Terms, ServiceError> {
+    if let Some((role, into)) = replace {
+        return Ok(Terms {
+            role,
+            workspace_id: into.map(|(t, _)| t.workspace_id.clone()),
+            workspace_role: into.map(|(t, _)| t.role),
+            workspace_title: into.map(|(_, title)| title.clone()),
+        });
+    }
+    let workspace_title = match &existing.workspace_id {
+        Some(id) => workspace::Entity::find_by_id(id.clone())
+            .one(txn)
+            .await?
+            .map(|w| w.title),
+        None => None,
+    };
+    Ok(Terms {
+        role: existing.role,
+        workspace_id: existing.workspace_id.clone(),
+        workspace_role: existing.workspace_role,
+        workspace_title,
+    })
+}
+
 /// Issues a new token for a pending (or expired) invitation and queues a
 /// new message: the old link stops working, the expiry restarts.
 async fn renew(
@@ -443,29 +488,12 @@ async fn renew(
     replace: Option<(OrgRole, Option<&(IntoWorkspace, String)>)>,
     now: i64,
 ) -> Result<String, ServiceError> {
-    let (role, workspace_id, workspace_role, workspace_title) = match replace {
-        Some((role, into)) => (
-            role,
-            into.map(|(t, _)| t.workspace_id.clone()),
-            into.map(|(t, _)| t.role),
-            into.map(|(_, title)| title.clone()),
-        ),
-        None => {
-            let title = match &existing.workspace_id {
-                Some(id) => workspace::Entity::find_by_id(id.clone())
-                    .one(txn)
-                    .await?
-                    .map(|w| w.title),
-                None => None,
-            };
-            (
-                existing.role,
-                existing.workspace_id.clone(),
-                existing.workspace_role,
-                title,
-            )
-        }
-    };
+    let Terms {
+        role,
+        workspace_id,
+        workspace_role,
+        workspace_title,
+    } = terms(txn, existing, replace).await?;
     let secret = token::generate();
     let message = queue_message(
         txn,
@@ -924,11 +952,7 @@ async fn person_joining(
     }
     .insert(txn)
     .await;
-    match created {
-        Ok(user) => Ok(user),
-        Err(err) if is_unique_violation(&err) => Err(AcceptError::AccountExists),
-        Err(err) => Err(err.into()),
-    }
+    super::unique_or(created, AcceptError::AccountExists)
 }
 
 /// Marks the invitation accepted, only if it is still the pending one
@@ -1000,11 +1024,7 @@ async fn join_organization(
                 0,
             )
             .await;
-            match joined {
-                Ok(_) => Ok(()),
-                Err(err) if is_unique_violation(&err) => Err(AcceptError::AlreadyMember),
-                Err(err) => Err(err.into()),
-            }
+            super::unique_or(joined, AcceptError::AlreadyMember).map(|_| ())
         }
     }
 }

@@ -45,6 +45,20 @@ where
         .map_err(|err| anyhow::anyhow!("a blocking task failed: {err}"))
 }
 
+/// A write's result, with a unique-constraint violation answered as
+/// `taken` (someone wrote the same thing a moment ago) and any other
+/// database error as itself.
+pub(crate) fn unique_or<T, E: From<sea_orm::DbErr>>(
+    result: Result<T, sea_orm::DbErr>,
+    taken: E,
+) -> Result<T, E> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(err) if is_unique_violation(&err) => Err(taken),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Whether a database error is a unique-constraint violation.
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(

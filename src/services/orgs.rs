@@ -54,15 +54,13 @@ pub async fn create_in<C: ConnectionTrait>(
     audit::record(
         conn,
         actor,
-        Entry {
-            org_id: Some(&org.id),
-            action: AuditAction::OrganizationCreated,
-            target_type: Some("organization"),
-            target_id: Some(&org.id),
-            target_label: Some(&org.name),
-            before: None,
-            after: Some(org.name.clone()),
-        },
+        Entry::created(
+            &org.id,
+            AuditAction::OrganizationCreated,
+            "organization",
+            &org.id,
+            &org.name,
+        ),
         now,
     )
     .await?;
@@ -291,15 +289,13 @@ pub async fn delete(
     audit::record(
         &txn,
         &acting.actor,
-        Entry {
-            org_id: Some(&org.id),
-            action: AuditAction::OrganizationDeleted,
-            target_type: Some("organization"),
-            target_id: Some(&org.id),
-            target_label: Some(&org.name),
-            before: Some(org.name.clone()),
-            after: None,
-        },
+        Entry::deleted(
+            &org.id,
+            AuditAction::OrganizationDeleted,
+            "organization",
+            &org.id,
+            &org.name,
+        ),
         now,
     )
     .await?;

@@ -610,15 +610,13 @@ pub async fn delete(
     audit::record(
         &txn,
         &acting.actor,
-        Entry {
-            org_id: Some(&acting.org_id),
-            action: AuditAction::ProductDeleted,
-            target_type: Some("product"),
-            target_id: Some(&found.id),
-            target_label: Some(&found.name),
-            before: Some(found.name.clone()),
-            after: None,
-        },
+        Entry::deleted(
+            &acting.org_id,
+            AuditAction::ProductDeleted,
+            "product",
+            &found.id,
+            &found.name,
+        ),
         now,
     )
     .await?;

@@ -14,7 +14,7 @@ use super::audit::{self, AuditAction, Entry};
 use super::error::ServiceError;
 use super::members::{Cursor, CursorKey, Direction, MemberSort};
 use super::memberships::insert_direct_role;
-use super::{is_unique_violation, new_id};
+use super::new_id;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::names::{self, Label, LabelKind};
@@ -294,15 +294,13 @@ pub async fn create(
     audit::record(
         &txn,
         &acting.actor,
-        Entry {
-            org_id: Some(&acting.org_id),
-            action: AuditAction::WorkspaceCreated,
-            target_type: Some("workspace"),
-            target_id: Some(&created.id),
-            target_label: Some(&created.title),
-            before: None,
-            after: Some(created.title.clone()),
-        },
+        Entry::created(
+            &acting.org_id,
+            AuditAction::WorkspaceCreated,
+            "workspace",
+            &created.id,
+            &created.title,
+        ),
         now,
     )
     .await?;
@@ -691,15 +689,10 @@ pub async fn set_direct_role(
             now,
         )
         .await;
-        match inserted {
-            Ok(_) => {}
-            Err(err) if is_unique_violation(&err) => {
-                return Err(ServiceError::Conflict(
-                    "This person's role here changed meanwhile; reload the page.",
-                ));
-            }
-            Err(err) => return Err(err.into()),
-        }
+        super::unique_or(
+            inserted,
+            ServiceError::Conflict("This person's role here changed meanwhile; reload the page."),
+        )?;
     }
     audit::record(
         &txn,
@@ -745,36 +738,7 @@ pub async fn transfer(
             Action::InWorkspace(WsPermission::OwnWorkspace),
         )
         .await?;
-    let nobody = || {
-        ServiceError::invalid(
-            "new_owner_email",
-            "Nobody in this organization has that email address.",
-        )
-    };
-    let target = membership::Entity::find()
-        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
-        .filter(
-            membership::Column::EmailNormalized
-                .eq(crate::domain::email::normalize_lookup(new_owner_email)),
-        )
-        .one(&txn)
-        .await?
-        .ok_or_else(nobody)?;
-    // Someone who may not see the members (a workspace guest owning the
-    // workspace) hands it only to people they see here, those with a role
-    // in it; anyone else answers as an unknown address would, or the form
-    // would tell them who belongs to the organization.
-    let sees_members = policy::allows(
-        Roles::in_org(roles.org),
-        Action::Use(Permission::ViewMembers),
-    );
-    if !sees_members
-        && direct_role(&txn, workspace_id, &target.user_id)
-            .await?
-            .is_none()
-    {
-        return Err(nobody());
-    }
+    let target = new_owner(&txn, acting, roles, workspace_id, new_owner_email).await?;
     let current = workspace_member::Entity::find()
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
         .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
@@ -787,37 +751,7 @@ pub async fn transfer(
             "That person already owns this workspace.",
         ));
     }
-    let demoted = workspace_member::Entity::update_many()
-        .col_expr(
-            workspace_member::Column::Role,
-            Expr::value(WorkspaceRole::Admin),
-        )
-        .filter(workspace_member::Column::Id.eq(current.id.as_str()))
-        .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
-        .exec(&txn)
-        .await?;
-    if demoted.rows_affected != 1 {
-        return Err(ServiceError::Conflict(OWNER_CHANGED));
-    }
-    workspace_member::Entity::delete_many()
-        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
-        .filter(workspace_member::Column::UserId.eq(target.user_id.as_str()))
-        .exec(&txn)
-        .await?;
-    let promoted = insert_direct_role(
-        &txn,
-        &acting.org_id,
-        workspace_id,
-        &target.user_id,
-        WorkspaceRole::Owner,
-        now,
-    )
-    .await;
-    match promoted {
-        Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => return Err(ServiceError::Conflict(OWNER_CHANGED)),
-        Err(err) => return Err(err.into()),
-    }
+    hand_over(&txn, acting, workspace_id, &current, &target.user_id, now).await?;
     // The log names people by address, not by id.
     let previous = user::Entity::find_by_id(current.user_id.clone())
         .one(&txn)
@@ -840,6 +774,86 @@ pub async fn transfer(
     .await?;
     txn.commit().await?;
     Ok((found, target.email_normalized))
+}
+
+/// The member who is to own the workspace. Someone who may not see the
+/// members (a workspace guest owning the workspace) hands it only to people
+/// they see here, those with a role in it; anyone else answers as an
+/// unknown address would, or the form would tell them who belongs to the
+/// organization.
+async fn new_owner<C: ConnectionTrait>(
+    txn: &C,
+    acting: &Acting,
+    roles: Roles,
+    workspace_id: &str,
+    email: &str,
+) -> Result<membership::Model, ServiceError> {
+    let nobody = || {
+        ServiceError::invalid(
+            "new_owner_email",
+            "Nobody in this organization has that email address.",
+        )
+    };
+    let target = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))
+        .filter(
+            membership::Column::EmailNormalized.eq(crate::domain::email::normalize_lookup(email)),
+        )
+        .one(txn)
+        .await?
+        .ok_or_else(nobody)?;
+    let sees_members = policy::allows(
+        Roles::in_org(roles.org),
+        Action::Use(Permission::ViewMembers),
+    );
+    if !sees_members
+        && direct_role(txn, workspace_id, &target.user_id)
+            .await?
+            .is_none()
+    {
+        return Err(nobody());
+    }
+    Ok(target)
+}
+
+/// The current Owner (`current`) becomes a direct Admin and `user_id` the
+/// Owner, each only if nobody changed the ownership meanwhile.
+async fn hand_over<C: ConnectionTrait>(
+    txn: &C,
+    acting: &Acting,
+    workspace_id: &str,
+    current: &workspace_member::Model,
+    user_id: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let demoted = workspace_member::Entity::update_many()
+        .col_expr(
+            workspace_member::Column::Role,
+            Expr::value(WorkspaceRole::Admin),
+        )
+        .filter(workspace_member::Column::Id.eq(current.id.as_str()))
+        .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
+        .exec(txn)
+        .await?;
+    if demoted.rows_affected != 1 {
+        return Err(ServiceError::Conflict(OWNER_CHANGED));
+    }
+    workspace_member::Entity::delete_many()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    let promoted = insert_direct_role(
+        txn,
+        &acting.org_id,
+        workspace_id,
+        user_id,
+        WorkspaceRole::Owner,
+        now,
+    )
+    .await;
+    super::unique_or(promoted, ServiceError::Conflict(OWNER_CHANGED))?;
+    Ok(())
 }
 
 /// What deleting a workspace takes with it, for the confirmation.
@@ -909,15 +923,13 @@ pub async fn delete(
     audit::record(
         &txn,
         &acting.actor,
-        Entry {
-            org_id: Some(&acting.org_id),
-            action: AuditAction::WorkspaceDeleted,
-            target_type: Some("workspace"),
-            target_id: Some(workspace_id),
-            target_label: Some(&found.title),
-            before: Some(found.title.clone()),
-            after: None,
-        },
+        Entry::deleted(
+            &acting.org_id,
+            AuditAction::WorkspaceDeleted,
+            "workspace",
+            workspace_id,
+            &found.title,
+        ),
         now,
     )
     .await?;
