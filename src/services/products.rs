@@ -210,6 +210,9 @@ pub struct Found {
     pub product: product::Model,
     pub workspace: workspace::Model,
     pub owner: Option<user::Model>,
+    /// The viewer's roles on it, for the policy.
+    pub roles: Roles,
+    /// What the policy lets the viewer do with it.
     pub rights: ProductCaps,
     /// The viewer's grant, when they are restricted.
     pub grant: Option<Grant>,
@@ -228,7 +231,8 @@ pub async fn find(db: &Db, viewer: &Viewer, product_id: &str) -> anyhow::Result<
         return Ok(None);
     };
     let workspace = ws.context("a product without its workspace")?;
-    let (rights, grant) = rights_of(db.read(), viewer, &found).await?;
+    let (roles, grant) = roles_on(db.read(), viewer, &found).await?;
+    let rights = ProductCaps::of(roles);
     if !rights.view {
         return Ok(None);
     }
@@ -243,16 +247,17 @@ pub async fn find(db: &Db, viewer: &Viewer, product_id: &str) -> anyhow::Result<
         product: found,
         workspace,
         owner,
+        roles,
         rights,
         grant,
     }))
 }
 
-async fn rights_of<C: ConnectionTrait>(
+async fn roles_on<C: ConnectionTrait>(
     conn: &C,
     viewer: &Viewer,
     found: &product::Model,
-) -> anyhow::Result<(ProductCaps, Option<Grant>)> {
+) -> anyhow::Result<(Roles, Option<Grant>)> {
     let direct = direct_role(conn, &found.workspace_id, &viewer.user_id).await?;
     let grant = if viewer.restricted {
         grant_of(conn, &viewer.membership_id, &found.id).await?
@@ -260,7 +265,7 @@ async fn rights_of<C: ConnectionTrait>(
         None
     };
     let roles = Roles::on_product(viewer.org_role, direct, viewer.restricted, grant);
-    Ok((ProductCaps::of(roles), grant))
+    Ok((roles, grant))
 }
 
 /// The product and the actor, inside the transaction, once the policy

@@ -14,6 +14,7 @@ use super::render::{FieldErrors, Layout, Section, html, saved, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::names::{Label, LabelKind};
+use crate::domain::policy::{self, Action, ProductAction};
 use crate::domain::product::Grant;
 use crate::domain::workspace::WsPermission;
 use crate::entities::{product, workspace};
@@ -321,8 +322,6 @@ pub async fn show(
     product_page(&ctx, StatusCode::OK, found, PageErrors::None)
 }
 
-const MAY_NOT_EDIT: &str = "You can view this product but not change it.";
-
 pub async fn update(
     state: web::Data<AppState>,
     ctx: OrgCtx,
@@ -330,9 +329,7 @@ pub async fn update(
     form: web::Form<ProductForm>,
 ) -> Result<HttpResponse, AppError> {
     let target = found(&state, &ctx, &path.1).await?;
-    if !target.rights.edit {
-        return Err(AppError::forbidden(MAY_NOT_EDIT));
-    }
+    policy::authorize(target.roles, Action::OnProduct(ProductAction::Edit))?;
     let form = form.into_inner();
     let errors = match validate(&form) {
         Ok((name, description)) => {
@@ -376,11 +373,7 @@ pub async fn assign_owner(
     form: web::Form<OwnerForm>,
 ) -> Result<HttpResponse, AppError> {
     let target = found(&state, &ctx, &path.1).await?;
-    if !target.rights.assign_owner {
-        return Err(AppError::forbidden(
-            "You don't have permission to choose this product's owner.",
-        ));
-    }
+    policy::authorize(target.roles, Action::OnProduct(ProductAction::AssignOwner))?;
     if form.email.chars().count() > 320 {
         return Err(AppError::bad_request("That email address is too long."));
     }
@@ -418,8 +411,6 @@ struct DeletePage {
     found: Found,
 }
 
-const MAY_NOT_DELETE: &str = "Only Admins of this product's workspace can delete it.";
-
 /// "Delete this product?" with what goes with it.
 pub async fn confirm_delete(
     state: web::Data<AppState>,
@@ -427,9 +418,7 @@ pub async fn confirm_delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let found = found(&state, &ctx, &path.1).await?;
-    if !found.rights.delete {
-        return Err(AppError::forbidden(MAY_NOT_DELETE));
-    }
+    policy::authorize(found.roles, Action::OnProduct(ProductAction::Delete))?;
     html(
         StatusCode::OK,
         &DeletePage {
@@ -450,9 +439,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let target = found(&state, &ctx, &path.1).await?;
-    if !target.rights.delete {
-        return Err(AppError::forbidden(MAY_NOT_DELETE));
-    }
+    policy::authorize(target.roles, Action::OnProduct(ProductAction::Delete))?;
     let deleted = products::delete(&state.db, &state.clock, &ctx.acting(), &path.1).await?;
     session::flash(
         ctx.session(),

@@ -163,6 +163,12 @@ pub enum Denied {
         "You can move a workspace only to an organization where you are an Admin or the Owner."
     )]
     NotAdminOfDestination,
+    #[error("You can view this product but not change it.")]
+    ProductReadOnly,
+    #[error("Only Admins of this product's workspace can delete it.")]
+    MayNotDeleteProduct,
+    #[error("You don't have permission to choose this product's owner.")]
+    MayNotChooseProductOwner,
     /// `InWorkspace(EditProducts)` refused in every workspace one has.
     #[error("You don't have permission to add products in this organization.")]
     NoWorkspaceForProducts,
@@ -317,17 +323,22 @@ pub fn authorize(actor: Roles, action: Action) -> Result<(), Denied> {
             if !workspace.can(WsPermission::View) || granted.is_none() {
                 return Err(Denied::Invisible);
             }
-            let needs = match what {
-                ProductAction::View => WsPermission::View,
-                ProductAction::Edit => WsPermission::EditProducts,
-                ProductAction::Delete => WsPermission::DeleteProducts,
-                ProductAction::AssignOwner => WsPermission::AssignProductOwners,
+            let (needs, refusal) = match what {
+                ProductAction::View => (WsPermission::View, Denied::Invisible),
+                ProductAction::Edit => (WsPermission::EditProducts, Denied::ProductReadOnly),
+                ProductAction::Delete => {
+                    (WsPermission::DeleteProducts, Denied::MayNotDeleteProduct)
+                }
+                ProductAction::AssignOwner => (
+                    WsPermission::AssignProductOwners,
+                    Denied::MayNotChooseProductOwner,
+                ),
             };
             let grant_allows = what == ProductAction::View || granted == Some(Grant::Edit);
             if workspace.can(needs) && grant_allows {
                 Ok(())
             } else {
-                Err(Denied::MissingWorkspacePermission)
+                Err(refusal)
             }
         }
     }

@@ -406,6 +406,22 @@ fn product_rights_by_role_restriction_and_grant() {
             "{org_role:?} + {direct:?}, restricted {flag}, grant {grant:?}"
         );
     }
+    // Each refusal says why, in the words the product's page shows.
+    let viewer = Roles::on_product(Viewer, Option::None, false, Option::None);
+    let editor = Roles::on_product(Member, Option::None, false, Option::None);
+    let on = |what| Action::OnProduct(what);
+    assert_eq!(
+        authorize(viewer, on(ProductAction::Edit)),
+        Err(Denied::ProductReadOnly)
+    );
+    assert_eq!(
+        authorize(editor, on(ProductAction::Delete)),
+        Err(Denied::MayNotDeleteProduct)
+    );
+    assert_eq!(
+        authorize(editor, on(ProductAction::AssignOwner)),
+        Err(Denied::MayNotChooseProductOwner)
+    );
     let unseen = Roles::on_product(Member, Option::None, true, Option::None);
     assert_eq!(
         authorize(unseen, Action::OnProduct(ProductAction::Edit)),
