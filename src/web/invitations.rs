@@ -479,10 +479,12 @@ pub async fn confirm_cancel(
         row,
         &workspaces::titles(&state.db, &ctx.org.id).await?,
     );
-    if !i.can_manage && matches!(i.state, State::Pending | State::Expired) {
-        return Err(AppError::forbidden(
-            "You can only cancel invitations for a role at or below your own.",
-        ));
+    if matches!(i.state, State::Pending | State::Expired) {
+        let role = i.row.invitation.role;
+        policy::authorize(
+            policy::Roles::in_org(ctx.role()),
+            policy::Action::Invite { role },
+        )?;
     }
     if !i.can_manage {
         return Err(AppError::Conflict(format!(

@@ -15,6 +15,7 @@ use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
+use crate::domain::policy::Denied;
 use crate::domain::role::OrgRole;
 use crate::services::error::ServiceError;
 use crate::services::members::{
@@ -29,6 +30,9 @@ pub struct MemberView {
     pub roles: Vec<OrgRole>,
     pub can_change: bool,
     pub can_remove: bool,
+    /// The policy's reasons, when they may not.
+    change_refused: Option<Denied>,
+    remove_refused: Option<Denied>,
     pub is_self: bool,
     /// The viewer may restrict this member's products.
     pub can_restrict: bool,
@@ -43,7 +47,9 @@ impl MemberView {
         MemberView {
             row,
             can_change: caps.change_role(),
-            can_remove: caps.remove,
+            can_remove: caps.remove(),
+            change_refused: caps.change_refused,
+            remove_refused: caps.remove_refused,
             roles: caps.roles,
             is_self,
             can_restrict,
@@ -416,10 +422,8 @@ pub async fn edit_role(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
     let m = member_view(&state, &ctx, &path.1).await?;
-    if !m.can_change {
-        return Err(AppError::forbidden(
-            "You can only change members whose role is at or below your own, and never the Owner.",
-        ));
+    if let Some(denied) = m.change_refused {
+        return Err(denied.into());
     }
     if htmx.0 {
         return page(&RowEditFragment {
@@ -498,10 +502,8 @@ pub async fn confirm_remove(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
     let m = member_view(&state, &ctx, &path.1).await?;
-    if !m.can_remove {
-        return Err(AppError::forbidden(
-            "You can only remove members whose role is at or below your own, and never the Owner.",
-        ));
+    if let Some(denied) = m.remove_refused {
+        return Err(denied.into());
     }
     let owned_products = products::owned_count(&state.db, &ctx.org.id, &m.row.user_id).await?;
     page(&RemovePage {
@@ -520,9 +522,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let acting = ctx.acting();
     if path.1 == acting.membership_id {
-        return Err(AppError::forbidden(
-            "To leave the organization, use Leave organization.",
-        ));
+        return Err(Denied::RemoveSelf.into());
     }
     let row = members::remove(&state.db, &state.clock, &acting, &path.1).await?;
     session::flash(

@@ -181,3 +181,56 @@ async fn a_workspace_moves_only_where_its_owner_is_an_admin() {
         .await;
     assert_eq!(moved_rows, 0);
 }
+
+#[actix_web::test]
+async fn a_refusal_reads_the_same_from_the_page_and_from_the_write() {
+    let app = spawn_app().await;
+    let olivia = email("olivia");
+    let (owner, org) = app.signed_up("Olivia Owner", &olivia, "Acme").await;
+    let admin = app
+        .member_with_role(&org, &email("admin"), OrgRole::Admin)
+        .await;
+    let owner_membership = app
+        .scalar_text(&format!(
+            "SELECT id FROM memberships WHERE org_id = '{org}' AND role = 'owner'"
+        ))
+        .await;
+    let protected = "The Owner cannot be removed, demoted or leave; transfer ownership first.";
+    let member_path = format!("/orgs/{org}/members/{owner_membership}");
+    for path in [
+        format!("{member_path}/remove"),
+        format!("{member_path}/role"),
+    ] {
+        let (status, page) = admin.get_html(&path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(page.contains(protected), "{path}: {page}");
+    }
+    let removed = admin.post_form(&format!("{member_path}/remove"), &[]).await;
+    assert_eq!(removed.status(), StatusCode::FORBIDDEN);
+    assert!(removed.text().await.expect("body").contains(protected));
+    let demoted = admin
+        .post_form(&format!("{member_path}/role"), &[("role", "admin")])
+        .await;
+    assert_eq!(demoted.status(), StatusCode::FORBIDDEN);
+    assert!(demoted.text().await.expect("body").contains(protected));
+    assert_eq!(app.owners_of(&org).await, 1);
+    // Removing oneself is leaving.
+    let own = app
+        .scalar_text(&format!(
+            "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = '{org}' AND u.email_normalized = '{}'",
+            olivia.to_lowercase()
+        ))
+        .await;
+    let refused = owner
+        .post_form(&format!("/orgs/{org}/members/{own}/remove"), &[])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("body")
+            .contains("To leave the organization, use Leave organization.")
+    );
+}

@@ -172,6 +172,9 @@ pub enum Denied {
     /// `InWorkspace(EditProducts)` refused in every workspace one has.
     #[error("You don't have permission to add products in this organization.")]
     NoWorkspaceForProducts,
+    /// Removing oneself is leaving, which has its own page.
+    #[error("To leave the organization, use Leave organization.")]
+    RemoveSelf,
     /// The actor may not even know the target exists.
     #[error("That doesn't exist, or you can't see it.")]
     Invisible,
@@ -373,14 +376,18 @@ pub struct MemberCaps {
     /// The roles the member's role may be changed to (their current one
     /// included); empty when it may not be changed.
     pub roles: Vec<OrgRole>,
-    pub remove: bool,
+    /// Why the role may not be changed, when it may not.
+    pub change_refused: Option<Denied>,
+    /// Why they may not be removed, when they may not (leaving oneself
+    /// has its own page).
+    pub remove_refused: Option<Denied>,
 }
 
 impl MemberCaps {
     pub fn of(actor: OrgRole, target: OrgRole, is_self: bool) -> Self {
         let actor = Roles::in_org(actor);
         let change = |to| {
-            allows(
+            authorize(
                 actor,
                 Action::ChangeRole {
                     from: target,
@@ -389,14 +396,33 @@ impl MemberCaps {
                 },
             )
         };
+        let roles: Vec<OrgRole> = GRANTABLE
+            .into_iter()
+            .filter(|to| change(*to).is_ok())
+            .collect();
+        // The least a role can become says why no change is allowed.
+        let change_refused = roles
+            .is_empty()
+            .then(|| change(OrgRole::Viewer).err())
+            .flatten();
+        let remove_refused = if is_self {
+            Some(Denied::RemoveSelf)
+        } else {
+            authorize(actor, Action::Remove { target, is_self }).err()
+        };
         MemberCaps {
-            roles: GRANTABLE.into_iter().filter(|to| change(*to)).collect(),
-            remove: !is_self && allows(actor, Action::Remove { target, is_self }),
+            roles,
+            change_refused,
+            remove_refused,
         }
     }
 
     pub fn change_role(&self) -> bool {
-        !self.roles.is_empty()
+        self.change_refused.is_none()
+    }
+
+    pub fn remove(&self) -> bool {
+        self.remove_refused.is_none()
     }
 }
 

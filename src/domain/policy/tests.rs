@@ -268,13 +268,20 @@ fn grantable_roles_stop_at_own_role() {
 fn member_capabilities_are_the_policy_s_answers() {
     let caps = MemberCaps::of(Admin, Member, false);
     assert_eq!(caps.roles, [Admin, Member, Viewer]);
-    assert!(caps.remove);
+    assert!(caps.change_role() && caps.remove());
     let owner_row = MemberCaps::of(Admin, Owner, false);
-    assert!(!owner_row.change_role() && !owner_row.remove);
+    assert_eq!(owner_row.change_refused, Some(Denied::OwnerProtected));
+    assert_eq!(owner_row.remove_refused, Some(Denied::OwnerProtected));
     let own_row = MemberCaps::of(Admin, Admin, true);
     assert!(own_row.change_role(), "an Admin may lower their own role");
-    assert!(!own_row.remove, "leaving has its own page");
-    assert_eq!(MemberCaps::of(Member, Viewer, false), MemberCaps::default());
+    assert_eq!(own_row.remove_refused, Some(Denied::RemoveSelf));
+    let member = MemberCaps::of(Member, Viewer, false);
+    assert!(member.roles.is_empty());
+    assert_eq!(
+        member.change_refused,
+        Some(Denied::MissingPermission(Permission::ManageMembers))
+    );
+    assert!(!member.remove());
 }
 
 #[test]
