@@ -185,9 +185,10 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    /// `target_type` `label` (id `target_id`) was created: the label is
-    /// the after-value.
-    pub fn created(
+    /// An entry about `target_type` `label` (id `target_id`) that was
+    /// created: the label is the after-value. [`Entry::as_deletion`] makes
+    /// it the before-value instead.
+    pub fn naming(
         org_id: &'a str,
         action: AuditAction,
         target_type: &'a str,
@@ -205,19 +206,12 @@ impl<'a> Entry<'a> {
         }
     }
 
-    /// `target_type` `label` (id `target_id`) was deleted: the label is
-    /// the before-value.
-    pub fn deleted(
-        org_id: &'a str,
-        action: AuditAction,
-        target_type: &'a str,
-        target_id: &'a str,
-        label: &'a str,
-    ) -> Self {
+    /// The same entry about something deleted: its label is what it was.
+    pub fn as_deletion(self) -> Self {
         Entry {
-            before: Some(label.to_string()),
+            before: self.after.clone(),
             after: None,
-            ..Entry::created(org_id, action, target_type, target_id, label)
+            ..self
         }
     }
 }

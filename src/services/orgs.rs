@@ -54,7 +54,7 @@ pub async fn create_in<C: ConnectionTrait>(
     audit::record(
         conn,
         actor,
-        Entry::created(
+        Entry::naming(
             &org.id,
             AuditAction::OrganizationCreated,
             "organization",
@@ -289,13 +289,14 @@ pub async fn delete(
     audit::record(
         &txn,
         &acting.actor,
-        Entry::deleted(
+        Entry::naming(
             &org.id,
             AuditAction::OrganizationDeleted,
             "organization",
             &org.id,
             &org.name,
-        ),
+        )
+        .as_deletion(),
         now,
     )
     .await?;

@@ -615,13 +615,14 @@ pub async fn delete(
     audit::record(
         &txn,
         &acting.actor,
-        Entry::deleted(
+        Entry::naming(
             &acting.org_id,
             AuditAction::ProductDeleted,
             "product",
             &found.id,
             &found.name,
-        ),
+        )
+        .as_deletion(),
         now,
     )
     .await?;

@@ -294,7 +294,7 @@ pub async fn create(
     audit::record(
         &txn,
         &acting.actor,
-        Entry::created(
+        Entry::naming(
             &acting.org_id,
             AuditAction::WorkspaceCreated,
             "workspace",
@@ -923,13 +923,14 @@ pub async fn delete(
     audit::record(
         &txn,
         &acting.actor,
-        Entry::deleted(
+        Entry::naming(
             &acting.org_id,
             AuditAction::WorkspaceDeleted,
             "workspace",
             workspace_id,
             &found.title,
-        ),
+        )
+        .as_deletion(),
         now,
     )
     .await?;

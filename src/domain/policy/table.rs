@@ -180,75 +180,44 @@ pub(super) fn organization_actions() -> Vec<(&'static str, ActionFor)> {
 }
 
 pub(super) fn workspace_actions() -> Vec<(&'static str, Action)> {
+    use WorkspaceRole::{Admin, Editor, Owner};
+    use WsPermission::*;
+    let may = Action::InWorkspace;
     let set = |current, to| Action::SetWorkspaceRole { current, to };
+    let invite = |role| Action::InviteToWorkspace { role };
+    let move_where = |destination| Action::MoveWorkspace {
+        destination: Some(destination),
+    };
     vec![
-        (
-            "See the workspace and who has access",
-            Action::InWorkspace(WsPermission::View),
-        ),
-        (
-            "Create and edit its products",
-            Action::InWorkspace(WsPermission::EditProducts),
-        ),
-        (
-            "Delete its products",
-            Action::InWorkspace(WsPermission::DeleteProducts),
-        ),
-        (
-            "Choose who owns a product",
-            Action::InWorkspace(WsPermission::AssignProductOwners),
-        ),
-        (
-            "Rename it, change its description",
-            Action::InWorkspace(WsPermission::EditDetails),
-        ),
-        (
-            "Manage its direct roles",
-            Action::InWorkspace(WsPermission::ManageMembers),
-        ),
-        (
-            "Transfer its ownership, delete it",
-            Action::InWorkspace(WsPermission::OwnWorkspace),
-        ),
+        ("See the workspace and who has access", may(View)),
+        ("Create and edit its products", may(EditProducts)),
+        ("Delete its products", may(DeleteProducts)),
+        ("Choose who owns a product", may(AssignProductOwners)),
+        ("Rename it, change its description", may(EditDetails)),
+        ("Manage its direct roles", may(ManageMembers)),
+        ("Transfer its ownership, delete it", may(OwnWorkspace)),
         (
             "Give a direct Viewer or Editor role",
-            set(None, Some(WorkspaceRole::Editor)),
+            set(None, Some(Editor)),
         ),
-        (
-            "Give a direct Admin role",
-            set(None, Some(WorkspaceRole::Admin)),
-        ),
+        ("Give a direct Admin role", set(None, Some(Admin))),
         (
             "Change or take away a direct Admin role",
-            set(Some(WorkspaceRole::Admin), None),
+            set(Some(Admin), None),
         ),
         (
             "Give or take away the Owner role (it is only transferred)",
-            set(None, Some(WorkspaceRole::Owner)),
+            set(None, Some(Owner)),
         ),
-        (
-            "Invite someone into it as an Editor",
-            Action::InviteToWorkspace {
-                role: WorkspaceRole::Editor,
-            },
-        ),
-        (
-            "Invite someone into it as an Admin",
-            Action::InviteToWorkspace {
-                role: WorkspaceRole::Admin,
-            },
-        ),
+        ("Invite someone into it as an Editor", invite(Editor)),
+        ("Invite someone into it as an Admin", invite(Admin)),
         (
             "Move it to an organization where they are an Admin or the Owner",
-            Action::MoveWorkspace {
-                destination: Some(OrgRole::Admin),
-            },
+            move_where(OrgRole::Admin),
         ),
         (
             "Move it to an organization where they are a Member",
-            Action::MoveWorkspace {
-                destination: Some(OrgRole::Member),
-            },
+            move_where(OrgRole::Member),
         ),
     ]
 }

@@ -170,51 +170,23 @@ fn the_tables_cover_every_kind_of_action() {
 
 #[test]
 fn role_changes_follow_the_ceiling() {
+    use Denied::*;
+    let missing = MissingPermission(Permission::ManageMembers);
     // (actor, from, to, is_self, expected)
     let cases = [
         (Owner, Admin, Member, false, Ok(())),
         (Owner, Member, Admin, false, Ok(())),
-        (
-            Owner,
-            Viewer,
-            Owner,
-            false,
-            Err(Denied::OwnerOnlyByTransfer),
-        ),
-        (Owner, Owner, Admin, true, Err(Denied::OwnerProtected)),
+        (Owner, Viewer, Owner, false, Err(OwnerOnlyByTransfer)),
+        (Owner, Owner, Admin, true, Err(OwnerProtected)),
         (Admin, Member, Admin, false, Ok(())),
         (Admin, Admin, Viewer, false, Ok(())),
         (Admin, Admin, Member, true, Ok(())),
-        (Admin, Owner, Member, false, Err(Denied::OwnerProtected)),
-        (
-            Admin,
-            Member,
-            Owner,
-            false,
-            Err(Denied::OwnerOnlyByTransfer),
-        ),
-        (Admin, Member, None, false, Err(Denied::AboveOwnRole)),
-        (
-            Member,
-            Viewer,
-            Member,
-            false,
-            Err(Denied::MissingPermission(Permission::ManageMembers)),
-        ),
-        (
-            Member,
-            Member,
-            Viewer,
-            true,
-            Err(Denied::MissingPermission(Permission::ManageMembers)),
-        ),
-        (
-            None,
-            Viewer,
-            Viewer,
-            false,
-            Err(Denied::MissingPermission(Permission::ManageMembers)),
-        ),
+        (Admin, Owner, Member, false, Err(OwnerProtected)),
+        (Admin, Member, Owner, false, Err(OwnerOnlyByTransfer)),
+        (Admin, Member, None, false, Err(AboveOwnRole)),
+        (Member, Viewer, Member, false, Err(missing)),
+        (Member, Member, Viewer, true, Err(missing)),
+        (None, Viewer, Viewer, false, Err(missing)),
     ];
     for (actor, from, to, is_self, expected) in cases {
         assert_eq!(
