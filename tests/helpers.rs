@@ -520,6 +520,21 @@ impl TestApp {
         .expect("add a workspace role");
     }
 
+    /// A workspace created by the organization's Owner (who owns it);
+    /// returns its id.
+    pub async fn add_workspace(&self, org_id: &str, title: &str) -> String {
+        let title = roster::domain::names::Label::parse(
+            title,
+            roster::domain::names::LabelKind::WorkspaceTitle,
+        )
+        .expect("a valid title");
+        let acting = self.owner_acting(org_id).await;
+        roster::services::workspaces::create(&self.db, &self.clock, &acting, &title, "")
+            .await
+            .expect("create a workspace")
+            .id
+    }
+
     /// A product in a workspace; returns its id. With an owner, that
     /// person creates it (and owns it) as the product form would. Without
     /// one it is written straight in the database: a product nobody owns

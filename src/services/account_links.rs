@@ -550,7 +550,7 @@ pub async fn set_auto_join(
         ));
     }
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     acting
         .authorize(
             &txn,

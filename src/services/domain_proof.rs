@@ -153,7 +153,7 @@ pub async fn check(
     }
 
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
     authorize(&txn, acting).await?;
     let updated = auto_join_domain::Entity::update_many()
         .col_expr(auto_join_domain::Column::VerifiedAt, Expr::value(Some(now)))

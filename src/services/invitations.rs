@@ -464,8 +464,10 @@ async fn terms(
             workspace_title: into.map(|(_, title)| title.clone()),
         });
     }
+    // A workspace that has left the organization is named no more.
     let workspace_title = match &existing.workspace_id {
         Some(id) => workspace::Entity::find_by_id(id.clone())
+            .filter(workspace::Column::OrgId.eq(existing.org_id.as_str()))
             .one(txn)
             .await?
             .map(|w| w.title),

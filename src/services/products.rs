@@ -358,7 +358,7 @@ pub async fn visible_workspaces(
 
 /// Whether the viewer may add products in any workspace: through their
 /// organization role in all of them, or a direct role in one.
-async fn may_add_somewhere<C: ConnectionTrait>(
+pub async fn may_add_somewhere<C: ConnectionTrait>(
     conn: &C,
     viewer: &Viewer,
 ) -> Result<bool, ServiceError> {
@@ -548,7 +548,11 @@ pub async fn assign_owner(
         .and_then(|(m, u)| u.map(|u| (m, u)))
         .ok_or_else(no_such)?;
     let direct = direct_role(&txn, &found.workspace_id, &member.user_id).await?;
-    if !Access::new(member.role, direct).can(WsPermission::View) {
+    let sees_workspace = policy::allows(
+        Roles::in_workspace(member.role, direct),
+        Action::InWorkspace(WsPermission::View),
+    );
+    if !sees_workspace {
         return Err(no_such());
     }
     // Someone who may not see the members (a workspace guest) chooses

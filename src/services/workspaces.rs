@@ -966,10 +966,10 @@ pub async fn access_by_workspace(
                 .iter()
                 .find(|d| d.workspace_id == w.id)
                 .map(|d| d.role);
-            let access = Access::new(org_role, role);
-            (w, access)
+            (w, Roles::in_workspace(org_role, role))
         })
-        .filter(|(_, access)| access.can(WsPermission::View))
+        .filter(|(_, roles)| policy::allows(*roles, Action::InWorkspace(WsPermission::View)))
+        .map(|(w, roles)| (w, roles.workspace()))
         .collect())
 }
 

@@ -15,7 +15,7 @@ use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
-use crate::domain::policy::Denied;
+use crate::domain::policy::{self, Action, Denied, Roles};
 use crate::domain::role::OrgRole;
 use crate::services::error::ServiceError;
 use crate::services::members::{
@@ -175,7 +175,8 @@ struct MembersPage {
     prev_href: String,
     next_href: String,
     can_invite: bool,
-    is_owner: bool,
+    /// The policy lets them leave (the Owner transfers ownership first).
+    may_leave: bool,
     filter_roles: [OrgRole; 5],
     /// The workspaces the list may be filtered by, as (id, title).
     workspaces: Vec<(String, String)>,
@@ -233,7 +234,7 @@ pub async fn list(
         prev_href: page_href(&query, prev_page, prev_cursor.as_ref()),
         next_href: page_href(&query, query.page + 1, next_cursor.as_ref()),
         can_invite: ctx.can(Permission::ManageMembers),
-        is_owner: ctx.role() == OrgRole::Owner,
+        may_leave: policy::allows(Roles::in_org(ctx.role()), Action::Leave),
         filter_roles: [
             OrgRole::Owner,
             OrgRole::Admin,
@@ -539,7 +540,8 @@ struct LeavePage {
     layout: Layout,
     org_id: String,
     org_name: String,
-    is_owner: bool,
+    /// The policy lets them leave (the Owner transfers ownership first).
+    may_leave: bool,
 }
 
 pub async fn confirm_leave(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
@@ -547,7 +549,7 @@ pub async fn confirm_leave(ctx: OrgCtx) -> Result<HttpResponse, AppError> {
         layout: Layout::org(&ctx, Section::Members, "Leave organization"),
         org_id: ctx.org.id.clone(),
         org_name: ctx.org.name.clone(),
-        is_owner: ctx.role() == OrgRole::Owner,
+        may_leave: policy::allows(Roles::in_org(ctx.role()), Action::Leave),
     })
 }
 

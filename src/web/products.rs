@@ -14,7 +14,7 @@ use super::render::{FieldErrors, Layout, Section, html, saved, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::names::{Label, LabelKind};
-use crate::domain::policy::{self, Action, ProductAction};
+use crate::domain::policy::{self, Action, Denied, ProductAction, Roles};
 use crate::domain::product::Grant;
 use crate::domain::workspace::WsPermission;
 use crate::entities::{product, workspace};
@@ -123,7 +123,10 @@ async fn list_page(
     let visible = products::visible_workspaces(&state.db, &viewer).await?;
     let creatable = visible
         .iter()
-        .filter(|(_, access)| access.can(WsPermission::EditProducts))
+        .filter(|(_, access)| {
+            let roles = Roles::in_workspace(access.org_role, access.direct);
+            policy::allows(roles, Action::InWorkspace(WsPermission::EditProducts))
+        })
         .map(|(w, _)| w.clone())
         .collect();
     let workspaces = visible.into_iter().map(|(w, _)| w).collect();
@@ -197,6 +200,10 @@ pub async fn create(
     form: web::Form<ProductForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
+    // Refused before the form is read, as the page offers no form then.
+    if !products::may_add_somewhere(state.db.read(), &viewer(&ctx)).await? {
+        return Err(Denied::NoWorkspaceForProducts.into());
+    }
     let errors = match validate(&form) {
         Ok((name, description)) => {
             let acting = ctx.acting();

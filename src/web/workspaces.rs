@@ -703,9 +703,27 @@ pub async fn set_role(
             row.name, workspace.title
         ),
     };
+    // What the viewer may do next, as of now: someone who took away their
+    // own only access goes back to their workspaces.
+    let now_seen = workspaces::find(
+        &state.db,
+        &ctx.org.id,
+        &workspace_id,
+        &ctx.user().id,
+        ctx.role(),
+    )
+    .await?;
+    let Some((_, roles)) = now_seen else {
+        session::flash(ctx.session(), "success", message);
+        let list = format!("/orgs/{}/workspaces", ctx.org.id);
+        if htmx.0 {
+            return Ok(HttpResponse::Ok()
+                .insert_header(("HX-Redirect", list))
+                .finish());
+        }
+        return Ok(see_other(&list));
+    };
     if htmx.0 {
-        // What the viewer may do next, as of now.
-        let (_, roles) = found(&state, &ctx, &workspace_id).await?;
         return page(&AccessChanged {
             csrf: session::csrf_token(ctx.session()),
             org_id: ctx.org.id.clone(),

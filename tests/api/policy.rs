@@ -234,3 +234,101 @@ async fn a_refusal_reads_the_same_from_the_page_and_from_the_write() {
             .contains("To leave the organization, use Leave organization.")
     );
 }
+
+#[actix_web::test]
+async fn a_guest_who_gives_up_their_own_role_lands_on_their_workspaces() {
+    let app = spawn_app().await;
+    let (_, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let general = app.general_workspace(&org).await;
+    let created = app.add_workspace(&org, "Store 7").await;
+    let mut guests = Vec::new();
+    for label in ["guest-a", "guest-b"] {
+        let address = email(label);
+        let browser = app.member_with_role(&org, &address, OrgRole::None).await;
+        let user_id = app.user_id(&address).await;
+        app.add_workspace_role(&general, &user_id, "admin").await;
+        app.add_workspace_role(&created, &user_id, "viewer").await;
+        let membership = app
+            .scalar_text(&format!(
+                "SELECT id FROM memberships WHERE org_id = '{org}' AND user_id = '{user_id}'"
+            ))
+            .await;
+        guests.push((browser, membership));
+    }
+    let role_path =
+        |membership: &str| format!("/orgs/{org}/workspaces/{general}/members/{membership}/role");
+    // Without JavaScript: a redirect to the workspaces they still have.
+    let (plain, plain_id) = &guests[0];
+    let gone = plain
+        .post_form(&role_path(plain_id), &[("role", "none")])
+        .await;
+    assert_eq!(gone.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&gone), format!("/orgs/{org}/workspaces"));
+    let (status, list) = plain.get_html(&location(&gone)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains("Store 7") && !list.contains(">General</a>"),
+        "{list}"
+    );
+    // By htmx: the browser is sent there too, not shown a 404.
+    let (htmx, htmx_id) = &guests[1];
+    let token = htmx.csrf_token().await;
+    let response = htmx
+        .client
+        .post(htmx.url(&role_path(htmx_id)))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", token)
+        .form(&[("role", "none")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("HX-Redirect")
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("/orgs/{org}/workspaces").as_str())
+    );
+    let left = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM workspace_members WHERE workspace_id = '{general}' AND role = 'admin'"
+        ))
+        .await;
+    assert_eq!(left, 0, "both gave their role up");
+}
+
+#[actix_web::test]
+async fn someone_who_may_add_no_product_is_refused_before_the_form_is_read() {
+    let app = spawn_app().await;
+    let (_, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let general = app.general_workspace(&org).await;
+    let viewer = app
+        .member_with_role(&org, &email("viewer"), OrgRole::Viewer)
+        .await;
+    for name in ["", "Atlas"] {
+        let refused = viewer
+            .post_form(
+                &format!("/orgs/{org}/products"),
+                &[
+                    ("workspace_id", &general),
+                    ("name", name),
+                    ("description", ""),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "name {name:?}");
+        assert!(
+            refused
+                .text()
+                .await
+                .expect("body")
+                .contains("permission to add products in this organization.")
+        );
+    }
+    assert_eq!(app.count("products").await, 0);
+}

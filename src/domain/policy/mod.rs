@@ -427,14 +427,12 @@ impl MemberCaps {
 }
 
 /// What the actor may do in one workspace, for its pages.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkspaceCaps {
     pub edit_details: bool,
     /// Transfer, delete, move.
     pub own: bool,
     pub manage_members: bool,
-    /// Direct roles they may grant there.
-    pub grantable: Vec<WorkspaceRole>,
 }
 
 impl WorkspaceCaps {
@@ -444,7 +442,6 @@ impl WorkspaceCaps {
             edit_details: may(WsPermission::EditDetails),
             own: may(WsPermission::OwnWorkspace),
             manage_members: may(WsPermission::ManageMembers),
-            grantable: grantable_workspace_roles(actor),
         }
     }
 }
