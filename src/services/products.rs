@@ -212,10 +212,15 @@ pub struct Found {
     pub owner: Option<user::Model>,
     /// The viewer's roles on it, for the policy.
     pub roles: Roles,
-    /// What the policy lets the viewer do with it.
-    pub rights: ProductCaps,
     /// The viewer's grant, when they are restricted.
     pub grant: Option<Grant>,
+}
+
+impl Found {
+    /// What the policy lets the viewer do with it.
+    pub fn rights(&self) -> ProductCaps {
+        ProductCaps::of(self.roles)
+    }
 }
 
 /// The product if the viewer may see it; `None` for another
@@ -232,8 +237,7 @@ pub async fn find(db: &Db, viewer: &Viewer, product_id: &str) -> anyhow::Result<
     };
     let workspace = ws.context("a product without its workspace")?;
     let (roles, grant) = roles_on(db.read(), viewer, &found).await?;
-    let rights = ProductCaps::of(roles);
-    if !rights.view {
+    if !ProductCaps::of(roles).view {
         return Ok(None);
     }
     let owner = match &found.owner_id {
@@ -248,7 +252,6 @@ pub async fn find(db: &Db, viewer: &Viewer, product_id: &str) -> anyhow::Result<
         workspace,
         owner,
         roles,
-        rights,
         grant,
     }))
 }

@@ -15,7 +15,7 @@ use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action, Denied, Roles};
+use crate::domain::policy::{self, Action, Denied, MemberCaps, Roles};
 use crate::domain::role::OrgRole;
 use crate::services::error::ServiceError;
 use crate::services::members::{
@@ -26,13 +26,8 @@ use crate::services::{audit_log, orgs, product_access, products, workspaces};
 /// A member row with what the viewer may do to it.
 pub struct MemberView {
     pub row: MemberRow,
-    /// The roles the viewer may give this member (empty: no change).
-    pub roles: Vec<OrgRole>,
-    pub can_change: bool,
-    pub can_remove: bool,
-    /// The policy's reasons, when they may not.
-    change_refused: Option<Denied>,
-    remove_refused: Option<Denied>,
+    /// What the policy lets the viewer do to this member, and why not.
+    pub caps: MemberCaps,
     pub is_self: bool,
     /// The viewer may restrict this member's products.
     pub can_restrict: bool,
@@ -46,11 +41,7 @@ impl MemberView {
             ctx.can(Permission::ManageProductAccess) && product_access::restrictable(row.role);
         MemberView {
             row,
-            can_change: caps.change_role(),
-            can_remove: caps.remove(),
-            change_refused: caps.change_refused,
-            remove_refused: caps.remove_refused,
-            roles: caps.roles,
+            caps,
             is_self,
             can_restrict,
         }
@@ -328,7 +319,7 @@ async fn member_page(
     ctx: &OrgCtx,
     m: MemberView,
 ) -> Result<HttpResponse, AppError> {
-    let roles = m.roles.clone();
+    let roles = m.caps.roles.clone();
     let workspaces =
         workspaces::access_by_workspace(&state.db, &ctx.org.id, &m.row.user_id, m.row.role)
             .await?
@@ -423,13 +414,13 @@ pub async fn edit_role(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
     let m = member_view(&state, &ctx, &path.1).await?;
-    if let Some(denied) = m.change_refused {
+    if let Some(denied) = m.caps.change_refused {
         return Err(denied.into());
     }
     if htmx.0 {
         return page(&RowEditFragment {
             org_id: ctx.org.id.clone(),
-            roles: m.roles.clone(),
+            roles: m.caps.roles.clone(),
             csrf: session::csrf_token(ctx.session()),
             m,
         });
@@ -503,7 +494,7 @@ pub async fn confirm_remove(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
     let m = member_view(&state, &ctx, &path.1).await?;
-    if let Some(denied) = m.remove_refused {
+    if let Some(denied) = m.caps.remove_refused {
         return Err(denied.into());
     }
     let owned_products = products::owned_count(&state.db, &ctx.org.id, &m.row.user_id).await?;

@@ -260,7 +260,7 @@ impl ProductPage {
 
     /// The person's access in words.
     pub fn access_label(&self) -> &'static str {
-        let rights = self.found.rights;
+        let rights = self.found.rights();
         match self.found.grant {
             Some(Grant::View) => "View only (granted to you)",
             Some(Grant::Edit) if rights.edit => "Edit (granted to you)",

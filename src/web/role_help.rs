@@ -1,16 +1,22 @@
 //! "What each role can do": the policy's own table, as a disclosure beside
 //! the role selects (a `<details>`, readable without JavaScript).
 
+use std::sync::LazyLock;
+
 use crate::domain::policy::table::{self, Scope};
 
+/// The rules do not change while Roster runs: each table is rendered once.
+static ORGANIZATION: LazyLock<String> = LazyLock::new(|| disclosure(Scope::Organization));
+static WORKSPACE: LazyLock<String> = LazyLock::new(|| disclosure(Scope::Workspace));
+
 /// The organization roles' table.
-pub fn organization() -> String {
-    disclosure(Scope::Organization)
+pub fn organization() -> &'static str {
+    &ORGANIZATION
 }
 
 /// The workspace roles' table.
-pub fn workspace() -> String {
-    disclosure(Scope::Workspace)
+pub fn workspace() -> &'static str {
+    &WORKSPACE
 }
 
 fn disclosure(scope: Scope) -> String {
