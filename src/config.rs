@@ -131,6 +131,15 @@ pub struct ConfigArgs {
         global = true
     )]
     pub invitations_per_day: u64,
+    /// Requests one API key may make in a minute (counted in the database,
+    /// so shared by every instance); more get 429 with Retry-After.
+    #[arg(
+        long,
+        env = "ROSTER_API_REQUESTS_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub api_requests_per_minute: u64,
     /// The DNS server that answers the TXT lookups proving an organization
     /// controls an auto-join domain, as IP:PORT (asked over UDP, and TCP
     /// for long answers). Defaults to the system's resolvers
@@ -322,6 +331,8 @@ pub struct Config {
     pub mail_from: String,
     /// Invitations one organization may send in 24 hours.
     pub invitations_per_day: u64,
+    /// Requests one API key may make in a minute.
+    pub api_requests_per_minute: u64,
     /// The resolver for domain-verification lookups.
     pub dns: DnsConfig,
 }
@@ -380,6 +391,9 @@ impl Config {
         if args.invitations_per_day == 0 {
             bail!("ROSTER_INVITATIONS_PER_DAY must be at least 1");
         }
+        if args.api_requests_per_minute == 0 {
+            bail!("ROSTER_API_REQUESTS_PER_MINUTE must be at least 1");
+        }
         if args.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             bail!(
                 "ROSTER_MAIL_FROM must be an address such as \"Roster <roster@example.com>\", got {}",
@@ -405,6 +419,7 @@ impl Config {
             smtp,
             mail_from: args.mail_from,
             invitations_per_day: args.invitations_per_day,
+            api_requests_per_minute: args.api_requests_per_minute,
             dns: DnsConfig {
                 server: args.dns_server,
                 timeout: Duration::from_secs(args.dns_timeout_seconds),
@@ -483,6 +498,7 @@ mod tests {
             smtp_password: None,
             mail_from: "Roster <roster@localhost>".into(),
             invitations_per_day: 500,
+            api_requests_per_minute: 600,
             dns_server: None,
             dns_timeout_seconds: 5,
         }

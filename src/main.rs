@@ -85,6 +85,22 @@ enum Command {
     /// Print what each role can do, per scope, as the policy answers it
     /// (Markdown; docs/PERMISSIONS.md holds the same).
     Permissions,
+    /// Make an organization API key in the Owner's name (for scripts that
+    /// set Roster up, such as CI) and print its secret once.
+    CreateApiKey {
+        /// The organization's id.
+        #[arg(long)]
+        org: String,
+        /// What will use the key.
+        #[arg(long)]
+        name: String,
+        /// admin, member or viewer.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Days until it expires (1 to 365).
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 #[tokio::main]
@@ -179,6 +195,32 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("failed to write {}", path.display()))?;
             }
             report(&seeded);
+        }
+        Command::CreateApiKey {
+            org,
+            name,
+            role,
+            days,
+        } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let role = roster::domain::role::OrgRole::parse(&role)
+                .context("the role must be admin, member or viewer")?;
+            let clock = Clock::default();
+            let expires_at = roster::domain::api_key::expiry(clock.now(), Some(days), None)
+                .map_err(|message| anyhow::anyhow!(message))?;
+            let secret = roster::services::api_keys::create_as_owner(
+                &db,
+                &clock,
+                &org,
+                roster::services::api_keys::NewKey {
+                    name,
+                    kind: roster::services::api_keys::NewKind::Organization(role),
+                    expires_at,
+                },
+            )
+            .await?;
+            println!("{secret}");
         }
     }
     Ok(())

@@ -89,6 +89,7 @@ impl Application {
                     AppError::bad_request("The address has parameters Roster does not understand.")
                         .into()
                 }))
+                .configure(crate::web::api::configure)
                 .configure(routes)
                 .default_service(web::to(not_found))
                 // Middleware: the last `wrap` is the outermost.

@@ -1,6 +1,8 @@
 //! Structured logs through `tracing`: `RUST_LOG` picks the level
 //! (default `info`); every request is logged with its id, status and
-//! latency by `tracing-actix-web`.
+//! latency by `tracing-actix-web`. Logs go to standard error, so a
+//! command's own output (a new API key's secret, say) stays alone on
+//! standard output.
 
 use tracing_subscriber::EnvFilter;
 
@@ -9,5 +11,6 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }

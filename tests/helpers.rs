@@ -151,6 +151,7 @@ pub fn test_config(database_url: DatabaseUrl) -> Config {
         smtp: None,
         mail_from: "Roster <roster@roster.test>".into(),
         invitations_per_day: 500,
+        api_requests_per_minute: 600,
         // No test asks the real DNS: by default lookups go to a local port
         // where nothing answers; domain-proof tests start their own server.
         dns: crate::dns::config_for("127.0.0.1:9".parse().expect("address")),
@@ -449,6 +450,7 @@ impl TestApp {
                 label: person.email,
                 address: None,
             },
+            org_key: None,
         }
     }
 
@@ -496,6 +498,7 @@ impl TestApp {
             message_id: Set(None),
             workspace_id: Set(None),
             workspace_role: Set(None),
+            invited_by_key_id: Set(None),
         }
         .insert(self.db.write())
         .await

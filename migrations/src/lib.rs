@@ -17,6 +17,7 @@ mod m20261123_000007_products;
 mod m20261123_000008_audit_indexes;
 mod m20261202_000009_visible_names;
 mod m20261202_000010_domain_verification;
+mod m20261204_000011_api_keys;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_audit_indexes::Migration),
             Box::new(m20261202_000009_visible_names::Migration),
             Box::new(m20261202_000010_domain_verification::Migration),
+            Box::new(m20261204_000011_api_keys::Migration),
         ]
     }
 }

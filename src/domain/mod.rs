@@ -1,6 +1,7 @@
 //! Pure rules, no I/O: validated input types, roles and permissions, the
 //! authorization policy, tokens.
 
+pub mod api_key;
 pub mod domain_proof;
 pub mod email;
 pub mod free_mail;

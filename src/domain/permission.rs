@@ -29,10 +29,14 @@ pub enum Permission {
     TransferOwnership,
     /// Delete the organization.
     DeleteOrganization,
+    /// Create, see and revoke one's own personal API keys.
+    UsePersonalKeys,
+    /// Create, see and revoke the organization's API keys.
+    ManageApiKeys,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 15] = [
         Permission::ViewMembers,
         Permission::ViewSettings,
         Permission::ViewWorkspaces,
@@ -46,6 +50,8 @@ impl Permission {
         Permission::DeleteProducts,
         Permission::TransferOwnership,
         Permission::DeleteOrganization,
+        Permission::UsePersonalKeys,
+        Permission::ManageApiKeys,
     ];
 
     const fn bit(self) -> u32 {

@@ -69,7 +69,7 @@ impl OrgRole {
         match self {
             OrgRole::None => PermissionSet::EMPTY,
             OrgRole::Viewer => viewer,
-            OrgRole::Member => viewer.with(EditProducts),
+            OrgRole::Member => viewer.with(EditProducts).with(UsePersonalKeys),
             OrgRole::Admin => PermissionSet::ALL
                 .without(ManageAutoJoin)
                 .without(TransferOwnership)
@@ -130,6 +130,8 @@ mod tests {
             (DeleteProducts, true, true, false, false, false),
             (TransferOwnership, true, false, false, false, false),
             (DeleteOrganization, true, false, false, false, false),
+            (UsePersonalKeys, true, true, true, false, false),
+            (ManageApiKeys, true, true, false, false, false),
         ];
         assert_eq!(
             table.len(),

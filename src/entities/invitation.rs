@@ -41,6 +41,9 @@ pub struct Model {
     /// An invitation straight into a workspace names it and the role there.
     pub workspace_id: Option<String>,
     pub workspace_role: Option<crate::domain::workspace::WorkspaceRole>,
+    /// The organization API key the invitation was sent with, if any: it
+    /// then stands behind the invitation instead of a person.
+    pub invited_by_key_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,8 @@
 //! to a table live in the services that use them.
 
 pub mod account_token;
+pub mod api_idempotency;
+pub mod api_key;
 pub mod audit_event;
 pub mod auto_join_domain;
 pub mod invitation;

@@ -16,21 +16,57 @@ use crate::domain::workspace::WorkspaceRole;
 use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
 
 /// Who is acting, in which organization, as loaded for this request.
+///
+/// A person acts through their membership, whether they came with the
+/// session cookie or with a personal API key. An organization API key has
+/// no account: `user_id` and `membership_id` are empty (they match no row),
+/// and its role comes from the key ([`OrgKey`]).
 #[derive(Clone, Debug)]
 pub struct Acting {
     pub org_id: String,
     pub user_id: String,
     pub membership_id: String,
     pub actor: Actor,
+    /// Set when an organization API key acts.
+    pub org_key: Option<OrgKey>,
+}
+
+/// An organization API key acting with its own role.
+#[derive(Clone, Debug)]
+pub struct OrgKey {
+    pub id: String,
+    pub role: OrgRole,
 }
 
 impl Acting {
-    /// The actor's membership as of now.
+    /// The account acting, unless an organization key acts.
+    pub fn person(&self) -> Option<&str> {
+        match self.org_key {
+            Some(_) => None,
+            None => Some(&self.user_id),
+        }
+    }
+
+    /// The actor's membership as of now. An organization key stands as a
+    /// member with the key's role, no account and no restriction.
     pub(crate) async fn membership<C: ConnectionTrait>(
         &self,
         conn: &C,
     ) -> Result<membership::Model, ServiceError> {
-        membership(conn, &self.org_id, &self.membership_id).await
+        match &self.org_key {
+            Some(key) => Ok(membership::Model {
+                id: String::new(),
+                org_id: self.org_id.clone(),
+                user_id: String::new(),
+                role: key.role,
+                sort_name: String::new(),
+                email_normalized: String::new(),
+                created_at: 0,
+                last_active_at: 0,
+                products_restricted: false,
+            }),
+            None => membership(conn, &self.org_id, &self.membership_id).await,
+        }
     }
 
     /// The actor's roles for an action on the organization.

@@ -51,11 +51,14 @@ pub enum AuditAction {
     ProductAccessBulkGranted,
     PasswordReset,
     EmailConfirmed,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyExpired,
 }
 
 impl AuditAction {
     /// Every action, in the order the log's filter offers them.
-    pub const ALL: [AuditAction; 32] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::OrganizationCreated,
         AuditAction::OrganizationDeleted,
         AuditAction::SettingsChanged,
@@ -88,6 +91,9 @@ impl AuditAction {
         AuditAction::ProductAccessBulkGranted,
         AuditAction::PasswordReset,
         AuditAction::EmailConfirmed,
+        AuditAction::ApiKeyCreated,
+        AuditAction::ApiKeyRevoked,
+        AuditAction::ApiKeyExpired,
     ];
 
     /// The name stored in `audit_events.action`.
@@ -125,6 +131,9 @@ impl AuditAction {
             AuditAction::ProductAccessBulkGranted => "product_access.bulk_granted",
             AuditAction::PasswordReset => "account.password_reset",
             AuditAction::EmailConfirmed => "account.email_verified",
+            AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::ApiKeyRevoked => "api_key.revoked",
+            AuditAction::ApiKeyExpired => "api_key.expired",
         }
     }
 
@@ -163,6 +172,9 @@ impl AuditAction {
             AuditAction::ProductAccessBulkGranted => "Product access granted in bulk",
             AuditAction::PasswordReset => "Password reset",
             AuditAction::EmailConfirmed => "Email confirmed",
+            AuditAction::ApiKeyCreated => "API key created",
+            AuditAction::ApiKeyRevoked => "API key revoked",
+            AuditAction::ApiKeyExpired => "API key expired",
         }
     }
 

@@ -149,10 +149,15 @@ pub struct Sender<'a> {
 /// Only a person who has confirmed their address sends invitations: an
 /// account made with someone else's address (or a throwaway one) cannot
 /// use Roster to mail strangers in its name.
+/// An organization key was made by someone who may manage keys; it has
+/// no address of its own to confirm.
 async fn require_confirmed<C: ConnectionTrait>(
     conn: &C,
-    user_id: &str,
+    acting: &Acting,
 ) -> Result<(), ServiceError> {
+    let Some(user_id) = acting.person() else {
+        return Ok(());
+    };
     let confirmed = user::Entity::find_by_id(user_id.to_string())
         .one(conn)
         .await?
@@ -232,7 +237,7 @@ pub async fn invite(
         .acting
         .authorize(&txn, Action::Invite { role })
         .await?;
-    require_confirmed(&txn, &sender.acting.user_id).await?;
+    require_confirmed(&txn, sender.acting).await?;
     check_daily_limit(&txn, sender, addresses.len() as u64, now).await?;
     let workspace_title = match &into {
         Some(target) => Some(check_workspace_grant(&txn, sender.acting, actor, target).await?),
@@ -364,8 +369,9 @@ async fn create(
         role: Set(role),
         token_hash: Set(token::hash(&secret)),
         state: Set(StoredState::Pending),
-        invited_by: Set(Some(sender.acting.user_id.clone())),
+        invited_by: Set(sender.acting.person().map(str::to_string)),
         invited_by_name: Set(sender.name.to_string()),
+        invited_by_key_id: Set(sender.acting.org_key.as_ref().map(|k| k.id.clone())),
         created_at: Set(now),
         sent_at: Set(now),
         expires_at: Set(now + VALID_SECS),
@@ -517,7 +523,11 @@ async fn renew(
         .col_expr(invitation::Column::ExpiresAt, Expr::value(now + VALID_SECS))
         .col_expr(
             invitation::Column::InvitedBy,
-            Expr::value(Some(sender.acting.user_id.clone())),
+            Expr::value(sender.acting.person().map(str::to_string)),
+        )
+        .col_expr(
+            invitation::Column::InvitedByKeyId,
+            Expr::value(sender.acting.org_key.as_ref().map(|k| k.id.clone())),
         )
         .col_expr(invitation::Column::InvitedByName, Expr::value(sender.name))
         .col_expr(invitation::Column::MessageId, Expr::value(Some(message.id)))
@@ -575,7 +585,7 @@ pub async fn resend(
             "Only a pending or expired invitation can be resent.",
         ));
     }
-    require_confirmed(&txn, &sender.acting.user_id).await?;
+    require_confirmed(&txn, sender.acting).await?;
     let wait = existing.sent_at + RESEND_SPACING_SECS - now;
     if wait > 0 {
         return Err(ServiceError::Throttled(format!(
@@ -859,7 +869,7 @@ pub async fn accept(
     {
         return Err(AcceptError::WrongAccount);
     }
-    if let Some(reason) = inviter_refusal(&txn, &invitation).await? {
+    if let Some(reason) = inviter_refusal(&txn, &invitation, now).await? {
         // Nothing else is written: the refusal alone is recorded.
         txn.rollback().await?;
         let actor = match &joiner {
@@ -1076,10 +1086,14 @@ async fn join_workspace(
 async fn inviter_refusal(
     txn: &DatabaseTransaction,
     invitation: &invitation::Model,
+    now: i64,
 ) -> Result<Option<String>, AcceptError> {
-    let inviter_role = match &invitation.invited_by {
-        Some(inviter) => org_role_of(txn, &invitation.org_id, inviter).await?,
-        None => None,
+    let inviter_role = match (&invitation.invited_by, &invitation.invited_by_key_id) {
+        (Some(inviter), _) => org_role_of(txn, &invitation.org_id, inviter).await?,
+        (None, Some(key_id)) => {
+            super::api_keys::live_role(txn, &invitation.org_id, key_id, now).await?
+        }
+        (None, None) => None,
     };
     let Some(role) = inviter_role else {
         return Ok(Some(format!(
@@ -1221,6 +1235,7 @@ mod tests {
             message_id: None,
             workspace_id: None,
             workspace_role: None,
+            invited_by_key_id: None,
         };
         assert_eq!(State::of(&invitation, VALID_SECS - 1), State::Pending);
         assert_eq!(State::of(&invitation, VALID_SECS), State::Expired);

@@ -422,11 +422,14 @@ async fn actor_and_target<C: ConnectionTrait>(
     )
     .all(conn)
     .await?;
-    let actor = rows
-        .iter()
-        .find(|row| row.membership_id == acting.membership_id)
-        .map(|row| Roles::in_org(row.role))
-        .ok_or(ServiceError::NotFound)?;
+    let actor = match &acting.org_key {
+        Some(key) => Some(Roles::in_org(key.role)),
+        None => rows
+            .iter()
+            .find(|row| row.membership_id == acting.membership_id)
+            .map(|row| Roles::in_org(row.role)),
+    }
+    .ok_or(ServiceError::NotFound)?;
     let target = rows
         .into_iter()
         .find(|row| row.membership_id == membership_id)

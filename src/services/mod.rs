@@ -6,6 +6,7 @@ pub mod access_review;
 pub mod account_links;
 pub mod accounts;
 pub mod acting;
+pub mod api_keys;
 pub mod audit;
 pub mod audit_log;
 pub mod backup;

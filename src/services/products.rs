@@ -423,7 +423,7 @@ pub async fn create(
         name: Set(name.as_str().to_string()),
         name_normalized: Set(name.normalized()),
         description: Set(description.to_string()),
-        owner_id: Set(Some(acting.user_id.clone())),
+        owner_id: Set(acting.person().map(str::to_string)),
         needs_owner: Set(false),
         created_at: Set(now),
         updated_at: Set(now),

@@ -290,7 +290,13 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    add_owner(&txn, &created, &acting.user_id, now).await?;
+    // A workspace made by an organization key belongs to the
+    // organization's Owner: a key holds no workspace role.
+    let owner = match acting.person() {
+        Some(person) => person.to_string(),
+        None => org_owner(&txn, &acting.org_id).await?,
+    };
+    add_owner(&txn, &created, &owner, now).await?;
     audit::record(
         &txn,
         &acting.actor,
@@ -306,6 +312,17 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(created)
+}
+
+/// The account of the organization's Owner.
+async fn org_owner<C: ConnectionTrait>(conn: &C, org_id: &str) -> Result<String, ServiceError> {
+    membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::Role.eq(OrgRole::Owner))
+        .one(conn)
+        .await?
+        .map(|m| m.user_id)
+        .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("the organization has no Owner")))
 }
 
 /// Makes `user_id` the Owner of a new workspace.

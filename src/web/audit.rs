@@ -119,7 +119,7 @@ impl AuditQuery {
 }
 
 /// `2026-11-23` as Unix seconds at its start (UTC); empty is no bound.
-fn parse_day(value: &str) -> Result<Option<i64>, &'static str> {
+pub(crate) fn parse_day(value: &str) -> Result<Option<i64>, &'static str> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);

@@ -23,7 +23,11 @@ pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // The API reads no cookie (only its Bearer key), so a forged
+    // cross-site request carries nothing that authenticates it.
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || crate::web::api::is_api_path(req.path())
+    {
         return next
             .call(req)
             .await

@@ -229,6 +229,10 @@ struct AlertFragment<'a> {
 pub fn render_error_page<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    // The API's errors are problem details already.
+    if crate::web::api::is_api_path(res.request().path()) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let status = res.status();
     let (title, way_on) = match res
         .response()

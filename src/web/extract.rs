@@ -215,6 +215,7 @@ impl OrgCtx {
             user_id: self.current.user.id.clone(),
             membership_id: self.membership.id.clone(),
             actor: self.audit_actor(),
+            org_key: None,
         }
     }
 }

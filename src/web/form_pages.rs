@@ -82,3 +82,8 @@ pub async fn member_products(ctx: OrgCtx, req: HttpRequest) -> HttpResponse {
 pub async fn settings(ctx: OrgCtx) -> HttpResponse {
     see_other(&format!("/orgs/{}/settings", ctx.org.id))
 }
+
+/// Revoke a key: the API keys page.
+pub async fn api_keys(ctx: OrgCtx) -> HttpResponse {
+    see_other(&format!("/orgs/{}/api-keys", ctx.org.id))
+}

@@ -286,7 +286,7 @@ pub async fn list(
     .await
 }
 
-fn log_links(state: &AppState, links: &[SentLink]) {
+pub(crate) fn log_links(state: &AppState, links: &[SentLink]) {
     for sent in links {
         state
             .mailer

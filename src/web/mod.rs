@@ -5,6 +5,8 @@
 pub mod access_review;
 pub mod account;
 pub mod account_links;
+pub mod api;
+pub mod api_keys;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -157,4 +159,8 @@ route_table! {
     get "/orgs/{org_id}/audit.csv" => audit::export,
     get "/orgs/{org_id}/access-review" => access_review::review,
     get "/orgs/{org_id}/access-review.csv" => access_review::export,
+    get "/orgs/{org_id}/api-keys" => api_keys::list,
+    post "/orgs/{org_id}/api-keys" => api_keys::create,
+    post "/orgs/{org_id}/api-keys/{key_id}/revoke" => api_keys::revoke,
+    get "/orgs/{org_id}/api-keys/{key_id}/revoke" => form_pages::api_keys,
 }

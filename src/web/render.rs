@@ -24,10 +24,11 @@ pub enum Section {
     General,
     AuditLog,
     AccessReview,
+    ApiKeys,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Members,
         Section::Invitations,
         Section::Workspaces,
@@ -36,6 +37,7 @@ impl Section {
         Section::General,
         Section::AuditLog,
         Section::AccessReview,
+        Section::ApiKeys,
     ];
 
     pub fn label(self) -> &'static str {
@@ -48,6 +50,7 @@ impl Section {
             Section::General => "Organization",
             Section::AuditLog => "Audit log",
             Section::AccessReview => "Access review",
+            Section::ApiKeys => "API keys",
         }
     }
 
@@ -61,6 +64,7 @@ impl Section {
             Section::General => "settings",
             Section::AuditLog => "audit",
             Section::AccessReview => "access-review",
+            Section::ApiKeys => "api-keys",
         }
     }
 
@@ -76,6 +80,7 @@ impl Section {
             Section::General => Some(Permission::ViewSettings),
             Section::AuditLog => Some(Permission::ReadAuditLog),
             Section::AccessReview => Some(Permission::ManageMembers),
+            Section::ApiKeys => Some(Permission::UsePersonalKeys),
         }
     }
 }

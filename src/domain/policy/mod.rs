@@ -5,7 +5,7 @@
 //!
 //! An actor is what [`Roles`] says it holds where it acts: its
 //! organization role, its direct role in the workspace in question, and
-//! its product restriction and grant. Who or what acts (a person, later an
+//! its product restriction and grant. Who or what acts (a person, or an
 //! API key carrying a role no higher than its creator's) is the caller's
 //! business: the policy never asks.
 //!
@@ -99,6 +99,10 @@ pub enum Action {
     Leave,
     /// Invite someone with the organization role `role`.
     Invite {
+        role: OrgRole,
+    },
+    /// Make an organization API key that acts with `role`.
+    CreateApiKey {
         role: OrgRole,
     },
     /// Make the member whose role is `target` the Owner.
@@ -264,6 +268,16 @@ pub fn authorize(actor: Roles, action: Action) -> Result<(), Denied> {
                 return Err(Denied::OwnerOnlyByTransfer);
             }
             if (!GRANTABLE.contains(&role) && role != OrgRole::None) || role > actor.org {
+                return Err(Denied::AboveOwnRole);
+            }
+            Ok(())
+        }
+        Action::CreateApiKey { role } => {
+            has(Permission::ManageApiKeys)?;
+            if role == OrgRole::Owner {
+                return Err(Denied::OwnerOnlyByTransfer);
+            }
+            if !GRANTABLE.contains(&role) || role > actor.org {
                 return Err(Denied::AboveOwnRole);
             }
             Ok(())

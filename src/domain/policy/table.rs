@@ -112,6 +112,12 @@ pub(super) fn organization_actions() -> Vec<(&'static str, ActionFor)> {
         ("Delete the organization", |_| {
             Action::Use(Permission::DeleteOrganization)
         }),
+        ("Create personal API keys", |_| {
+            Action::Use(Permission::UsePersonalKeys)
+        }),
+        ("Manage the organization's API keys", |_| {
+            Action::Use(Permission::ManageApiKeys)
+        }),
     ];
     actions.extend([
         (
@@ -169,6 +175,11 @@ pub(super) fn organization_actions() -> Vec<(&'static str, ActionFor)> {
             is_self: false,
         }),
         ("Leave the organization", |_| Action::Leave),
+        ("Make an organization API key with the Admin role", |_| {
+            Action::CreateApiKey {
+                role: OrgRole::Admin,
+            }
+        }),
         ("Make another member the Owner", |_| {
             Action::TransferOwnership {
                 target: OrgRole::Member,

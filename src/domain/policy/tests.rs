@@ -36,6 +36,8 @@ fn every_role_and_action_in_every_scope() {
                 ("Delete products", "YY..."),
                 ("Transfer ownership", "Y...."),
                 ("Delete the organization", "Y...."),
+                ("Create personal API keys", "YYY.."),
+                ("Manage the organization's API keys", "YY..."),
                 ("Invite a Viewer or a Member", "YY..."),
                 ("Invite an Admin", "YY..."),
                 ("Invite a workspace guest", "YY..."),
@@ -49,6 +51,7 @@ fn every_role_and_action_in_every_scope() {
                 ("Remove an Admin", "YY..."),
                 ("Remove the Owner", "....."),
                 ("Leave the organization", ".YYYY"),
+                ("Make an organization API key with the Admin role", "YY..."),
                 ("Make another member the Owner", "Y...."),
             ],
         ),
@@ -137,9 +140,10 @@ fn the_tables_cover_every_kind_of_action() {
             Action::InviteToWorkspace { .. } => 8,
             Action::MoveWorkspace { .. } => 9,
             Action::OnProduct(_) => 10,
+            Action::CreateApiKey { .. } => 11,
         }
     }
-    let mut seen = [false; 11];
+    let mut seen = [false; 12];
     for (_, action) in table::organization_actions() {
         seen[kind(action(Owner))] = true;
     }

@@ -1,0 +1,105 @@
+//! Who calls the API: the key in `Authorization: Bearer`, and nothing
+//! else. The session cookie is never read here, so a page cannot lend its
+//! session to the API, and the API needs no CSRF token. Each request is
+//! counted against the key's rate limit.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::problem::ApiError;
+use crate::domain::permission::Permission;
+use crate::domain::policy::{self, Action, Roles};
+use crate::domain::role::OrgRole;
+use crate::entities::api_key;
+use crate::services::acting::Acting;
+use crate::services::api_keys::{self, Refusal};
+use crate::web::extract::ClientAddr;
+use crate::web::state::AppState;
+
+/// A request made with a working key.
+pub struct ApiCtx {
+    pub state: web::Data<AppState>,
+    pub key: api_key::Model,
+    pub acting: Acting,
+    /// The organization role the key acts with for this request.
+    pub role: OrgRole,
+}
+
+impl ApiCtx {
+    pub fn roles(&self) -> Roles {
+        Roles::in_org(self.role)
+    }
+
+    /// Refuses unless the key's roles grant `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        policy::authorize(self.roles(), Action::Use(permission)).map_err(ApiError::from)
+    }
+
+    pub fn org_id(&self) -> &str {
+        &self.acting.org_id
+    }
+}
+
+const MISSING: &str =
+    "Send an API key as `Authorization: Bearer roster_…`; make one at Settings → API keys.";
+
+impl FromRequest for ApiCtx {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
+    }
+}
+
+/// The secret of an `Authorization: Bearer` header (the scheme is
+/// case-insensitive, RFC 9110).
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(secret.trim())
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("application state is missing")))?;
+    let Some(secret) = bearer(req) else {
+        return Err(ApiError::Unauthorized {
+            detail: MISSING,
+            presented: req.headers().contains_key(header::AUTHORIZATION),
+        });
+    };
+    let address = ClientAddr::extract(req)
+        .await
+        .map_err(|_| ApiError::Unexpected(anyhow::anyhow!("no client address")))?
+        .0;
+    let found = api_keys::authenticate(&state.db, &state.clock, secret, address).await?;
+    let authenticated = found.map_err(|refusal: Refusal| ApiError::Unauthorized {
+        detail: refusal.message(),
+        presented: true,
+    })?;
+    let now = state.clock.now();
+    let limit = state.config.api_requests_per_minute;
+    if let Err(wait) = api_keys::count_request(&state.db, &authenticated.key.id, now, limit).await?
+    {
+        return Err(ApiError::TooMany {
+            message: format!(
+                "This key may make {limit} requests a minute; try again in {wait} seconds."
+            ),
+            retry_after: Some(wait),
+        });
+    }
+    Ok(ApiCtx {
+        state,
+        key: authenticated.key,
+        acting: authenticated.acting,
+        role: authenticated.role,
+    })
+}

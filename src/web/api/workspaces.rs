@@ -1,0 +1,413 @@
+//! Workspaces: list, create, get, rename, delete; the people with access,
+//! their direct roles; transfer.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::Errors;
+use super::auth::ApiCtx;
+use super::problem::ApiError;
+use super::types::{Role, WsRole, id, timestamp};
+use crate::domain::names::{Label, LabelKind};
+use crate::domain::workspace::WorkspaceRole;
+use crate::entities::workspace as ws_entity;
+use crate::services::members::Direction;
+use crate::services::workspaces::{self, AccessRow, ListQuery, WorkspaceSort};
+use crate::web::render::MAX_OFFSET_PAGE;
+
+/// A workspace of the organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+}
+
+impl From<ws_entity::Model> for Workspace {
+    fn from(w: ws_entity::Model) -> Self {
+        Workspace {
+            id: w.id,
+            name: w.title,
+            description: w.description,
+            created_at: timestamp(w.created_at),
+        }
+    }
+}
+
+/// A workspace in the list, with its Owner and head counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceItem {
+    #[serde(flatten)]
+    pub workspace: Workspace,
+    /// The name of the workspace's Owner.
+    pub owner_name: String,
+    /// People with access (inherited and direct).
+    pub people: u64,
+    /// People with a direct role.
+    pub direct_people: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// A fragment of the name.
+    #[param(max_length = 80)]
+    q: Option<String>,
+    /// `name` (A–Z) or `created` (newest first).
+    sort: Option<String>,
+    /// 1-based page of 50; at most 100.
+    #[param(minimum = 1, maximum = 100)]
+    page: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspacePage {
+    pub items: Vec<WorkspaceItem>,
+    pub total: u64,
+    pub page: u64,
+}
+
+fn page_number(raw: Option<u64>) -> Result<u64, ApiError> {
+    let page = raw.unwrap_or(1);
+    if page == 0 || page > MAX_OFFSET_PAGE {
+        return Err(ApiError::field(
+            "page",
+            format!("Ask for a page from 1 to {MAX_OFFSET_PAGE}."),
+        ));
+    }
+    Ok(page)
+}
+
+#[utoipa::path(get, path = "/workspaces", tag = "Workspaces", params(ListParams),
+    responses((status = 200, body = WorkspacePage), Errors))]
+pub async fn list(
+    ctx: ApiCtx,
+    params: web::Query<ListParams>,
+) -> Result<web::Json<WorkspacePage>, ApiError> {
+    let params = params.into_inner();
+    let search = params
+        .q
+        .as_deref()
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
+    if search
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > workspaces::MAX_TITLE_CHARS || q.contains('\0'))
+    {
+        return Err(ApiError::field("q", "Search with at most 80 characters."));
+    }
+    let sort = match params.sort.as_deref() {
+        None | Some("name") => WorkspaceSort::Title,
+        Some("created") => WorkspaceSort::Created,
+        Some(_) => return Err(ApiError::field("sort", "Sort by name or created.")),
+    };
+    let page = page_number(params.page)?;
+    let query = ListQuery { search, sort, page };
+    let (rows, total) = workspaces::list(
+        &ctx.state.db,
+        ctx.org_id(),
+        &ctx.acting.user_id,
+        ctx.role,
+        &query,
+    )
+    .await?;
+    Ok(web::Json(WorkspacePage {
+        items: rows
+            .into_iter()
+            .map(|row| WorkspaceItem {
+                workspace: row.workspace.into(),
+                owner_name: row.owner_name,
+                people: row.members,
+                direct_people: row.direct_members,
+            })
+            .collect(),
+        total,
+        page,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceInput {
+    #[schema(min_length = 1, max_length = 80)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+fn validate(input: &WorkspaceInput) -> Result<(Label, String), ApiError> {
+    let name = Label::parse(&input.name, LabelKind::WorkspaceTitle)
+        .map_err(|m| ApiError::field("name", m))?;
+    let description = workspaces::parse_description(&input.description)
+        .map_err(|m| ApiError::field("description", m))?;
+    Ok((name, description))
+}
+
+#[utoipa::path(post, path = "/workspaces", tag = "Workspaces", request_body = WorkspaceInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first answer.")),
+    responses((status = 201, body = Workspace), Errors))]
+pub async fn create(
+    ctx: ApiCtx,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    super::idempotency::once(&ctx, &req, &body, async |input: WorkspaceInput| {
+        let (name, description) = validate(&input)?;
+        let created = workspaces::create(
+            &ctx.state.db,
+            &ctx.state.clock,
+            &ctx.acting,
+            &name,
+            &description,
+        )
+        .await?;
+        Ok((
+            actix_web::http::StatusCode::CREATED,
+            Workspace::from(created),
+        ))
+    })
+    .await
+}
+
+async fn visible(ctx: &ApiCtx, raw: &str) -> Result<ws_entity::Model, ApiError> {
+    let workspace_id = id(raw)?;
+    let (found, _) = workspaces::find(
+        &ctx.state.db,
+        ctx.org_id(),
+        &workspace_id,
+        &ctx.acting.user_id,
+        ctx.role,
+    )
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    Ok(found)
+}
+
+#[utoipa::path(get, path = "/workspaces/{workspace_id}", tag = "Workspaces",
+    params(("workspace_id" = String, Path)),
+    responses((status = 200, body = Workspace), Errors))]
+pub async fn get(ctx: ApiCtx, path: web::Path<String>) -> Result<web::Json<Workspace>, ApiError> {
+    Ok(web::Json(visible(&ctx, &path).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/workspaces/{workspace_id}", tag = "Workspaces",
+    params(("workspace_id" = String, Path)), request_body = WorkspaceInput,
+    responses((status = 200, body = Workspace), Errors))]
+pub async fn update(
+    ctx: ApiCtx,
+    path: web::Path<String>,
+    body: web::Json<WorkspaceInput>,
+) -> Result<web::Json<Workspace>, ApiError> {
+    let workspace_id = id(&path)?;
+    let (name, description) = validate(&body)?;
+    let updated = workspaces::update_details(
+        &ctx.state.db,
+        &ctx.state.clock,
+        &ctx.acting,
+        &workspace_id,
+        &name,
+        &description,
+    )
+    .await?;
+    Ok(web::Json(updated.into()))
+}
+
+#[utoipa::path(delete, path = "/workspaces/{workspace_id}", tag = "Workspaces",
+    params(("workspace_id" = String, Path)),
+    responses((status = 204, description = "Deleted, with its products."), Errors))]
+pub async fn delete(ctx: ApiCtx, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let found = visible(&ctx, &path).await?;
+    // The pages ask for the name to be typed; a DELETE is already explicit.
+    workspaces::delete(
+        &ctx.state.db,
+        &ctx.state.clock,
+        &ctx.acting,
+        &found.id,
+        &found.title,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Someone with access to a workspace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Person {
+    /// The membership's id.
+    pub member_id: String,
+    pub name: String,
+    pub email: String,
+    pub org_role: Role,
+    /// Their direct role here, if any.
+    pub direct_role: Option<WsRole>,
+    /// What they hold here, inherited and direct together.
+    pub effective_role: Option<WsRole>,
+}
+
+impl From<AccessRow> for Person {
+    fn from(row: AccessRow) -> Self {
+        let effective = row.access().top_role().map(WsRole::from);
+        Person {
+            member_id: row.membership_id,
+            name: row.name,
+            email: row.email,
+            org_role: row.org_role.into(),
+            direct_role: row.direct_role.map(WsRole::from),
+            effective_role: effective,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleParams {
+    /// Only people with a direct role.
+    direct: Option<bool>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeoplePage {
+    pub items: Vec<Person>,
+    pub total: u64,
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/workspaces/{workspace_id}/people", tag = "Workspaces",
+    params(("workspace_id" = String, Path), PeopleParams),
+    responses((status = 200, body = PeoplePage), Errors))]
+pub async fn people(
+    ctx: ApiCtx,
+    path: web::Path<String>,
+    params: web::Query<PeopleParams>,
+) -> Result<web::Json<PeoplePage>, ApiError> {
+    let found = visible(&ctx, &path).await?;
+    let cursor = match params.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            crate::services::members::Cursor::parse(
+                raw,
+                crate::services::members::MemberSort::Name,
+                Direction::After,
+            )
+            .ok_or_else(|| ApiError::field("cursor", "Pass a next_cursor this list gave."))?,
+        ),
+    };
+    let (rows, total) = workspaces::access_list(
+        &ctx.state.db,
+        ctx.org_id(),
+        &found.id,
+        params.direct.unwrap_or(false),
+        1,
+        cursor.as_ref(),
+    )
+    .await?;
+    let next_cursor = (rows.len() as u64 == workspaces::PER_PAGE)
+        .then(|| rows.last().map(|r| r.cursor(Direction::After).encode()))
+        .flatten();
+    Ok(web::Json(PeoplePage {
+        items: rows.into_iter().map(Person::from).collect(),
+        total,
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectRole {
+    /// `admin`, `editor` or `viewer` (the Owner is set by transfer).
+    pub role: WsRole,
+}
+
+async fn person_here(
+    ctx: &ApiCtx,
+    workspace_id: &str,
+    member_id: &str,
+) -> Result<Person, ApiError> {
+    workspaces::access_of(&ctx.state.db, ctx.org_id(), workspace_id, member_id)
+        .await?
+        .map(Person::from)
+        .ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(put, path = "/workspaces/{workspace_id}/people/{member_id}", tag = "Workspaces",
+    params(("workspace_id" = String, Path), ("member_id" = String, Path)),
+    request_body = DirectRole,
+    responses((status = 200, body = Person), Errors))]
+pub async fn set_role(
+    ctx: ApiCtx,
+    path: web::Path<(String, String)>,
+    body: web::Json<DirectRole>,
+) -> Result<web::Json<Person>, ApiError> {
+    let (workspace_id, member_id) = (id(&path.0)?, id(&path.1)?);
+    let role = WorkspaceRole::from(body.role);
+    if role == WorkspaceRole::Owner {
+        return Err(ApiError::field(
+            "role",
+            "A workspace changes Owner by transfer: use POST /workspaces/{id}/transfer.",
+        ));
+    }
+    workspaces::set_direct_role(
+        &ctx.state.db,
+        &ctx.state.clock,
+        &ctx.acting,
+        &workspace_id,
+        &member_id,
+        Some(role),
+    )
+    .await?;
+    Ok(web::Json(
+        person_here(&ctx, &workspace_id, &member_id).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/workspaces/{workspace_id}/people/{member_id}", tag = "Workspaces",
+    params(("workspace_id" = String, Path), ("member_id" = String, Path)),
+    responses((status = 204, description = "The direct role is gone; inherited access stays."), Errors))]
+pub async fn clear_role(
+    ctx: ApiCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (workspace_id, member_id) = (id(&path.0)?, id(&path.1)?);
+    workspaces::set_direct_role(
+        &ctx.state.db,
+        &ctx.state.clock,
+        &ctx.acting,
+        &workspace_id,
+        &member_id,
+        None,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The email address of the member who becomes the workspace's Owner.
+    pub email: String,
+}
+
+#[utoipa::path(post, path = "/workspaces/{workspace_id}/transfer", tag = "Workspaces",
+    params(("workspace_id" = String, Path)), request_body = Transfer,
+    responses((status = 200, body = Workspace), Errors))]
+pub async fn transfer(
+    ctx: ApiCtx,
+    path: web::Path<String>,
+    body: web::Json<Transfer>,
+) -> Result<web::Json<Workspace>, ApiError> {
+    let workspace_id = id(&path)?;
+    let (found, _) = workspaces::transfer(
+        &ctx.state.db,
+        &ctx.state.clock,
+        &ctx.acting,
+        &workspace_id,
+        &body.email,
+    )
+    .await?;
+    Ok(web::Json(found.into()))
+}
