@@ -434,6 +434,67 @@ impl TestApp {
         self.acting_as(owner).await
     }
 
+    /// The person with `address` acting in `org_id`.
+    pub async fn acting_of(&self, org_id: &str, address: &str) -> Acting {
+        let person = self.user(address).await;
+        let found = membership::Entity::find()
+            .filter(membership::Column::OrgId.eq(org_id))
+            .filter(membership::Column::UserId.eq(person.id.as_str()))
+            .one(self.db.read())
+            .await
+            .expect("query")
+            .expect("a membership");
+        self.acting_as(found).await
+    }
+
+    /// A key made by `acting` (through the service the page uses), living
+    /// `days` days; returns its secret.
+    pub async fn api_key(
+        &self,
+        acting: &Acting,
+        name: &str,
+        kind: roster::services::api_keys::NewKind,
+        days: i64,
+    ) -> String {
+        let (_, secret) = roster::services::api_keys::create(
+            &self.db,
+            &self.clock,
+            acting,
+            roster::services::api_keys::NewKey {
+                name: name.to_string(),
+                kind,
+                expires_at: self.clock.now() + days * 24 * 60 * 60,
+            },
+        )
+        .await
+        .expect("make a key");
+        secret
+    }
+
+    /// An organization key of the Owner's with `role`, for 30 days.
+    pub async fn org_key(&self, org_id: &str, role: OrgRole) -> String {
+        let owner = self.owner_acting(org_id).await;
+        self.api_key(
+            &owner,
+            &format!("{} key", role.label()),
+            roster::services::api_keys::NewKind::Organization(role),
+            30,
+        )
+        .await
+    }
+
+    /// A request to `/api/v1{path}` with `secret` as the Bearer key.
+    pub fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        secret: &str,
+    ) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, format!("{}/api/v1{path}", self.address))
+            .bearer_auth(secret)
+    }
+
     /// The holder of `membership` acting in its organization.
     async fn acting_as(&self, membership: membership::Model) -> Acting {
         let person = user::Entity::find_by_id(membership.user_id.clone())

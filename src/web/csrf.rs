@@ -69,6 +69,13 @@ pub(super) async fn peek_form(req: &mut ServiceRequest) -> Result<Option<Bytes>,
     Ok(Some(body))
 }
 
+/// Any body, read within the size cap and put back for the next reader.
+pub(super) async fn peek_body(req: &mut ServiceRequest) -> Result<Bytes, Error> {
+    let body = req.extract::<Bytes>().await?;
+    req.set_payload(bytes_to_payload(body.clone()));
+    Ok(body)
+}
+
 fn is_urlencoded(req: &ServiceRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)

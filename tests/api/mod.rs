@@ -1,4 +1,7 @@
 mod account_links;
+mod api_keys;
+mod api_matrix;
+mod api_resources;
 mod assets_and_health;
 mod audit;
 mod auth;

@@ -159,7 +159,7 @@ pub fn document_json() -> &'static str {
         products::set_owner,
         audit::list,
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, members::Sort, types::Role, types::WsRole)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]
