@@ -100,6 +100,9 @@ enum Command {
         /// Days until it expires (1 to 365).
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// Limit the key to this workspace (its id).
+        #[arg(long)]
+        workspace: Option<String>,
     },
 }
 
@@ -201,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
             name,
             role,
             days,
+            workspace,
         } => {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
@@ -217,6 +221,7 @@ async fn main() -> anyhow::Result<()> {
                     name,
                     kind: roster::services::api_keys::NewKind::Organization(role),
                     expires_at,
+                    workspace_id: workspace,
                 },
             )
             .await?;

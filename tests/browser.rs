@@ -803,7 +803,13 @@ async fn every_page_passes_axe_core_in_chromium() {
             "the Nu checker must catch a stray list item: {errors:?}"
         );
     }
-    for path in ["/signup", "/signin", "/password/forgot", "/no-such-page"] {
+    for path in [
+        "/signup",
+        "/signin",
+        "/password/forgot",
+        "/no-such-page",
+        "/api",
+    ] {
         audit.open(&anon, &app, path).await;
     }
 
@@ -847,6 +853,35 @@ async fn every_page_passes_axe_core_in_chromium() {
     ] {
         audit.open(&owner, &app, &path).await;
     }
+
+    // API keys: the list with a key on it, then a new key's secret, shown
+    // once on the page that answers the form.
+    app.org_key(&org, roster::domain::role::OrgRole::Viewer)
+        .await;
+    audit
+        .open(&owner, &app, &format!("/orgs/{org}/api-keys"))
+        .await;
+    fill(&owner, "name", "Nightly HR sync").await;
+    owner
+        .find(Locator::Css(
+            "form[action$='/api-keys'] button[type=submit]",
+        ))
+        .await
+        .expect("make key")
+        .click()
+        .await
+        .expect("submit");
+    let secret = owner
+        .wait()
+        .for_element(Locator::Id("new-secret"))
+        .await
+        .expect("the secret")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert!(secret.starts_with("roster_"), "{secret}");
+    audit.shown(&owner, "API keys, a new key shown once").await;
 
     // The results of an invitation to a long address (and a long invalid
     // one), on the page the form answers.

@@ -464,6 +464,7 @@ impl TestApp {
                 name: name.to_string(),
                 kind,
                 expires_at: self.clock.now() + days * 24 * 60 * 60,
+                workspace_id: None,
             },
         )
         .await

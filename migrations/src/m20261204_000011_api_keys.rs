@@ -1,5 +1,6 @@
-//! API keys: organization keys (a role of their own, never Owner) and
-//! personal keys (acting as their member). Only a SHA-256 hash of the
+//! API keys: organization keys (a role of their own, never Owner, in the
+//! whole organization or in one workspace; deleting the workspace deletes
+//! its keys) and personal keys (acting as their member). Only a SHA-256 hash of the
 //! secret is stored, with its last four characters for the lists. Beside
 //! them: the per-key request counters of the rate limit, the answers kept
 //! for `Idempotency-Key` retries, and the key an invitation was sent with.
@@ -22,6 +23,7 @@ const UP: &[&str] = &[
         name TEXT NOT NULL,
         role TEXT CHECK (role IN ('admin', 'member', 'viewer')),
         user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
+        workspace_id TEXT REFERENCES workspaces (id) ON DELETE CASCADE,
         created_by TEXT REFERENCES users (id) ON DELETE SET NULL,
         created_by_name TEXT NOT NULL,
         secret_hash TEXT NOT NULL,
@@ -33,7 +35,8 @@ const UP: &[&str] = &[
         last_used_at BIGINT,
         last_used_address TEXT,
         CHECK ((kind = 'organization' AND role IS NOT NULL AND user_id IS NULL)
-            OR (kind = 'personal' AND role IS NULL AND user_id IS NOT NULL))
+            OR (kind = 'personal' AND role IS NULL AND user_id IS NOT NULL
+                AND workspace_id IS NULL))
     )",
     "CREATE UNIQUE INDEX api_keys_secret_hash ON api_keys (secret_hash)",
     "CREATE INDEX api_keys_org_created ON api_keys (org_id, created_at)",

@@ -1,12 +1,12 @@
 //! API key secrets and the rules of a key's name and lifetime.
 //!
-//! A secret reads `roster_` + 40 base62 characters of randomness (238 bits)
-//! + 6 base62 characters of the CRC-32 of those 40. The prefix lets secret
-//! scanners find a leaked key; the checksum lets Roster refuse a mistyped
-//! or truncated key before it reads the database. Only the SHA-256 of the
-//! whole secret is stored: the secret has far more entropy than a
-//! password, so a fast hash is the right one and verifying a key costs one
-//! hash and one indexed read, not an argon2 computation.
+//! A secret reads `roster_`, then 40 base62 characters of randomness (238
+//! bits), then 6 base62 characters of the CRC-32 of those 40. The prefix
+//! lets secret scanners find a leaked key; the checksum lets Roster refuse
+//! a mistyped or truncated key before it reads the database. Only the
+//! SHA-256 of the whole secret is stored: the secret has far more entropy
+//! than a password, so a fast hash is the right one and verifying a key
+//! costs one hash and one indexed read, not an argon2 computation.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 

@@ -25,6 +25,8 @@ pub struct Model {
     pub role: Option<OrgRole>,
     /// A personal key's member.
     pub user_id: Option<String>,
+    /// The one workspace an organization key is limited to, if any.
+    pub workspace_id: Option<String>,
     pub created_by: Option<String>,
     pub created_by_name: String,
     /// SHA-256 of the secret, hex.

@@ -36,6 +36,40 @@ pub struct Acting {
 pub struct OrgKey {
     pub id: String,
     pub role: OrgRole,
+    /// The workspace a key limited to one acts in, and its role there.
+    pub workspace: Option<(String, WorkspaceRole)>,
+}
+
+impl OrgKey {
+    /// A key limited to one workspace stands as a workspace guest there,
+    /// with the workspace role its organization role would give
+    /// (Admin → Admin, Member → Editor, Viewer → Viewer); any other key
+    /// acts with its role in the whole organization.
+    pub fn new(id: String, role: OrgRole, workspace_id: Option<String>) -> Self {
+        let workspace =
+            workspace_id.and_then(|ws| WorkspaceRole::inherited_from(role).map(|r| (ws, r)));
+        OrgKey {
+            id,
+            role,
+            workspace,
+        }
+    }
+
+    /// The organization role the key acts with.
+    pub fn org_role(&self) -> OrgRole {
+        match self.workspace {
+            Some(_) => OrgRole::None,
+            None => self.role,
+        }
+    }
+
+    /// The key's direct role in `workspace_id`.
+    pub fn direct_role(&self, workspace_id: &str) -> Option<WorkspaceRole> {
+        self.workspace
+            .as_ref()
+            .filter(|(ws, _)| ws == workspace_id)
+            .map(|(_, role)| *role)
+    }
 }
 
 impl Acting {
@@ -58,7 +92,7 @@ impl Acting {
                 id: String::new(),
                 org_id: self.org_id.clone(),
                 user_id: String::new(),
-                role: key.role,
+                role: key.org_role(),
                 sort_name: String::new(),
                 email_normalized: String::new(),
                 created_at: 0,
@@ -99,8 +133,38 @@ impl Acting {
             .await?
             .ok_or(ServiceError::NotFound)?;
         let org = self.membership(conn).await?.role;
-        let direct = direct_role(conn, workspace_id, &self.user_id).await?;
+        let direct = self.direct_role_in(conn, workspace_id).await?;
         Ok((found, Roles::in_workspace(org, direct)))
+    }
+
+    /// The actor's direct role in a workspace.
+    pub(crate) async fn direct_role_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        workspace_id: &str,
+    ) -> anyhow::Result<Option<WorkspaceRole>> {
+        match &self.org_key {
+            Some(key) => Ok(key.direct_role(workspace_id)),
+            None => direct_role(conn, workspace_id, &self.user_id).await,
+        }
+    }
+
+    /// The actor's roles on one product.
+    pub(crate) async fn product_roles<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        found: &product::Model,
+    ) -> Result<Roles, ServiceError> {
+        let member = self.membership(conn).await?;
+        match &self.org_key {
+            Some(key) => Ok(Roles::on_product(
+                key.org_role(),
+                key.direct_role(&found.workspace_id),
+                false,
+                None,
+            )),
+            None => Ok(product_roles(conn, &member, found).await?),
+        }
     }
 
     /// The workspace and the actor's roles there, once the policy allows

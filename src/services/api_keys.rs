@@ -22,7 +22,7 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::entities::api_key::{self as key_entity, KeyKind};
-use crate::entities::{membership, user};
+use crate::entities::{membership, user, workspace};
 
 /// What a new key acts as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct NewKey {
     pub name: String,
     pub kind: NewKind,
     pub expires_at: i64,
+    /// Limits an organization key to one workspace of the organization.
+    pub workspace_id: Option<String>,
 }
 
 /// One key as the list shows it.
@@ -47,6 +49,8 @@ pub struct KeyRow {
     pub key: key_entity::Model,
     /// The member a personal key acts as.
     pub member_name: Option<String>,
+    /// The workspace an organization key is limited to.
+    pub workspace_title: Option<String>,
 }
 
 impl KeyRow {
@@ -55,10 +59,14 @@ impl KeyRow {
     }
 }
 
-fn describe(kind: NewKind, expires_at: i64) -> String {
-    let what = match kind {
-        NewKind::Organization(role) => format!("organization key, role {}", role.label()),
-        NewKind::Personal => "personal key".to_string(),
+fn describe(kind: NewKind, workspace: Option<&str>, expires_at: i64) -> String {
+    let what = match (kind, workspace) {
+        (NewKind::Organization(role), None) => format!("organization key, role {}", role.label()),
+        (NewKind::Organization(role), Some(title)) => format!(
+            "organization key, role {} in the workspace {title}",
+            role.label()
+        ),
+        (NewKind::Personal, _) => "personal key".to_string(),
     };
     format!(
         "{what}, expires {}",
@@ -101,6 +109,24 @@ pub async fn create(
             (None, Some(person.to_string()))
         }
     };
+    let workspace = match (&new.workspace_id, new.kind) {
+        (None, _) => None,
+        (Some(_), NewKind::Personal) => {
+            return Err(ServiceError::invalid(
+                "workspace_id",
+                "A personal key acts as you, in every workspace you can reach.",
+            ));
+        }
+        (Some(id), NewKind::Organization(_)) => Some(
+            workspace::Entity::find_by_id(id.clone())
+                .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::invalid("workspace_id", "Choose one of the workspaces offered.")
+                })?,
+        ),
+    };
     let creator = user::Entity::find_by_id(person.to_string())
         .one(&txn)
         .await?
@@ -116,6 +142,7 @@ pub async fn create(
         name: Set(name.clone()),
         role: Set(role),
         user_id: Set(user_id),
+        workspace_id: Set(workspace.as_ref().map(|w| w.id.clone())),
         created_by: Set(Some(creator.id.clone())),
         created_by_name: Set(creator.name.clone()),
         secret_hash: Set(api_key::hash(&secret)),
@@ -133,7 +160,11 @@ pub async fn create(
         &txn,
         &acting.actor,
         Entry {
-            after: Some(describe(new.kind, new.expires_at)),
+            after: Some(describe(
+                new.kind,
+                workspace.as_ref().map(|w| w.title.as_str()),
+                new.expires_at,
+            )),
             ..Entry::naming(
                 &acting.org_id,
                 AuditAction::ApiKeyCreated,
@@ -207,11 +238,24 @@ pub async fn list(db: &Db, clock: &Clock, acting: &Acting) -> Result<Vec<KeyRow>
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
+    let titles: std::collections::HashMap<String, String> =
+        super::workspaces::titles(db, &acting.org_id)
+            .await?
+            .into_iter()
+            .collect();
     Ok(keys
         .into_iter()
         .map(|key| {
             let member_name = key.user_id.as_ref().and_then(|id| names.get(id).cloned());
-            KeyRow { key, member_name }
+            let workspace_title = key
+                .workspace_id
+                .as_ref()
+                .and_then(|id| titles.get(id).cloned());
+            KeyRow {
+                key,
+                member_name,
+                workspace_title,
+            }
         })
         .collect())
 }
@@ -352,7 +396,8 @@ impl Refusal {
 pub struct Authenticated {
     pub key: key_entity::Model,
     pub acting: Acting,
-    /// The actor's organization role for this request.
+    /// The actor's organization role for this request (`None` for an
+    /// organization key limited to one workspace).
     pub role: OrgRole,
 }
 
@@ -401,12 +446,13 @@ pub async fn authenticate(
                     label: label_of(&key.created_by_name),
                     address: address.clone(),
                 },
-                org_key: Some(OrgKey {
-                    id: key.id.clone(),
-                    role,
-                }),
+                org_key: Some(OrgKey::new(key.id.clone(), role, key.workspace_id.clone())),
             },
-            role,
+            if key.workspace_id.is_some() {
+                OrgRole::None
+            } else {
+                role
+            },
         ),
         (KeyKind::Personal, _, Some(user_id)) => {
             let found = membership::Entity::find()

@@ -288,7 +288,7 @@ async fn check_workspace_grant<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let direct = direct_role(conn, &found.id, &acting.user_id).await?;
+    let direct = acting.direct_role_in(conn, &found.id).await?;
     policy::authorize(
         Roles::in_workspace(actor.org, direct),
         Action::InviteToWorkspace { role: target.role },

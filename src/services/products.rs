@@ -24,7 +24,7 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Denied, ProductAction, ProductCaps, Roles};
 use crate::domain::product::{self as rules, Grant};
 use crate::domain::role::OrgRole;
-use crate::domain::workspace::{Access, WsPermission};
+use crate::domain::workspace::{Access, WorkspaceRole, WsPermission};
 use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 50;
@@ -45,6 +45,9 @@ pub struct Viewer {
     pub org_role: OrgRole,
     /// Whether a restriction is in effect for them.
     pub restricted: bool,
+    /// An organization key limited to one workspace: that workspace and
+    /// its role there (it holds no row in `workspace_members`).
+    pub only_workspace: Option<(String, WorkspaceRole)>,
 }
 
 impl Viewer {
@@ -55,6 +58,28 @@ impl Viewer {
             membership_id: membership.id.clone(),
             org_role: membership.role,
             restricted: rules::is_restricted(membership.role, membership.products_restricted),
+            only_workspace: None,
+        }
+    }
+
+    /// The acting person, or organization key, as a viewer of products.
+    pub async fn acting<C: ConnectionTrait>(
+        conn: &C,
+        acting: &Acting,
+    ) -> Result<Self, ServiceError> {
+        let mut viewer = Viewer::of(&acting.membership(conn).await?);
+        viewer.only_workspace = acting.org_key.as_ref().and_then(|k| k.workspace.clone());
+        Ok(viewer)
+    }
+
+    async fn direct_role<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        workspace_id: &str,
+    ) -> anyhow::Result<Option<WorkspaceRole>> {
+        match &self.only_workspace {
+            Some((ws, role)) => Ok((ws == workspace_id).then_some(*role)),
+            None => direct_role(conn, workspace_id, &self.user_id).await,
         }
     }
 }
@@ -95,7 +120,9 @@ fn visible(viewer: &Viewer, backend: DbBackend) -> Select<product::Entity> {
     } else {
         product::Entity::find().filter(product::Column::OrgId.eq(&viewer.org_id))
     };
-    if viewer.org_role == OrgRole::None {
+    if let Some((workspace_id, _)) = &viewer.only_workspace {
+        select = select.filter(product::Column::WorkspaceId.eq(workspace_id.as_str()));
+    } else if viewer.org_role == OrgRole::None {
         let mut theirs = Query::select();
         theirs
             .column(workspace_member::Column::WorkspaceId)
@@ -261,7 +288,7 @@ async fn roles_on<C: ConnectionTrait>(
     viewer: &Viewer,
     found: &product::Model,
 ) -> anyhow::Result<(Roles, Option<Grant>)> {
-    let direct = direct_role(conn, &found.workspace_id, &viewer.user_id).await?;
+    let direct = viewer.direct_role(conn, &found.workspace_id).await?;
     let grant = if viewer.restricted {
         grant_of(conn, &viewer.membership_id, &found.id).await?
     } else {
@@ -279,15 +306,14 @@ async fn acting_rights<C: ConnectionTrait>(
     product_id: &str,
     action: ProductAction,
 ) -> Result<(product::Model, Viewer), ServiceError> {
-    let member = acting.membership(conn).await?;
     let found = product::Entity::find_by_id(product_id.to_string())
         .filter(product::Column::OrgId.eq(acting.org_id.as_str()))
         .one(conn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let roles = super::acting::product_roles(conn, &member, &found).await?;
+    let roles = acting.product_roles(conn, &found).await?;
     refuse_unseen(policy::authorize(roles, Action::OnProduct(action)))?;
-    Ok((found, Viewer::of(&member)))
+    Ok((found, Viewer::acting(conn, acting).await?))
 }
 
 const NAME_TAKEN: &str = "This workspace already has a product with this name.";
@@ -369,6 +395,12 @@ pub async fn may_add_somewhere<C: ConnectionTrait>(
     if policy::allows(Roles::in_workspace(viewer.org_role, None), add) {
         return Ok(true);
     }
+    if let Some((_, role)) = &viewer.only_workspace {
+        return Ok(policy::allows(
+            Roles::in_workspace(viewer.org_role, Some(*role)),
+            add,
+        ));
+    }
     let direct = workspace_member::Entity::find()
         .filter(workspace_member::Column::OrgId.eq(viewer.org_id.as_str()))
         .filter(workspace_member::Column::UserId.eq(viewer.user_id.as_str()))
@@ -392,13 +424,13 @@ pub async fn create(
 ) -> Result<product::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let viewer = Viewer::of(&acting.membership(&txn).await?);
+    let viewer = Viewer::acting(&txn, acting).await?;
     let ws = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
         .one(&txn)
         .await?;
     let direct = match &ws {
-        Some(ws) => direct_role(&txn, &ws.id, &acting.user_id).await?,
+        Some(ws) => acting.direct_role_in(&txn, &ws.id).await?,
         None => None,
     };
     let may_add = policy::allows(

@@ -35,6 +35,9 @@ pub struct KeyForm {
     /// YYYY-MM-DD, with `lifetime=date`.
     #[serde(default)]
     pub date: String,
+    /// Limits an organization key to one workspace; empty for all.
+    #[serde(default)]
+    pub workspace_id: String,
 }
 
 pub struct KeyView {
@@ -60,7 +63,10 @@ impl KeyView {
         let key = row.key;
         let (kind, role) = match key.kind {
             KeyKind::Organization => (
-                "Organization key".to_string(),
+                match &row.workspace_title {
+                    Some(title) => format!("Organization key, only in {title}"),
+                    None => "Organization key".to_string(),
+                },
                 key.role.map(|r| r.label()).unwrap_or_default().to_string(),
             ),
             KeyKind::Personal => (
@@ -114,6 +120,8 @@ struct KeysPage {
     keys: Vec<KeyView>,
     can_org_keys: bool,
     roles: Vec<OrgRole>,
+    /// Every workspace, as (id, title), for limiting an organization key.
+    workspaces: Vec<(String, String)>,
     lifetimes: [i64; 3],
     form: KeyForm,
     errors: FieldErrors,
@@ -153,6 +161,7 @@ async fn render(
                 .collect(),
             can_org_keys: manages,
             roles,
+            workspaces: crate::services::workspaces::titles(&state.db, &ctx.org.id).await?,
             lifetimes: LIFETIME_CHOICES,
             form,
             errors,
@@ -225,6 +234,10 @@ fn validate(form: &KeyForm, now: i64) -> Result<NewKey, FieldErrors> {
             name,
             kind,
             expires_at,
+            workspace_id: match (kind, form.workspace_id.trim()) {
+                (NewKind::Organization(_), id) if !id.is_empty() => Some(id.to_string()),
+                _ => None,
+            },
         }),
         _ => Err(errors),
     }
@@ -257,6 +270,7 @@ pub async fn create(
                 kind: form.kind,
                 role: form.role,
                 lifetime: form.lifetime,
+                workspace_id: form.workspace_id,
                 ..KeyForm::default()
             };
             let created = Created {

@@ -81,10 +81,14 @@
     if (!field) return;
     field.select();
     var done = function () { button.textContent = "Copied"; };
+    var byHand = function () {
+      // Selected either way: Ctrl+C copies it.
+      if (document.execCommand && document.execCommand("copy")) done();
+    };
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(field.value).then(done, function () {});
-    } else if (document.execCommand && document.execCommand("copy")) {
-      done();
+      navigator.clipboard.writeText(field.value).then(done, byHand);
+    } else {
+      byHand();
     }
   });
 })();

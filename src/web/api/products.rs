@@ -44,9 +44,7 @@ pub struct ProductItem {
 }
 
 async fn viewer(ctx: &ApiCtx) -> Result<Viewer, ApiError> {
-    Ok(Viewer::of(
-        &ctx.acting.membership(ctx.state.db.read()).await?,
-    ))
+    Ok(Viewer::acting(ctx.state.db.read(), &ctx.acting).await?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

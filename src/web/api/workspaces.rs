@@ -10,6 +10,7 @@ use super::auth::ApiCtx;
 use super::problem::ApiError;
 use super::types::{Role, WsRole, id, timestamp};
 use crate::domain::names::{Label, LabelKind};
+use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::workspace as ws_entity;
 use crate::services::members::Direction;
@@ -105,6 +106,9 @@ pub async fn list(
         Some(_) => return Err(ApiError::field("sort", "Sort by name or created.")),
     };
     let page = page_number(params.page)?;
+    if let Some((workspace_id, _)) = limited_to(&ctx) {
+        return only(&ctx, workspace_id, search.as_deref(), page).await;
+    }
     let query = ListQuery { search, sort, page };
     let (rows, total) = workspaces::list(
         &ctx.state.db,
@@ -172,8 +176,63 @@ pub async fn create(
     .await
 }
 
+/// The workspace an organization key limited to one may reach, and its
+/// role there.
+fn limited_to(ctx: &ApiCtx) -> Option<&(String, WorkspaceRole)> {
+    ctx.acting
+        .org_key
+        .as_ref()
+        .and_then(|key| key.workspace.as_ref())
+}
+
+/// The list as a key limited to one workspace sees it: that workspace.
+async fn only(
+    ctx: &ApiCtx,
+    workspace_id: &str,
+    search: Option<&str>,
+    page: u64,
+) -> Result<web::Json<WorkspacePage>, ApiError> {
+    let found = visible(ctx, workspace_id).await?;
+    let shown = page == 1 && search.is_none_or(|q| found.title.to_lowercase().contains(q));
+    let mut items = Vec::new();
+    if shown {
+        let owner_name = workspaces::owner_name(&ctx.state.db, &found.id)
+            .await?
+            .unwrap_or_default();
+        let direct_people = workspaces::direct_member_count(&ctx.state.db, &found.id).await?;
+        let (_, people) =
+            workspaces::access_list(&ctx.state.db, ctx.org_id(), &found.id, false, 1, None).await?;
+        items.push(WorkspaceItem {
+            workspace: found.into(),
+            owner_name,
+            people,
+            direct_people,
+        });
+    }
+    Ok(web::Json(WorkspacePage {
+        total: items.len() as u64,
+        items,
+        page,
+    }))
+}
+
 async fn visible(ctx: &ApiCtx, raw: &str) -> Result<ws_entity::Model, ApiError> {
     let workspace_id = id(raw)?;
+    if let Some((only, _)) = limited_to(ctx) {
+        if *only != workspace_id {
+            return Err(ApiError::NotFound);
+        }
+        return workspaces::find(
+            &ctx.state.db,
+            ctx.org_id(),
+            &workspace_id,
+            "",
+            OrgRole::Viewer,
+        )
+        .await?
+        .map(|(found, _)| found)
+        .ok_or(ApiError::NotFound);
+    }
     let (found, _) = workspaces::find(
         &ctx.state.db,
         ctx.org_id(),
