@@ -143,6 +143,13 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("get", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 200, 200, 200, 200],
         ("post", "/orgs/{org_id}/settings") => [303, 404, 404, 403, 403, 403, 303, 303],
         ("post", "/orgs/{org_id}/delete") => [303, 404, 404, 403, 403, 403, 403, 303],
+        // Personal keys from Member up; the cell's key is the Owner's
+        // organization key: a Member may not see it (404), Admins revoke it.
+        ("get", "/orgs/{org_id}/api-keys") => [303, 404, 404, 403, 403, 200, 200, 200],
+        ("post", "/orgs/{org_id}/api-keys") => [303, 404, 404, 403, 403, 201, 201, 201],
+        ("post", "/orgs/{org_id}/api-keys/{key_id}/revoke") => {
+            [303, 404, 404, 403, 403, 404, 303, 303]
+        }
         // The addresses forms post to answer GET (a reload of a form that
         // came back with its messages) by sending the person to the page
         // that holds the form, which then checks what the page checks.
@@ -164,7 +171,10 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         | ("get", "/orgs/{org_id}/product-access/{member_id}/bulk")
         | ("get", "/orgs/{org_id}/settings/auto-join")
         | ("get", "/orgs/{org_id}/settings/auto-join/{domain_id}/check")
-        | ("get", "/orgs/{org_id}/delete") => [303, 404, 404, 303, 303, 303, 303, 303],
+        | ("get", "/orgs/{org_id}/delete")
+        | ("get", "/orgs/{org_id}/api-keys/{key_id}/revoke") => {
+            [303, 404, 404, 303, 303, 303, 303, 303]
+        }
         _ => return None,
     })
 }
@@ -218,6 +228,11 @@ fn body(
         "/orgs/{org_id}/delete" => {
             vec![("confirm_name", &fixture.org_name), ("password", PASSWORD)]
         }
+        "/orgs/{org_id}/api-keys" => vec![
+            ("name", "Matrix key"),
+            ("kind", "personal"),
+            ("lifetime", "30"),
+        ],
         _ => vec![],
     };
     pairs
@@ -255,8 +270,20 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
             .add_product(&workspace, &format!("P {target_email}"), None)
             .await;
 
+        // And a fresh organization key of the Owner's.
+        let key_id = if pattern.contains("{key_id}") {
+            let secret = app.org_key(&fixture.org_id, OrgRole::Viewer).await;
+            app.scalar_text(&format!(
+                "SELECT id FROM api_keys WHERE secret_hash = '{}'",
+                roster::domain::api_key::hash(&secret)
+            ))
+            .await
+        } else {
+            String::new()
+        };
         let path = pattern
             .replace("{org_id}", &fixture.org_id)
+            .replace("{key_id}", &key_id)
             .replace("{member_id}", &target)
             .replace("{invitation_id}", &invitation)
             .replace("{workspace_id}", &workspace)
