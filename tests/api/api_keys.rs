@@ -475,7 +475,6 @@ async fn a_mistyped_unknown_missing_or_basic_credential_is_a_401_problem() {
 /// its challenge names no error; and `error_description` is printable
 /// ASCII (§3), which a client can read as a string.
 #[tokio::test]
-#[ignore = "product bug: Basic answers error=\"invalid_token\" with a non-ASCII error_description"]
 async fn another_scheme_is_challenged_without_an_error_in_plain_ascii() {
     let app = spawn_app().await;
     let response = reqwest::Client::new()
@@ -995,4 +994,134 @@ async fn a_key_sees_nothing_of_another_organization() {
     let list = json(get_members(&app, &secret).await).await;
     assert_eq!(list["total"], 1, "{list}");
     assert!(!list.to_string().contains(&other_email));
+}
+
+/// An organization key limited to one workspace, made on the page, acts
+/// there with the workspace role its role gives (Member → Editor) and
+/// sees nothing else: not the other workspaces, their products, nor the
+/// member list.
+#[tokio::test]
+async fn a_key_limited_to_one_workspace_reaches_only_that_workspace() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("owner"), "Limited Co")
+        .await;
+    let general = app.general_workspace(&org).await;
+    let depot = app.add_workspace(&org, "Depot").await;
+    let atlas = app.add_product(&general, "Atlas", None).await;
+    let crate_product = app.add_product(&depot, "Crate", None).await;
+    let secret = made_key(
+        &owner,
+        &org,
+        &[
+            ("name", "Depot sync"),
+            ("kind", "organization"),
+            ("role", "member"),
+            ("workspace_id", &depot),
+            ("lifetime", "30"),
+        ],
+    )
+    .await;
+    let listed = owner.get_html(&format!("/orgs/{org}/api-keys")).await.1;
+    assert!(
+        listed.contains("Organization key, only in Depot"),
+        "{listed}"
+    );
+    let created = audit_rows(&app, "api_key.created").await;
+    assert!(
+        created.iter().any(|row| row
+            .after_value
+            .as_deref()
+            .is_some_and(|after| after.contains("in the workspace Depot"))),
+        "{created:?}"
+    );
+
+    let list = json(
+        app.api(Method::GET, "/workspaces", &secret)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|w| w["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["Depot"]);
+    for (path, want) in [
+        (format!("/workspaces/{depot}"), StatusCode::OK),
+        (format!("/workspaces/{general}"), StatusCode::NOT_FOUND),
+        (format!("/products/{crate_product}"), StatusCode::OK),
+        (format!("/products/{atlas}"), StatusCode::NOT_FOUND),
+        ("/members".to_string(), StatusCode::FORBIDDEN),
+    ] {
+        let got = app
+            .api(Method::GET, &path, &secret)
+            .send()
+            .await
+            .expect("request")
+            .status();
+        assert_eq!(got, want, "GET {path}");
+    }
+    let products = json(
+        app.api(Method::GET, "/products", &secret)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(products["total"], 1, "{products}");
+    // An Editor there adds products, but nowhere else.
+    let add = |workspace: String, name: &'static str| {
+        app.api(Method::POST, "/products", &secret)
+            .header(CONTENT_TYPE, "application/json")
+            .body(serde_json::json!({"workspace_id": workspace, "name": name}).to_string())
+            .send()
+    };
+    assert_eq!(
+        add(depot.clone(), "Pallet")
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        add(general.clone(), "Barrel")
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM products WHERE name = 'Barrel'")
+            .await,
+        0
+    );
+    // Editors do not delete products.
+    let delete = app
+        .api(
+            Method::DELETE,
+            &format!("/products/{crate_product}"),
+            &secret,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(delete.status(), StatusCode::FORBIDDEN);
+
+    // Deleting the workspace deletes its key: the key stops at once.
+    let owner_key = app.org_key(&org, OrgRole::Admin).await;
+    let owner_acting = app.owner_acting(&org).await;
+    roster::services::workspaces::delete(&app.db, &app.clock, &owner_acting, &depot, "Depot")
+        .await
+        .expect("delete the workspace");
+    drop(owner_key);
+    let after = app
+        .api(Method::GET, "/workspaces", &secret)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }

@@ -1903,8 +1903,6 @@ async fn audit_events_are_filtered_by_action_and_paged_by_cursor() {
 /// is "the field's name, as the request carried it"), and a DELETE the
 /// state refuses answers 409, as the API's errors say.
 #[tokio::test]
-#[ignore = "product bug: the services' form field names (title, new_owner_email, owner_email, \
-            confirm_title) reach the API's problems; see the report"]
 async fn refusals_name_the_fields_the_api_takes() {
     let app = spawn_app().await;
     let org = org(&app).await;
@@ -1977,7 +1975,7 @@ async fn the_last_workspace_and_taken_names_are_refused_without_a_change() {
     let product = app.add_product(&general, "Atlas", None).await;
     let workspaces = app.count("workspaces").await;
 
-    // Whatever field the problem names (see the ignored test above), the
+    // Whatever field the problem names (see the test above), the
     // refusals are 422s and nothing changes.
     for (method, path, key, body) in [
         (

@@ -70,10 +70,11 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("application state is missing")))?;
-    let Some(secret) = bearer(req) else {
+    let Some(secret) = bearer(req).filter(|s| !s.is_empty()) else {
+        // No Bearer key at all (none, or another scheme): a bare challenge.
         return Err(ApiError::Unauthorized {
             detail: MISSING,
-            presented: req.headers().contains_key(header::AUTHORIZATION),
+            presented: false,
         });
     };
     let address = ClientAddr::extract(req)

@@ -125,7 +125,7 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBatch {
-    /// The addresses to invite (at most 50).
+    /// The addresses to invite (at most 100).
     pub emails: Vec<String>,
     /// Their organization role; `none` invites a workspace guest, who then
     /// needs `workspace_id`.

@@ -83,6 +83,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A service's refusal with the pages' form field names (`from`)
+    /// renamed to the API's (`to`).
+    pub fn renamed(err: ServiceError, names: &[(&str, &str)]) -> Self {
+        match err {
+            ServiceError::Invalid(invalid) => {
+                let field = names
+                    .iter()
+                    .find(|(from, _)| *from == invalid.field)
+                    .map_or(invalid.field, |(_, to)| *to);
+                ApiError::field(field, invalid.message)
+            }
+            other => other.into(),
+        }
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
@@ -153,8 +170,15 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized { detail, presented } => {
                 let challenge = if *presented {
+                    // RFC 6750: the description is visible ASCII, no quote
+                    // or backslash.
+                    let description: String = detail
+                        .chars()
+                        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                        .filter(|c| !matches!(c, '"' | '\\'))
+                        .collect();
                     format!(
-                        "Bearer realm=\"Roster API\", error=\"invalid_token\", error_description=\"{detail}\""
+                        "Bearer realm=\"Roster API\", error=\"invalid_token\", error_description=\"{description}\""
                     )
                 } else {
                     "Bearer realm=\"Roster API\"".to_string()

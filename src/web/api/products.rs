@@ -255,7 +255,8 @@ pub async fn set_owner(
         &product_id,
         &body.email,
     )
-    .await?;
+    .await
+    .map_err(|e| ApiError::renamed(e, &[("owner_email", "email")]))?;
     Ok(web::Json(found(&ctx, &product_id).await?))
 }
 

@@ -13,6 +13,7 @@ use crate::domain::names::{Label, LabelKind};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::workspace as ws_entity;
+use crate::services::error::ServiceError;
 use crate::services::members::Direction;
 use crate::services::workspaces::{self, AccessRow, ListQuery, WorkspaceSort};
 use crate::web::render::MAX_OFFSET_PAGE;
@@ -142,6 +143,9 @@ pub struct WorkspaceInput {
     pub description: String,
 }
 
+/// The pages call a workspace's name its title.
+const TITLE: &[(&str, &str)] = &[("title", "name")];
+
 fn validate(input: &WorkspaceInput) -> Result<(Label, String), ApiError> {
     let name = Label::parse(&input.name, LabelKind::WorkspaceTitle)
         .map_err(|m| ApiError::field("name", m))?;
@@ -167,7 +171,8 @@ pub async fn create(
             &name,
             &description,
         )
-        .await?;
+        .await
+        .map_err(|e| ApiError::renamed(e, TITLE))?;
         Ok((
             actix_web::http::StatusCode::CREATED,
             Workspace::from(created),
@@ -270,7 +275,8 @@ pub async fn update(
         &name,
         &description,
     )
-    .await?;
+    .await
+    .map_err(|e| ApiError::renamed(e, TITLE))?;
     Ok(web::Json(updated.into()))
 }
 
@@ -287,7 +293,12 @@ pub async fn delete(ctx: ApiCtx, path: web::Path<String>) -> Result<HttpResponse
         &found.id,
         &found.title,
     )
-    .await?;
+    .await
+    .map_err(|err| match err {
+        // The name is not typed here; what remains is the last workspace.
+        ServiceError::Invalid(invalid) => ApiError::Conflict(invalid.message),
+        other => other.into(),
+    })?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -467,6 +478,7 @@ pub async fn transfer(
         &workspace_id,
         &body.email,
     )
-    .await?;
+    .await
+    .map_err(|e| ApiError::renamed(e, &[("new_owner_email", "email")]))?;
     Ok(web::Json(found.into()))
 }
