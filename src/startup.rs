@@ -74,6 +74,7 @@ impl Application {
             mailer: mailer.clone(),
             password_gate: Arc::new(PasswordGate::for_this_machine()),
             in_flight: in_flight.clone(),
+            rate_leases: Default::default(),
         });
         let server = HttpServer::new(move || {
             let config = &state.config;

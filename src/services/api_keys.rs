@@ -8,7 +8,6 @@ use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    Statement,
 };
 
 use super::acting::{Acting, OrgKey};
@@ -511,49 +510,4 @@ pub(crate) async fn live_role<C: ConnectionTrait>(
         .await?
         .filter(|k| k.revoked_at.is_none() && k.expires_at > now)
         .and_then(|k| k.role))
-}
-
-/// Counts one request of `key_id` in the current minute; `Err` with the
-/// seconds to wait once the key has made `per_minute` requests in it. The
-/// counters live in the database, so every instance shares them.
-pub async fn count_request(
-    db: &Db,
-    key_id: &str,
-    now: i64,
-    per_minute: u64,
-) -> anyhow::Result<Result<(), i64>> {
-    let window = now - now.rem_euclid(60);
-    let backend = db.backend();
-    let sql = "INSERT INTO api_request_counts (key_id, window_start, requests) VALUES ($1, $2, 1) \
-               ON CONFLICT (key_id, window_start) DO UPDATE \
-               SET requests = api_request_counts.requests + 1 RETURNING requests";
-    let row = db
-        .write()
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [key_id.into(), window.into()],
-        ))
-        .await
-        .context("failed to count a request")?
-        .context("the request count returned no row")?;
-    let requests: i64 = row
-        .try_get_by_index(0)
-        .context("failed to read a request count")?;
-    if requests == 1 {
-        // A key's first request of a minute drops its old minutes.
-        db.write()
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                "DELETE FROM api_request_counts WHERE key_id = $1 AND window_start < $2",
-                [key_id.into(), window.into()],
-            ))
-            .await
-            .context("failed to drop old request counts")?;
-    }
-    if u64::try_from(requests).unwrap_or(u64::MAX) > per_minute {
-        Ok(Err(window + 60 - now))
-    } else {
-        Ok(Ok(()))
-    }
 }

@@ -19,6 +19,7 @@ pub mod memberships;
 pub mod orgs;
 pub mod product_access;
 pub mod products;
+pub mod rate_leases;
 pub mod rate_limit;
 pub mod search;
 pub mod seed;

@@ -20,4 +20,6 @@ pub struct AppState {
     pub dns: Dns,
     /// Each signed-in person's running requests.
     pub in_flight: InFlight,
+    /// The API requests this instance may still serve per key this minute.
+    pub rate_leases: crate::services::rate_leases::RateLeases,
 }

@@ -1125,3 +1125,43 @@ async fn a_key_limited_to_one_workspace_reaches_only_that_workspace() {
         .expect("request");
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Two instances behind a load balancer share a key's limit: the counts
+/// live in the database. Instances reserve requests in leases (a twentieth
+/// of the limit), so together they serve the limit and no more.
+#[tokio::test]
+async fn instances_share_a_key_s_rate_limit() {
+    let app = spawn_app_with(|c| c.api_requests_per_minute = 40).await;
+    let second = app.another_instance(|_| {}).await;
+    let (_, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let key = app.org_key(&org, OrgRole::Viewer).await;
+    // Both instances read the wall clock: start well inside a minute.
+    while app.clock.now().rem_euclid(60) > 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    for i in 0..20 {
+        assert_eq!(
+            get_members(&app, &key).await.status(),
+            StatusCode::OK,
+            "first {i}"
+        );
+        assert_eq!(
+            get_members(&second, &key).await.status(),
+            StatusCode::OK,
+            "second {i}"
+        );
+    }
+    for instance in [&app, &second] {
+        assert_eq!(
+            get_members(instance, &key).await.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    assert_eq!(
+        app.scalar("SELECT MAX(requests) FROM api_request_counts")
+            .await,
+        40
+    );
+}

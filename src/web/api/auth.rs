@@ -88,8 +88,11 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
     })?;
     let now = state.clock.now();
     let limit = state.config.api_requests_per_minute;
-    if let Err(wait) = api_keys::count_request(&state.db, &authenticated.key.id, now, limit).await?
-    {
+    let counted = state
+        .rate_leases
+        .count(&state.db, &authenticated.key.id, now, limit)
+        .await?;
+    if let Err(wait) = counted {
         return Err(ApiError::TooMany {
             message: format!(
                 "This key may make {limit} requests a minute; try again in {wait} seconds."
