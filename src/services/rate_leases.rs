@@ -22,6 +22,10 @@ const LEASES_PER_WINDOW: u64 = 20;
 pub struct RateLeases {
     /// Per key: the minute of its lease and the requests left in it.
     leases: Arc<Mutex<HashMap<String, (i64, u64)>>>,
+    /// Held while a lease is reserved, so that the requests arriving
+    /// together at a minute's start wait for one reservation instead of
+    /// each reserving one (and spending the minute's limit unserved).
+    reserving: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RateLeases {
@@ -36,6 +40,10 @@ impl RateLeases {
     ) -> anyhow::Result<Result<(), i64>> {
         let window = now - now.rem_euclid(WINDOW_SECS);
         let wait = window + WINDOW_SECS - now;
+        if self.spend(key_id, window) {
+            return Ok(Ok(()));
+        }
+        let _reserving = self.reserving.lock().await;
         if self.spend(key_id, window) {
             return Ok(Ok(()));
         }

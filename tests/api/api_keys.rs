@@ -1165,3 +1165,28 @@ async fn instances_share_a_key_s_rate_limit() {
         40
     );
 }
+
+/// Requests arriving together when a minute starts share one lease: thirty
+/// at once under a limit of forty are all served (each reserving a lease
+/// of its own would spend the minute unserved and refuse ten of them).
+#[tokio::test]
+async fn requests_arriving_together_share_one_lease() {
+    let app = spawn_app_with(|c| c.api_requests_per_minute = 40).await;
+    let (_, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let key = app.org_key(&org, OrgRole::Viewer).await;
+    app.clock.freeze();
+    let answers = futures_util::future::join_all((0..30).map(|_| get_members(&app, &key))).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status()).collect();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert!(
+        app.scalar("SELECT MAX(requests) FROM api_request_counts")
+            .await
+            <= 32,
+        "leases of two, reserved one at a time"
+    );
+}
