@@ -1,4 +1,5 @@
 mod account_links;
+mod api_docs;
 mod api_keys;
 mod api_matrix;
 mod api_resources;
