@@ -190,11 +190,11 @@ async fn an_owner_makes_an_organization_key_shown_once_and_kept_only_as_a_hash()
     );
     assert!(again.contains(&format!("<code>…{last4}</code>")), "{again}");
     assert!(
-        again.contains("<td>Olivia Owner</td>"),
+        again.contains("<td data-label=\"Made by\">Olivia Owner</td>"),
         "the creator: {again}"
     );
     assert!(again.contains("Organization key<br><span class=\"muted\">Admin</span>"));
-    assert!(again.contains("<td>Active</td>"));
+    assert!(again.contains("<td data-label=\"Status\">Active</td>"));
 
     let key = key_named(&app, "Deploy bot").await;
     assert_eq!(key.secret_hash, roster::domain::api_key::hash(&secret));
@@ -385,7 +385,10 @@ async fn a_key_lists_the_members_and_its_last_use_shows_on_the_page() {
     )
     .await;
     let (_, before) = owner.get_html(&format!("/orgs/{org}/api-keys")).await;
-    assert!(before.contains("<td>Never</td>"), "{before}");
+    assert!(
+        before.contains("<td data-label=\"Last used\">Never</td>"),
+        "{before}"
+    );
 
     let response = get_members(&app, &secret).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -410,7 +413,7 @@ async fn a_key_lists_the_members_and_its_last_use_shows_on_the_page() {
     assert_eq!(key.last_used_address.as_deref(), Some("127.0.0.1"));
     let (_, after) = owner.get_html(&format!("/orgs/{org}/api-keys")).await;
     assert!(after.contains(" from 127.0.0.1</td>"), "{after}");
-    assert!(!after.contains("<td>Never</td>"));
+    assert!(!after.contains("<td data-label=\"Last used\">Never</td>"));
 }
 
 #[tokio::test]
@@ -532,7 +535,10 @@ async fn a_key_works_until_the_second_it_expires_and_its_expiry_is_audited_once(
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     let (status, page) = owner.get_html(&format!("/orgs/{org}/api-keys")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<td>Expired</td>"), "{page}");
+    assert!(
+        page.contains("<td data-label=\"Status\">Expired</td>"),
+        "{page}"
+    );
 
     let rows = audit_rows(&app, "api_key.expired").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -571,7 +577,7 @@ async fn a_key_revoked_on_the_page_is_refused_at_its_next_request() {
         page.contains("The key Old sync was revoked: it no longer works."),
         "{page}"
     );
-    assert!(page.contains("<td>Revoked</td>"));
+    assert!(page.contains("<td data-label=\"Status\">Revoked</td>"));
     assert!(!page.contains("Revoke<span class=\"visually-hidden\"> Old sync</span>"));
 
     let refused = Problem::of(get_members(&app, &secret).await).await;
@@ -777,8 +783,8 @@ async fn an_organization_key_keeps_working_after_its_creator_leaves() {
 
     let (_, page) = owner.get_html(&format!("/orgs/{org}/api-keys")).await;
     assert!(page.contains("<th scope=\"row\">Team sync</th>"));
-    assert!(page.contains("<td>Admin person</td>"));
-    assert!(page.contains("<td>Active</td>"));
+    assert!(page.contains("<td data-label=\"Made by\">Admin person</td>"));
+    assert!(page.contains("<td data-label=\"Status\">Active</td>"));
 }
 
 #[tokio::test]
