@@ -10,13 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::Errors;
 use super::auth::ApiCtx;
 use super::problem::ApiError;
-use super::types::{Role, WsRole, id, timestamp};
+use super::types::{Role, WsRole, id, page, search, timestamp};
 use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::{invitation, organization};
 use crate::services::invitations::{self, IntoWorkspace, ListQuery, Outcome, Sender, State};
-use crate::web::render::MAX_OFFSET_PAGE;
 
 /// An invitation of the organization.
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,24 +84,8 @@ pub async fn list(
             ApiError::field("state", "Filter by pending, expired, accepted or revoked.")
         })?),
     };
-    let search = params
-        .q
-        .as_deref()
-        .map(|q| q.trim().to_lowercase())
-        .filter(|q| !q.is_empty());
-    if search
-        .as_ref()
-        .is_some_and(|q| q.chars().count() > 100 || q.contains('\0'))
-    {
-        return Err(ApiError::field("q", "Search with at most 100 characters."));
-    }
-    let page = params.page.unwrap_or(1);
-    if page == 0 || page > MAX_OFFSET_PAGE {
-        return Err(ApiError::field(
-            "page",
-            format!("Ask for a page from 1 to {MAX_OFFSET_PAGE}."),
-        ));
-    }
+    let search = search("q", params.q.as_deref(), 100)?;
+    let page = page(params.page)?;
     let query = ListQuery {
         state,
         search,

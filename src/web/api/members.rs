@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Errors;
 use super::auth::ApiCtx;
 use super::problem::ApiError;
-use super::types::{Role, id, timestamp};
+use super::types::{Role, id, search, timestamp};
 use crate::domain::permission::Permission;
 use crate::services::members::{
     self, Cursor, Direction, MAX_SEARCH_CHARS, MemberQuery, MemberRow, MemberSort,
@@ -88,23 +88,7 @@ pub async fn list(
         Sort::Joined => MemberSort::Joined,
         Sort::LastActive => MemberSort::LastActive,
     };
-    let search = params
-        .q
-        .as_deref()
-        .map(|q| q.trim().to_lowercase())
-        .filter(|q| !q.is_empty());
-    if search
-        .as_ref()
-        .is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS)
-    {
-        return Err(ApiError::field(
-            "q",
-            format!("Search with at most {MAX_SEARCH_CHARS} characters."),
-        ));
-    }
-    if search.as_ref().is_some_and(|q| q.contains('\0')) {
-        return Err(ApiError::field("q", "The search may not contain NUL."));
-    }
+    let search = search("q", params.q.as_deref(), MAX_SEARCH_CHARS)?;
     let cursor = match params.cursor.as_deref() {
         None => None,
         Some(raw) => Some(Cursor::parse(raw, sort, Direction::After).ok_or_else(|| {

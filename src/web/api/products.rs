@@ -9,13 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::Errors;
 use super::auth::ApiCtx;
 use super::problem::ApiError;
-use super::types::{id, timestamp};
+use super::types::{NewOwner, id, page, search, timestamp};
 use crate::domain::names::{Label, LabelKind};
 use crate::domain::permission::Permission;
 use crate::domain::product::Grant;
 use crate::services::product_access;
 use crate::services::products::{self, ListQuery, Viewer};
-use crate::web::render::MAX_OFFSET_PAGE;
 
 /// A product.
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,30 +74,14 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<web::Json<ProductPage>, ApiError> {
     let params = params.into_inner();
-    let search = params
-        .q
-        .as_deref()
-        .map(|q| q.trim().to_lowercase())
-        .filter(|q| !q.is_empty());
-    if search
-        .as_ref()
-        .is_some_and(|q| q.chars().count() > 80 || q.contains('\0'))
-    {
-        return Err(ApiError::field("q", "Search with at most 80 characters."));
-    }
+    let search = search("q", params.q.as_deref(), 80)?;
     let workspace_id = match params.workspace_id.as_deref() {
         None => None,
         Some(raw) => {
             Some(id(raw).map_err(|_| ApiError::field("workspace_id", "No such workspace here."))?)
         }
     };
-    let page = params.page.unwrap_or(1);
-    if page == 0 || page > MAX_OFFSET_PAGE {
-        return Err(ApiError::field(
-            "page",
-            format!("Ask for a page from 1 to {MAX_OFFSET_PAGE}."),
-        ));
-    }
+    let page = page(params.page)?;
     let viewer = viewer(&ctx).await?;
     let query = ListQuery {
         search,
@@ -232,20 +215,13 @@ pub async fn delete(ctx: ApiCtx, path: web::Path<String>) -> Result<HttpResponse
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OwnerChange {
-    /// The email address of the member who becomes the owner.
-    pub email: String,
-}
-
 #[utoipa::path(put, path = "/products/{product_id}/owner", tag = "Products",
-    params(("product_id" = String, Path)), request_body = OwnerChange,
+    params(("product_id" = String, Path)), request_body = NewOwner,
     responses((status = 200, body = Product), Errors))]
 pub async fn set_owner(
     ctx: ApiCtx,
     path: web::Path<String>,
-    body: web::Json<OwnerChange>,
+    body: web::Json<NewOwner>,
 ) -> Result<web::Json<Product>, ApiError> {
     let product_id = id(&path)?;
     products::assign_owner(

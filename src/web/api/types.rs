@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::problem::ApiError;
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
+use crate::web::render::MAX_OFFSET_PAGE;
 
 /// An organization role. `none` is a workspace guest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -97,4 +98,42 @@ pub fn id(raw: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(raw)
         .map(|u| u.to_string())
         .map_err(|_| ApiError::NotFound)
+}
+
+/// A search fragment from a query: trimmed and lower-cased, `None` when
+/// blank; refused past `max` characters or with a NUL.
+pub fn search(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+    let fragment = raw
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
+    if fragment
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > max || q.contains('\0'))
+    {
+        return Err(ApiError::field(
+            field,
+            format!("Search with at most {max} characters."),
+        ));
+    }
+    Ok(fragment)
+}
+
+/// A 1-based page number of a list served by number (at most 100).
+pub fn page(raw: Option<u64>) -> Result<u64, ApiError> {
+    let page = raw.unwrap_or(1);
+    if page == 0 || page > MAX_OFFSET_PAGE {
+        return Err(ApiError::field(
+            "page",
+            format!("Ask for a page from 1 to {MAX_OFFSET_PAGE}."),
+        ));
+    }
+    Ok(page)
+}
+
+/// Who becomes the owner (of a workspace or a product).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOwner {
+    /// The email address of the member who becomes the owner.
+    pub email: String,
 }

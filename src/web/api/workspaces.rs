@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Errors;
 use super::auth::ApiCtx;
 use super::problem::ApiError;
-use super::types::{Role, WsRole, id, timestamp};
+use super::types::{NewOwner, Role, WsRole, id, page, search, timestamp};
 use crate::domain::names::{Label, LabelKind};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
@@ -16,7 +16,6 @@ use crate::entities::workspace as ws_entity;
 use crate::services::error::ServiceError;
 use crate::services::members::Direction;
 use crate::services::workspaces::{self, AccessRow, ListQuery, WorkspaceSort};
-use crate::web::render::MAX_OFFSET_PAGE;
 
 /// A workspace of the organization.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,17 +71,6 @@ pub struct WorkspacePage {
     pub page: u64,
 }
 
-fn page_number(raw: Option<u64>) -> Result<u64, ApiError> {
-    let page = raw.unwrap_or(1);
-    if page == 0 || page > MAX_OFFSET_PAGE {
-        return Err(ApiError::field(
-            "page",
-            format!("Ask for a page from 1 to {MAX_OFFSET_PAGE}."),
-        ));
-    }
-    Ok(page)
-}
-
 #[utoipa::path(get, path = "/workspaces", tag = "Workspaces", params(ListParams),
     responses((status = 200, body = WorkspacePage), Errors))]
 pub async fn list(
@@ -90,23 +78,13 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<web::Json<WorkspacePage>, ApiError> {
     let params = params.into_inner();
-    let search = params
-        .q
-        .as_deref()
-        .map(|q| q.trim().to_lowercase())
-        .filter(|q| !q.is_empty());
-    if search
-        .as_ref()
-        .is_some_and(|q| q.chars().count() > workspaces::MAX_TITLE_CHARS || q.contains('\0'))
-    {
-        return Err(ApiError::field("q", "Search with at most 80 characters."));
-    }
+    let search = search("q", params.q.as_deref(), workspaces::MAX_TITLE_CHARS)?;
     let sort = match params.sort.as_deref() {
         None | Some("name") => WorkspaceSort::Title,
         Some("created") => WorkspaceSort::Created,
         Some(_) => return Err(ApiError::field("sort", "Sort by name or created.")),
     };
-    let page = page_number(params.page)?;
+    let page = page(params.page)?;
     if let Some((workspace_id, _)) = limited_to(&ctx) {
         return only(&ctx, workspace_id, search.as_deref(), page).await;
     }
@@ -455,20 +433,13 @@ pub async fn clear_role(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Transfer {
-    /// The email address of the member who becomes the workspace's Owner.
-    pub email: String,
-}
-
 #[utoipa::path(post, path = "/workspaces/{workspace_id}/transfer", tag = "Workspaces",
-    params(("workspace_id" = String, Path)), request_body = Transfer,
+    params(("workspace_id" = String, Path)), request_body = NewOwner,
     responses((status = 200, body = Workspace), Errors))]
 pub async fn transfer(
     ctx: ApiCtx,
     path: web::Path<String>,
-    body: web::Json<Transfer>,
+    body: web::Json<NewOwner>,
 ) -> Result<web::Json<Workspace>, ApiError> {
     let workspace_id = id(&path)?;
     let (found, _) = workspaces::transfer(
