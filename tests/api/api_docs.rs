@@ -70,3 +70,29 @@ async fn the_reference_page_renders_the_document_in_roster_s_layout() {
     assert!(!page.contains("<script src=\"http"), "no outside script");
     assert!(!page.contains("<link rel=\"stylesheet\" href=\"http"));
 }
+
+#[tokio::test]
+async fn every_operation_has_a_unique_id_and_a_summary() {
+    let app = spawn_app().await;
+    let text = reqwest::get(format!("{}/api/v1/openapi.json", app.address))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_string()),
+                "{method} {path}: operationId {id} twice"
+            );
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has no summary"
+            );
+        }
+    }
+}

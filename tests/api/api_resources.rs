@@ -782,6 +782,35 @@ async fn a_batch_of_invitations_is_sent_once_per_idempotency_key() {
     assert_eq!(outbox_to(&app, &addresses).await, 2);
 }
 
+/// A retry that reaches another instance (behind a load balancer) gets
+/// the first answer too: the answers are kept in the database.
+#[tokio::test]
+async fn a_retried_batch_on_another_instance_sends_nothing_twice() {
+    let app = spawn_app().await;
+    let second = app.another_instance(|_| {}).await;
+    let org = org(&app).await;
+    let batch = json!({"emails": ["lin@example.test"], "role": "viewer"});
+    let first = send(
+        app.api(Method::POST, "/invitations", &org.admin_key)
+            .header("Idempotency-Key", "across-1"),
+        Some(&batch),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let retried = send(
+        second
+            .api(Method::POST, "/invitations", &org.admin_key)
+            .header("Idempotency-Key", "across-1"),
+        Some(&batch),
+    )
+    .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.text);
+    assert_eq!(retried.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retried.text, first.text);
+    assert_eq!(invitation_count(&app, &org.id).await, 1);
+    assert_eq!(outbox_to(&app, &["lin@example.test"]).await, 1);
+}
+
 #[tokio::test]
 async fn only_keys_that_manage_members_invite() {
     let app = spawn_app().await;

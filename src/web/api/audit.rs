@@ -80,8 +80,9 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/audit-events", tag = "Audit log", params(ListParams),
+#[utoipa::path(get, operation_id = "audit_events_list", path = "/audit-events", tag = "Audit log", params(ListParams),
     responses((status = 200, body = AuditPage), Errors))]
+/// List audit events, newest first, with the audit log's filters, by cursor.
 pub async fn list(
     ctx: ApiCtx,
     params: web::Query<ListParams>,

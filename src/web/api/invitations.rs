@@ -70,8 +70,9 @@ pub struct InvitationPage {
     pub page: u64,
 }
 
-#[utoipa::path(get, path = "/invitations", tag = "Invitations", params(ListParams),
+#[utoipa::path(get, operation_id = "invitations_list", path = "/invitations", tag = "Invitations", params(ListParams),
     responses((status = 200, body = InvitationPage), Errors))]
+/// List the invitations, newest send first, by state and address.
 pub async fn list(
     ctx: ApiCtx,
     params: web::Query<ListParams>,
@@ -163,9 +164,10 @@ async fn with_sender<T>(
     run(&sender).await
 }
 
-#[utoipa::path(post, path = "/invitations", tag = "Invitations", request_body = InviteBatch,
+#[utoipa::path(post, operation_id = "invitations_invite", path = "/invitations", tag = "Invitations", request_body = InviteBatch,
     params(("Idempotency-Key" = Option<String>, Header, description = "A retried batch with the same key returns the first answer and sends nothing twice.")),
     responses((status = 200, body = InviteResults, description = "An outcome per address."), Errors))]
+/// Invite a batch of addresses with one role, into the organization or a workspace; an outcome per address.
 pub async fn invite(
     ctx: ApiCtx,
     req: HttpRequest,
@@ -243,9 +245,10 @@ pub async fn invite(
     .await
 }
 
-#[utoipa::path(post, path = "/invitations/{invitation_id}/resend", tag = "Invitations",
+#[utoipa::path(post, operation_id = "invitations_resend", path = "/invitations/{invitation_id}/resend", tag = "Invitations",
     params(("invitation_id" = String, Path)),
     responses((status = 200, body = Invitation, description = "Sent again with a new link; the old one no longer works."), Errors))]
+/// Send an invitation again with a new link (the old one stops working).
 pub async fn resend(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -260,9 +263,10 @@ pub async fn resend(
     Ok(web::Json(Invitation::of(updated, ctx.state.clock.now())))
 }
 
-#[utoipa::path(delete, path = "/invitations/{invitation_id}", tag = "Invitations",
+#[utoipa::path(delete, operation_id = "invitations_cancel", path = "/invitations/{invitation_id}", tag = "Invitations",
     params(("invitation_id" = String, Path)),
     responses((status = 204, description = "Cancelled: the link no longer works."), Errors))]
+/// Cancel a pending invitation: its link stops working.
 pub async fn cancel(ctx: ApiCtx, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     ctx.require(Permission::ManageMembers)?;
     let invitation_id = id(&path)?;

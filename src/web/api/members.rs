@@ -75,8 +75,9 @@ pub struct MemberPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/members", tag = "Members", params(ListParams),
+#[utoipa::path(get, operation_id = "members_list", path = "/members", tag = "Members", params(ListParams),
     responses((status = 200, body = MemberPage), Errors))]
+/// List the members, 50 at a time, by cursor: search, filter by role, sort.
 pub async fn list(
     ctx: ApiCtx,
     params: web::Query<ListParams>,
@@ -120,9 +121,10 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/members/{member_id}", tag = "Members",
+#[utoipa::path(get, operation_id = "members_get", path = "/members/{member_id}", tag = "Members",
     params(("member_id" = String, Path)),
     responses((status = 200, body = Member), Errors))]
+/// Get one member.
 pub async fn get(ctx: ApiCtx, path: web::Path<String>) -> Result<web::Json<Member>, ApiError> {
     ctx.require(Permission::ViewMembers)?;
     let member_id = id(&path)?;
@@ -140,9 +142,10 @@ pub struct RoleChange {
     pub role: Role,
 }
 
-#[utoipa::path(patch, path = "/members/{member_id}", tag = "Members",
+#[utoipa::path(patch, operation_id = "members_change_role", path = "/members/{member_id}", tag = "Members",
     params(("member_id" = String, Path)), request_body = RoleChange,
     responses((status = 200, body = Member), Errors))]
+/// Change a member's organization role (the role ceiling applies; never to Owner).
 pub async fn change_role(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -160,9 +163,10 @@ pub async fn change_role(
     Ok(web::Json(row.into()))
 }
 
-#[utoipa::path(delete, path = "/members/{member_id}", tag = "Members",
+#[utoipa::path(delete, operation_id = "members_remove", path = "/members/{member_id}", tag = "Members",
     params(("member_id" = String, Path)),
     responses((status = 204, description = "Removed."), Errors))]
+/// Remove a member from the organization (their products then need an owner).
 pub async fn remove(ctx: ApiCtx, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let member_id = id(&path)?;
     members::remove(&ctx.state.db, &ctx.state.clock, &ctx.acting, &member_id).await?;

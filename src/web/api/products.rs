@@ -67,8 +67,9 @@ pub struct ProductPage {
     pub page: u64,
 }
 
-#[utoipa::path(get, path = "/products", tag = "Products", params(ListParams),
+#[utoipa::path(get, operation_id = "products_list", path = "/products", tag = "Products", params(ListParams),
     responses((status = 200, body = ProductPage), Errors))]
+/// List the products the key can see.
 pub async fn list(
     ctx: ApiCtx,
     params: web::Query<ListParams>,
@@ -123,9 +124,10 @@ async fn found(ctx: &ApiCtx, product_id: &str) -> Result<Product, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/products/{product_id}", tag = "Products",
+#[utoipa::path(get, operation_id = "products_get", path = "/products/{product_id}", tag = "Products",
     params(("product_id" = String, Path)),
     responses((status = 200, body = Product), Errors))]
+/// Get one product.
 pub async fn get(ctx: ApiCtx, path: web::Path<String>) -> Result<web::Json<Product>, ApiError> {
     let product_id = id(&path)?;
     Ok(web::Json(found(&ctx, &product_id).await?))
@@ -149,9 +151,10 @@ fn name_and_description(name: &str, description: &str) -> Result<(Label, String)
     Ok((name, description))
 }
 
-#[utoipa::path(post, path = "/products", tag = "Products", request_body = NewProduct,
+#[utoipa::path(post, operation_id = "products_create", path = "/products", tag = "Products", request_body = NewProduct,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first answer.")),
     responses((status = 201, body = Product), Errors))]
+/// Create a product in a workspace.
 pub async fn create(
     ctx: ApiCtx,
     req: HttpRequest,
@@ -184,9 +187,10 @@ pub struct ProductChange {
     pub description: String,
 }
 
-#[utoipa::path(patch, path = "/products/{product_id}", tag = "Products",
+#[utoipa::path(patch, operation_id = "products_update", path = "/products/{product_id}", tag = "Products",
     params(("product_id" = String, Path)), request_body = ProductChange,
     responses((status = 200, body = Product), Errors))]
+/// Rename a product and set its description.
 pub async fn update(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -206,18 +210,20 @@ pub async fn update(
     Ok(web::Json(found(&ctx, &product_id).await?))
 }
 
-#[utoipa::path(delete, path = "/products/{product_id}", tag = "Products",
+#[utoipa::path(delete, operation_id = "products_delete", path = "/products/{product_id}", tag = "Products",
     params(("product_id" = String, Path)),
     responses((status = 204, description = "Deleted."), Errors))]
+/// Delete a product.
 pub async fn delete(ctx: ApiCtx, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let product_id = id(&path)?;
     products::delete(&ctx.state.db, &ctx.state.clock, &ctx.acting, &product_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(put, path = "/products/{product_id}/owner", tag = "Products",
+#[utoipa::path(put, operation_id = "products_set_owner", path = "/products/{product_id}/owner", tag = "Products",
     params(("product_id" = String, Path)), request_body = NewOwner,
     responses((status = 200, body = Product), Errors))]
+/// Make a member the product's owner.
 pub async fn set_owner(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -280,9 +286,10 @@ async fn access(ctx: &ApiCtx, member_id: &str) -> Result<ProductAccess, ApiError
     })
 }
 
-#[utoipa::path(get, path = "/members/{member_id}/product-access", tag = "Product access",
+#[utoipa::path(get, operation_id = "product_access_get", path = "/members/{member_id}/product-access", tag = "Product access",
     params(("member_id" = String, Path)),
     responses((status = 200, body = ProductAccess), Errors))]
+/// Get a member's product access: restricted or not, and their grants.
 pub async fn access_of(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -298,9 +305,10 @@ pub struct Restriction {
     pub restricted: bool,
 }
 
-#[utoipa::path(put, path = "/members/{member_id}/product-access", tag = "Product access",
+#[utoipa::path(put, operation_id = "product_access_set_restricted", path = "/members/{member_id}/product-access", tag = "Product access",
     params(("member_id" = String, Path)), request_body = Restriction,
     responses((status = 200, body = ProductAccess), Errors))]
+/// Restrict a member to the products granted to them, or lift it.
 pub async fn set_restricted(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -325,9 +333,10 @@ pub struct GrantChange {
     pub access: String,
 }
 
-#[utoipa::path(put, path = "/members/{member_id}/product-access/{product_id}", tag = "Product access",
+#[utoipa::path(put, operation_id = "product_access_set_grant", path = "/members/{member_id}/product-access/{product_id}", tag = "Product access",
     params(("member_id" = String, Path), ("product_id" = String, Path)), request_body = GrantChange,
     responses((status = 200, body = ProductAccess), Errors))]
+/// Grant a restricted member View or Edit on one product, or take it away (none).
 pub async fn set_grant(
     ctx: ApiCtx,
     path: web::Path<(String, String)>,

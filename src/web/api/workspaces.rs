@@ -71,8 +71,9 @@ pub struct WorkspacePage {
     pub page: u64,
 }
 
-#[utoipa::path(get, path = "/workspaces", tag = "Workspaces", params(ListParams),
+#[utoipa::path(get, operation_id = "workspaces_list", path = "/workspaces", tag = "Workspaces", params(ListParams),
     responses((status = 200, body = WorkspacePage), Errors))]
+/// List the workspaces the key can see.
 pub async fn list(
     ctx: ApiCtx,
     params: web::Query<ListParams>,
@@ -132,9 +133,10 @@ fn validate(input: &WorkspaceInput) -> Result<(Label, String), ApiError> {
     Ok((name, description))
 }
 
-#[utoipa::path(post, path = "/workspaces", tag = "Workspaces", request_body = WorkspaceInput,
+#[utoipa::path(post, operation_id = "workspaces_create", path = "/workspaces", tag = "Workspaces", request_body = WorkspaceInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first answer.")),
     responses((status = 201, body = Workspace), Errors))]
+/// Create a workspace.
 pub async fn create(
     ctx: ApiCtx,
     req: actix_web::HttpRequest,
@@ -228,16 +230,18 @@ async fn visible(ctx: &ApiCtx, raw: &str) -> Result<ws_entity::Model, ApiError> 
     Ok(found)
 }
 
-#[utoipa::path(get, path = "/workspaces/{workspace_id}", tag = "Workspaces",
+#[utoipa::path(get, operation_id = "workspaces_get", path = "/workspaces/{workspace_id}", tag = "Workspaces",
     params(("workspace_id" = String, Path)),
     responses((status = 200, body = Workspace), Errors))]
+/// Get one workspace.
 pub async fn get(ctx: ApiCtx, path: web::Path<String>) -> Result<web::Json<Workspace>, ApiError> {
     Ok(web::Json(visible(&ctx, &path).await?.into()))
 }
 
-#[utoipa::path(patch, path = "/workspaces/{workspace_id}", tag = "Workspaces",
+#[utoipa::path(patch, operation_id = "workspaces_update", path = "/workspaces/{workspace_id}", tag = "Workspaces",
     params(("workspace_id" = String, Path)), request_body = WorkspaceInput,
     responses((status = 200, body = Workspace), Errors))]
+/// Rename a workspace and set its description.
 pub async fn update(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -258,9 +262,10 @@ pub async fn update(
     Ok(web::Json(updated.into()))
 }
 
-#[utoipa::path(delete, path = "/workspaces/{workspace_id}", tag = "Workspaces",
+#[utoipa::path(delete, operation_id = "workspaces_delete", path = "/workspaces/{workspace_id}", tag = "Workspaces",
     params(("workspace_id" = String, Path)),
     responses((status = 204, description = "Deleted, with its products."), Errors))]
+/// Delete a workspace and its products (its Owner or the organization's Owner).
 pub async fn delete(ctx: ApiCtx, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let found = visible(&ctx, &path).await?;
     // The pages ask for the name to be typed; a DELETE is already explicit.
@@ -325,9 +330,10 @@ pub struct PeoplePage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/workspaces/{workspace_id}/people", tag = "Workspaces",
+#[utoipa::path(get, operation_id = "workspaces_people", path = "/workspaces/{workspace_id}/people", tag = "Workspaces",
     params(("workspace_id" = String, Path), PeopleParams),
     responses((status = 200, body = PeoplePage), Errors))]
+/// List the people with access to a workspace, inherited and direct.
 pub async fn people(
     ctx: ApiCtx,
     path: web::Path<String>,
@@ -382,10 +388,11 @@ async fn person_here(
         .ok_or(ApiError::NotFound)
 }
 
-#[utoipa::path(put, path = "/workspaces/{workspace_id}/people/{member_id}", tag = "Workspaces",
+#[utoipa::path(put, operation_id = "workspaces_set_role", path = "/workspaces/{workspace_id}/people/{member_id}", tag = "Workspaces",
     params(("workspace_id" = String, Path), ("member_id" = String, Path)),
     request_body = DirectRole,
     responses((status = 200, body = Person), Errors))]
+/// Give a member a direct role in the workspace (Admin, Editor or Viewer).
 pub async fn set_role(
     ctx: ApiCtx,
     path: web::Path<(String, String)>,
@@ -413,9 +420,10 @@ pub async fn set_role(
     ))
 }
 
-#[utoipa::path(delete, path = "/workspaces/{workspace_id}/people/{member_id}", tag = "Workspaces",
+#[utoipa::path(delete, operation_id = "workspaces_clear_role", path = "/workspaces/{workspace_id}/people/{member_id}", tag = "Workspaces",
     params(("workspace_id" = String, Path), ("member_id" = String, Path)),
     responses((status = 204, description = "The direct role is gone; inherited access stays."), Errors))]
+/// Take a member's direct role in the workspace away; inherited access stays.
 pub async fn clear_role(
     ctx: ApiCtx,
     path: web::Path<(String, String)>,
@@ -433,9 +441,10 @@ pub async fn clear_role(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(post, path = "/workspaces/{workspace_id}/transfer", tag = "Workspaces",
+#[utoipa::path(post, operation_id = "workspaces_transfer", path = "/workspaces/{workspace_id}/transfer", tag = "Workspaces",
     params(("workspace_id" = String, Path)), request_body = NewOwner,
     responses((status = 200, body = Workspace), Errors))]
+/// Make another member the workspace's Owner.
 pub async fn transfer(
     ctx: ApiCtx,
     path: web::Path<String>,
