@@ -28,6 +28,9 @@ cargo build --release --quiet
 BIN=target/release/roster
 mkdir -p bench/results
 
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # the script runs from the repository root
+
 run_backend() {
   local backend=$1 out="bench/results/api-$1.txt" work url
   work=$(mktemp -d)
@@ -58,11 +61,7 @@ run_backend() {
   for _ in $(seq 1 50); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 
   local jar="$work/jar" token cookie
-  token=$(curl -s -c "$jar" -b "$jar" "$BASE/signin" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
-  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=$owner" \
-    --data-urlencode "password=bench-password-1" --data-urlencode "csrf_token=$token" "$BASE/signin"
-  token=$(curl -s -c "$jar" -b "$jar" "$BASE/account" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
-  cookie="roster_session=$(awk '$6 == "roster_session" { print $7 }' "$jar" | tail -n 1)"
+  signin "$owner"
   curl -fs -o /dev/null -H "Cookie: $cookie" "$BASE/orgs/$org/members" || { echo "sign-in failed" >&2; exit 1; }
   curl -fs -o /dev/null -H "Authorization: Bearer $key" "$BASE/api/v1/members" || { echo "the key failed" >&2; exit 1; }
 

@@ -61,14 +61,6 @@ run_backend() {
 
   # Sign in and keep the session cookie and its CSRF token.
   local jar="$work/jar" token cookie
-  signin() {
-    rm -f "$jar"
-    token=$(curl -s -c "$jar" -b "$jar" "$BASE/signin" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
-    curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=$1" \
-      --data-urlencode "password=bench-password-1" --data-urlencode "csrf_token=$token" "$BASE/signin"
-    token=$(curl -s -c "$jar" -b "$jar" "$BASE/account" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
-    cookie="roster_session=$(awk '$6 == "roster_session" { print $7 }' "$jar" | tail -n 1)"
-  }
   signin "$owner"
   curl -fs -o /dev/null -H "Cookie: $cookie" "$BASE/orgs/$org/members" || { echo "sign-in failed" >&2; exit 1; }
 

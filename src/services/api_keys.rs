@@ -435,24 +435,24 @@ pub async fn authenticate(
     }
     let label_of = |owner: &str| format!("API key '{}' of {owner}", key.name);
     let (acting, role) = match (key.kind, key.role, key.user_id.as_deref()) {
-        (KeyKind::Organization, Some(role), _) => (
-            Acting {
-                org_id: key.org_id.clone(),
-                user_id: String::new(),
-                membership_id: String::new(),
-                actor: Actor {
-                    user_id: None,
-                    label: label_of(&key.created_by_name),
-                    address: address.clone(),
+        (KeyKind::Organization, Some(role), _) => {
+            let org_key = OrgKey::new(key.id.clone(), role, key.workspace_id.clone());
+            let acts_as = org_key.org_role();
+            (
+                Acting {
+                    org_id: key.org_id.clone(),
+                    user_id: String::new(),
+                    membership_id: String::new(),
+                    actor: Actor {
+                        user_id: None,
+                        label: label_of(&key.created_by_name),
+                        address: address.clone(),
+                    },
+                    org_key: Some(org_key),
                 },
-                org_key: Some(OrgKey::new(key.id.clone(), role, key.workspace_id.clone())),
-            },
-            if key.workspace_id.is_some() {
-                OrgRole::None
-            } else {
-                role
-            },
-        ),
+                acts_as,
+            )
+        }
         (KeyKind::Personal, _, Some(user_id)) => {
             let found = membership::Entity::find()
                 .filter(membership::Column::OrgId.eq(key.org_id.as_str()))
