@@ -18,6 +18,7 @@ mod m20261123_000008_audit_indexes;
 mod m20261202_000009_visible_names;
 mod m20261202_000010_domain_verification;
 mod m20261204_000011_api_keys;
+mod m20261205_000012_custom_roles;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_visible_names::Migration),
             Box::new(m20261202_000010_domain_verification::Migration),
             Box::new(m20261204_000011_api_keys::Migration),
+            Box::new(m20261205_000012_custom_roles::Migration),
         ]
     }
 }

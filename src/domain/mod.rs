@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod domain_proof;
 pub mod email;
 pub mod free_mail;
+pub mod module;
 pub mod names;
 pub mod password;
 pub mod permission;

@@ -33,10 +33,14 @@ pub enum Permission {
     UsePersonalKeys,
     /// Create, see and revoke the organization's API keys.
     ManageApiKeys,
+    /// Define, edit and delete custom roles.
+    ManageRoles,
+    /// Add and remove the organization's own modules.
+    ManageModules,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ViewMembers,
         Permission::ViewSettings,
         Permission::ViewWorkspaces,
@@ -52,6 +56,8 @@ impl Permission {
         Permission::DeleteOrganization,
         Permission::UsePersonalKeys,
         Permission::ManageApiKeys,
+        Permission::ManageRoles,
+        Permission::ManageModules,
     ];
 
     const fn bit(self) -> u32 {

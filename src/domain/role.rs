@@ -73,7 +73,8 @@ impl OrgRole {
             OrgRole::Admin => PermissionSet::ALL
                 .without(ManageAutoJoin)
                 .without(TransferOwnership)
-                .without(DeleteOrganization),
+                .without(DeleteOrganization)
+                .without(ManageModules),
             OrgRole::Owner => PermissionSet::ALL,
         }
     }
@@ -132,6 +133,8 @@ mod tests {
             (DeleteOrganization, true, false, false, false, false),
             (UsePersonalKeys, true, true, true, false, false),
             (ManageApiKeys, true, true, false, false, false),
+            (ManageRoles, true, true, false, false, false),
+            (ManageModules, true, false, false, false, false),
         ];
         assert_eq!(
             table.len(),

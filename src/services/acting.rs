@@ -3,12 +3,13 @@
 //! hands them to `domain::policy`: a role changed a moment ago counts.
 
 use anyhow::Context;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 
 use super::audit::Actor;
 use super::error::ServiceError;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::domain::module::{Level, Levels};
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::product::Grant;
 use crate::domain::role::OrgRole;
@@ -103,9 +104,25 @@ impl Acting {
         }
     }
 
-    /// The actor's roles for an action on the organization.
+    /// The actor's roles for an action on the organization, custom roles
+    /// held organization-wide included.
     pub(crate) async fn in_org<C: ConnectionTrait>(&self, conn: &C) -> Result<Roles, ServiceError> {
-        Ok(Roles::in_org(self.membership(conn).await?.role))
+        let role = self.membership(conn).await?.role;
+        let custom = self.custom_levels(conn, None).await?;
+        Ok(Roles::in_org(role).with_custom(&custom.org_wide, &custom.here))
+    }
+
+    /// The levels of the custom roles the actor holds organization-wide
+    /// and in `workspace_id` (an organization key holds none).
+    pub(crate) async fn custom_levels<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        workspace_id: Option<&str>,
+    ) -> anyhow::Result<CustomLevels> {
+        match &self.org_key {
+            Some(_) => Ok(CustomLevels::default()),
+            None => custom_levels(conn, &self.membership_id, workspace_id).await,
+        }
     }
 
     /// Refuses unless the policy allows `action` on the organization;
@@ -134,7 +151,9 @@ impl Acting {
             .ok_or(ServiceError::NotFound)?;
         let org = self.membership(conn).await?.role;
         let direct = self.direct_role_in(conn, workspace_id).await?;
-        Ok((found, Roles::in_workspace(org, direct)))
+        let custom = self.custom_levels(conn, Some(workspace_id)).await?;
+        let roles = Roles::in_workspace(org, direct).with_custom(&custom.org_wide, &custom.here);
+        Ok((found, roles))
     }
 
     /// The actor's direct role in a workspace.
@@ -268,24 +287,64 @@ pub(crate) async fn grant_of<C: ConnectionTrait>(
     )
 }
 
+/// The module levels of the custom roles one member holds.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CustomLevels {
+    /// Of those held organization-wide.
+    pub org_wide: Levels,
+    /// Of those held organization-wide and in the workspace asked about.
+    pub here: Levels,
+}
+
+/// The levels of the custom roles `membership_id` holds organization-wide
+/// and, when given, in `workspace_id`: one query.
+pub(crate) async fn custom_levels<C: ConnectionTrait>(
+    conn: &C,
+    membership_id: &str,
+    workspace_id: Option<&str>,
+) -> anyhow::Result<CustomLevels> {
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT a.scope_key, l.module_key, l.level FROM role_assignments a \
+             JOIN custom_role_levels l ON l.role_id = a.role_id \
+             WHERE a.membership_id = $1 AND a.scope_key IN ('', $2)",
+            [membership_id.into(), workspace_id.unwrap_or("").into()],
+        ))
+        .await
+        .context("failed to read custom roles")?;
+    let mut levels = CustomLevels::default();
+    for row in rows {
+        let scope: String = row.try_get_by_index(0).context("scope_key")?;
+        let module: String = row.try_get_by_index(1).context("module_key")?;
+        let level: String = row.try_get_by_index(2).context("level")?;
+        let level = Level::parse(&level).unwrap_or(Level::None);
+        if scope.is_empty() {
+            levels.org_wide.raise(&module, level);
+        }
+        levels.here.raise(&module, level);
+    }
+    Ok(levels)
+}
+
 /// The roles of a member on one product: their organization role, their
-/// direct role in its workspace, their restriction and grant.
+/// direct role in its workspace, their custom roles, their restriction and
+/// grant.
 pub(crate) async fn product_roles<C: ConnectionTrait>(
     conn: &C,
     member: &membership::Model,
     found: &product::Model,
 ) -> anyhow::Result<Roles> {
     let direct = direct_role(conn, &found.workspace_id, &member.user_id).await?;
+    let custom = custom_levels(conn, &member.id, Some(&found.workspace_id)).await?;
     let restricted = crate::domain::product::is_restricted(member.role, member.products_restricted);
     let grant = if restricted {
         grant_of(conn, &member.id, &found.id).await?
     } else {
         None
     };
-    Ok(Roles::on_product(
-        member.role,
-        direct,
-        member.products_restricted,
-        grant,
-    ))
+    Ok(
+        Roles::on_product(member.role, direct, member.products_restricted, grant)
+            .with_custom(&custom.org_wide, &custom.here),
+    )
 }

@@ -54,11 +54,18 @@ pub enum AuditAction {
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyExpired,
+    ModuleAdded,
+    ModuleRemoved,
+    CustomRoleCreated,
+    CustomRoleEdited,
+    CustomRoleDeleted,
+    CustomRoleGranted,
+    CustomRoleRevoked,
 }
 
 impl AuditAction {
     /// Every action, in the order the log's filter offers them.
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::OrganizationCreated,
         AuditAction::OrganizationDeleted,
         AuditAction::SettingsChanged,
@@ -94,6 +101,13 @@ impl AuditAction {
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
         AuditAction::ApiKeyExpired,
+        AuditAction::ModuleAdded,
+        AuditAction::ModuleRemoved,
+        AuditAction::CustomRoleCreated,
+        AuditAction::CustomRoleEdited,
+        AuditAction::CustomRoleDeleted,
+        AuditAction::CustomRoleGranted,
+        AuditAction::CustomRoleRevoked,
     ];
 
     /// The name stored in `audit_events.action`.
@@ -134,6 +148,13 @@ impl AuditAction {
             AuditAction::ApiKeyCreated => "api_key.created",
             AuditAction::ApiKeyRevoked => "api_key.revoked",
             AuditAction::ApiKeyExpired => "api_key.expired",
+            AuditAction::ModuleAdded => "module.added",
+            AuditAction::ModuleRemoved => "module.removed",
+            AuditAction::CustomRoleCreated => "custom_role.created",
+            AuditAction::CustomRoleEdited => "custom_role.updated",
+            AuditAction::CustomRoleDeleted => "custom_role.deleted",
+            AuditAction::CustomRoleGranted => "custom_role.granted",
+            AuditAction::CustomRoleRevoked => "custom_role.revoked",
         }
     }
 
@@ -175,6 +196,13 @@ impl AuditAction {
             AuditAction::ApiKeyCreated => "API key created",
             AuditAction::ApiKeyRevoked => "API key revoked",
             AuditAction::ApiKeyExpired => "API key expired",
+            AuditAction::ModuleAdded => "Module added",
+            AuditAction::ModuleRemoved => "Module removed",
+            AuditAction::CustomRoleCreated => "Custom role created",
+            AuditAction::CustomRoleEdited => "Custom role edited",
+            AuditAction::CustomRoleDeleted => "Custom role deleted",
+            AuditAction::CustomRoleGranted => "Custom role granted",
+            AuditAction::CustomRoleRevoked => "Custom role taken away",
         }
     }
 

@@ -14,7 +14,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::acting::Acting;
+use super::acting::{Acting, refuse_unseen};
 use super::acting::{direct_role, org_role_of};
 use super::audit::{self, Actor, AuditAction, Entry};
 use super::error::ServiceError;
@@ -25,7 +25,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::domain::token;
-use crate::domain::workspace::WorkspaceRole;
+use crate::domain::workspace::{WorkspaceRole, WsPermission};
 use crate::entities::invitation::{self, StoredState};
 use crate::entities::{
     audit_event, membership, organization, outbox_message, user, workspace, workspace_member,
@@ -205,6 +205,9 @@ async fn check_daily_limit<C: ConnectionTrait>(
 pub struct IntoWorkspace {
     pub workspace_id: String,
     pub role: WorkspaceRole,
+    /// Custom roles the invitation carries, granted in the workspace on
+    /// acceptance.
+    pub custom_roles: Vec<String>,
 }
 
 /// Invites every address in `addresses` with `role`, in one transaction.
@@ -233,10 +236,17 @@ pub async fn invite(
     }
     let now = clock.now();
     let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
-    let actor = sender
-        .acting
-        .authorize(&txn, Action::Invite { role })
-        .await?;
+    // A workspace guest invited into a workspace needs only the right to
+    // invite there (a workspace Admin delegates); anyone else also the
+    // organization's right to invite with that role.
+    let actor = if role == OrgRole::None && into.is_some() {
+        sender.acting.in_org(&txn).await?
+    } else {
+        sender
+            .acting
+            .authorize(&txn, Action::Invite { role })
+            .await?
+    };
     require_confirmed(&txn, sender.acting).await?;
     check_daily_limit(&txn, sender, addresses.len() as u64, now).await?;
     let workspace_title = match &into {
@@ -288,11 +298,14 @@ async fn check_workspace_grant<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let direct = acting.direct_role_in(conn, &found.id).await?;
-    policy::authorize(
-        Roles::in_workspace(actor.org, direct),
-        Action::InviteToWorkspace { role: target.role },
-    )?;
+    let _ = actor;
+    let (_, roles) = acting.in_workspace(conn, &found.id).await?;
+    refuse_unseen(policy::authorize(
+        roles,
+        Action::InWorkspace(WsPermission::View),
+    ))?;
+    policy::authorize(roles, Action::InviteToWorkspace { role: target.role })?;
+    super::custom_roles::check_carried(conn, acting, &found, roles, &target.custom_roles).await?;
     Ok(found.title)
 }
 
@@ -388,6 +401,9 @@ async fn create(
         created,
         ServiceError::Conflict("Someone invited this address at the same moment; reload the page."),
     )?;
+    if let Some((target, _)) = into {
+        super::custom_roles::carry(txn, &id, &target.custom_roles).await?;
+    }
     record(
         txn,
         &sender.acting.actor,
@@ -546,6 +562,10 @@ async fn renew(
             "The invitation changed meanwhile; reload the page.",
         ));
     }
+    if let Some((_, into)) = replace {
+        let carried = into.map(|(t, _)| t.custom_roles.as_slice()).unwrap_or(&[]);
+        super::custom_roles::carry(txn, &existing.id, carried).await?;
+    }
     record(
         txn,
         &sender.acting.actor,
@@ -561,6 +581,50 @@ async fn renew(
     Ok(link_for(sender.base_url, &secret))
 }
 
+/// Refuses unless the actor may resend or cancel `existing`: anyone who
+/// may invite with its role, and for a workspace guest's invitation
+/// anyone who may invite into its workspace with its workspace role.
+async fn authorize_on<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    existing: &invitation::Model,
+) -> Result<(), ServiceError> {
+    let org_wide = acting
+        .authorize(
+            conn,
+            Action::Invite {
+                role: existing.role,
+            },
+        )
+        .await;
+    let (Some(workspace_id), Some(ws_role), OrgRole::None, Err(refused)) = (
+        &existing.workspace_id,
+        existing.workspace_role,
+        existing.role,
+        &org_wide,
+    ) else {
+        return org_wide.map(|_| ());
+    };
+    let Ok((_, roles)) = acting.in_workspace(conn, workspace_id).await else {
+        return Err(clone_refusal(refused));
+    };
+    if policy::allows(roles, Action::InviteToWorkspace { role: ws_role }) {
+        Ok(())
+    } else {
+        Err(clone_refusal(refused))
+    }
+}
+
+fn clone_refusal(err: &ServiceError) -> ServiceError {
+    match err {
+        ServiceError::Denied(denied) => ServiceError::Denied(*denied),
+        ServiceError::NotFound => ServiceError::NotFound,
+        _ => ServiceError::Denied(policy::Denied::MissingPermission(
+            crate::domain::permission::Permission::ManageMembers,
+        )),
+    }
+}
+
 /// Resends a pending or expired invitation with a new link.
 pub async fn resend(
     db: &Db,
@@ -571,15 +635,7 @@ pub async fn resend(
     let now = clock.now();
     let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
     let existing = load(&txn, &sender.acting.org_id, invitation_id).await?;
-    sender
-        .acting
-        .authorize(
-            &txn,
-            Action::Invite {
-                role: existing.role,
-            },
-        )
-        .await?;
+    authorize_on(&txn, sender.acting, &existing).await?;
     if existing.state != StoredState::Pending {
         return Err(ServiceError::Conflict(
             "Only a pending or expired invitation can be resent.",
@@ -613,14 +669,7 @@ pub async fn cancel(
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
     let existing = load(&txn, &acting.org_id, invitation_id).await?;
-    acting
-        .authorize(
-            &txn,
-            Action::Invite {
-                role: existing.role,
-            },
-        )
-        .await?;
+    authorize_on(&txn, acting, &existing).await?;
     let updated = invitation::Entity::update_many()
         .col_expr(invitation::Column::State, Expr::value(StoredState::Revoked))
         .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
@@ -1079,6 +1128,16 @@ async fn join_workspace(
             .await?;
         }
     }
+    let joined = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(invitation.org_id.as_str()))
+        .filter(membership::Column::UserId.eq(person.id.as_str()))
+        .one(txn)
+        .await?;
+    if let Some(joined) = joined {
+        super::custom_roles::grant_carried(txn, invitation, &joined.id, workspace_id, now)
+            .await
+            .map_err(|err| AcceptError::Unexpected(anyhow::anyhow!("{err}")))?;
+    }
     Ok(())
 }
 
@@ -1102,12 +1161,16 @@ async fn inviter_refusal(
             invitation.invited_by_name
         )));
     };
-    let may_invite = policy::allows(
-        Roles::in_org(role),
-        Action::Invite {
-            role: invitation.role,
-        },
-    );
+    // A workspace guest's invitation needs only the right to invite into
+    // the workspace, checked below.
+    let into_workspace = invitation.role == OrgRole::None && invitation.workspace_id.is_some();
+    let may_invite = into_workspace
+        || policy::allows(
+            Roles::in_org(role),
+            Action::Invite {
+                role: invitation.role,
+            },
+        );
     if !may_invite {
         return Ok(Some(format!(
             "{} can no longer grant the {} role, so this invitation cannot be accepted. \

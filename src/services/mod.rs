@@ -9,6 +9,7 @@ pub mod acting;
 pub mod api_keys;
 pub mod audit;
 pub mod audit_log;
+pub mod custom_roles;
 pub mod backup;
 pub mod domain_proof;
 pub mod error;

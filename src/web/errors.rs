@@ -30,6 +30,9 @@ pub enum AppError {
     SignInRequired { next: Option<String>, htmx: bool },
     #[error("{0}")]
     BadRequest(String),
+    /// A form the page cannot accept, answered with its message (422).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("This form has expired or did not come from Roster. Reload the page and try again.")]
     Csrf,
     #[error("The request is too large.")]
@@ -139,6 +142,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired { htmx: true, .. } => StatusCode::UNAUTHORIZED,
             AppError::SignInRequired { htmx: false, .. } => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) | AppError::PageTooDeep => StatusCode::BAD_REQUEST,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited | AppError::TooMany(_) | AppError::TooManyRunning => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -302,6 +306,7 @@ fn heading(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "Request too large",
         StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
         StatusCode::CONFLICT => "Changed meanwhile",
+        StatusCode::UNPROCESSABLE_ENTITY => "Please check what you entered",
         StatusCode::SERVICE_UNAVAILABLE => "Busy",
         StatusCode::METHOD_NOT_ALLOWED => "Not allowed",
         _ if status.is_server_error() => "Something went wrong",

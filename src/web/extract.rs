@@ -179,11 +179,19 @@ pub struct OrgCtx {
     pub membership: membership::Model,
     /// Every organization the person belongs to, for the switcher.
     pub orgs: Vec<orgs::OrgSummary>,
+    /// The organization role and what custom roles held
+    /// organization-wide add to it, as of this request.
+    roles: Roles,
 }
 
 impl OrgCtx {
     pub fn role(&self) -> OrgRole {
         self.membership.role
+    }
+
+    /// The person's roles in the organization, custom roles included.
+    pub fn roles(&self) -> Roles {
+        self.roles
     }
 
     pub fn user(&self) -> &user::Model {
@@ -195,13 +203,12 @@ impl OrgCtx {
     }
 
     pub fn can(&self, permission: Permission) -> bool {
-        policy::allows(Roles::in_org(self.role()), Action::Use(permission))
+        policy::allows(self.roles, Action::Use(permission))
     }
 
-    /// Refuses the request unless the role grants `permission`.
+    /// Refuses the request unless the roles held grant `permission`.
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
-        policy::authorize(Roles::in_org(self.role()), Action::Use(permission))
-            .map_err(AppError::from)
+        policy::authorize(self.roles, Action::Use(permission)).map_err(AppError::from)
     }
 
     pub fn audit_actor(&self) -> audit::Actor {
@@ -243,12 +250,20 @@ impl FromRequest for OrgCtx {
                 .ok_or(AppError::NotFound)?;
             let (org, membership) = current.memberships[position].clone();
             orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
+            let custom = crate::services::acting::custom_levels(
+                state.db.read(),
+                &membership.id,
+                None,
+            )
+            .await?;
+            let roles = Roles::in_org(membership.role).with_custom(&custom.org_wide, &custom.here);
             session::set_last_org(&current.session, &org.id);
             Ok(OrgCtx {
                 current,
                 org,
                 membership,
                 orgs,
+                roles,
             })
         })
     }

@@ -87,3 +87,8 @@ pub async fn settings(ctx: OrgCtx) -> HttpResponse {
 pub async fn api_keys(ctx: OrgCtx) -> HttpResponse {
     see_other(&format!("/orgs/{}/api-keys", ctx.org.id))
 }
+
+/// A role's or module's form target: the Roles page.
+pub async fn roles(ctx: OrgCtx) -> HttpResponse {
+    see_other(&format!("/orgs/{}/roles", ctx.org.id))
+}

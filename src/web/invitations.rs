@@ -294,7 +294,7 @@ pub(crate) fn log_links(state: &AppState, links: &[SentLink]) {
     }
 }
 
-fn sender<'a>(state: &'a AppState, ctx: &'a OrgCtx, acting: &'a Acting) -> Sender<'a> {
+pub(crate) fn sender<'a>(state: &'a AppState, ctx: &'a OrgCtx, acting: &'a Acting) -> Sender<'a> {
     Sender {
         acting,
         name: &ctx.user().name,
@@ -329,6 +329,7 @@ pub async fn send(
             Some(IntoWorkspace {
                 workspace_id: workspace_id.to_string(),
                 role: ws_role,
+                custom_roles: Vec::new(),
             })
         }
     };

@@ -21,6 +21,7 @@ pub mod health;
 pub mod in_flight;
 pub mod invitations;
 pub mod join;
+pub mod member_roles;
 pub mod members;
 pub mod nul;
 pub mod orgs;
@@ -29,6 +30,7 @@ pub mod product_access;
 pub mod products;
 pub mod render;
 pub mod role_help;
+pub mod roles;
 pub mod session;
 pub mod settings;
 pub mod state;
@@ -100,6 +102,8 @@ route_table! {
     get "/orgs/{org_id}/members/{member_id}" => members::show,
     get "/orgs/{org_id}/members/{member_id}/role" => members::edit_role,
     post "/orgs/{org_id}/members/{member_id}/role" => members::change_role,
+    get "/orgs/{org_id}/members/{member_id}/roles" => member_roles::show,
+    post "/orgs/{org_id}/members/{member_id}/roles" => member_roles::save,
     get "/orgs/{org_id}/members/{member_id}/remove" => members::confirm_remove,
     post "/orgs/{org_id}/members/{member_id}/remove" => members::remove,
     get "/orgs/{org_id}/leave" => members::confirm_leave,
@@ -129,6 +133,8 @@ route_table! {
     get "/orgs/{org_id}/workspaces/{workspace_id}/move" => workspaces::move_form,
     post "/orgs/{org_id}/workspaces/{workspace_id}/move" => workspaces::move_workspace,
     get "/orgs/{org_id}/workspaces/{workspace_id}/members" => workspaces::members,
+    post "/orgs/{org_id}/workspaces/{workspace_id}/invitations" => workspaces::invite,
+    get "/orgs/{org_id}/workspaces/{workspace_id}/invitations" => form_pages::workspace_people,
     post "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => workspaces::set_role,
     get "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => form_pages::workspace_people,
     get "/orgs/{org_id}/products" => products::list,
@@ -159,6 +165,18 @@ route_table! {
     get "/orgs/{org_id}/audit.csv" => audit::export,
     get "/orgs/{org_id}/access-review" => access_review::review,
     get "/orgs/{org_id}/access-review.csv" => access_review::export,
+    get "/orgs/{org_id}/roles" => roles::list,
+    post "/orgs/{org_id}/roles" => roles::create,
+    post "/orgs/{org_id}/roles/templates/{template}" => roles::from_template,
+    get "/orgs/{org_id}/roles/templates/{template}" => form_pages::roles,
+    get "/orgs/{org_id}/roles/{role_id}" => roles::show,
+    post "/orgs/{org_id}/roles/{role_id}" => roles::update,
+    post "/orgs/{org_id}/roles/{role_id}/delete" => roles::delete,
+    get "/orgs/{org_id}/roles/{role_id}/delete" => form_pages::roles,
+    post "/orgs/{org_id}/modules" => roles::add_module,
+    get "/orgs/{org_id}/modules" => form_pages::roles,
+    post "/orgs/{org_id}/modules/{module_id}/delete" => roles::remove_module,
+    get "/orgs/{org_id}/modules/{module_id}/delete" => form_pages::roles,
     get "/orgs/{org_id}/api-keys" => api_keys::list,
     post "/orgs/{org_id}/api-keys" => api_keys::create,
     post "/orgs/{org_id}/api-keys/{key_id}/revoke" => api_keys::revoke,

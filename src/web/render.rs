@@ -25,16 +25,18 @@ pub enum Section {
     AuditLog,
     AccessReview,
     ApiKeys,
+    Roles,
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Members,
         Section::Invitations,
         Section::Workspaces,
         Section::Products,
         Section::ProductAccess,
         Section::General,
+        Section::Roles,
         Section::AuditLog,
         Section::AccessReview,
         Section::ApiKeys,
@@ -51,6 +53,7 @@ impl Section {
             Section::AuditLog => "Audit log",
             Section::AccessReview => "Access review",
             Section::ApiKeys => "API keys",
+            Section::Roles => "Roles",
         }
     }
 
@@ -65,6 +68,7 @@ impl Section {
             Section::AuditLog => "audit",
             Section::AccessReview => "access-review",
             Section::ApiKeys => "api-keys",
+            Section::Roles => "roles",
         }
     }
 
@@ -81,6 +85,7 @@ impl Section {
             Section::AuditLog => Some(Permission::ReadAuditLog),
             Section::AccessReview => Some(Permission::ManageMembers),
             Section::ApiKeys => Some(Permission::UsePersonalKeys),
+            Section::Roles => Some(Permission::ViewSettings),
         }
     }
 }

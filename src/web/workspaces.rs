@@ -357,15 +357,95 @@ async fn found(
     ctx: &OrgCtx,
     workspace_id: &str,
 ) -> Result<(workspace::Model, Roles), AppError> {
-    workspaces::find(
+    let acting = ctx.acting();
+    let (found, roles) = acting.in_workspace(state.db.read(), workspace_id).await?;
+    if policy::allows(roles, Action::InWorkspace(WsPermission::View)) {
+        Ok((found, roles))
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Invites people into the workspace as workspace guests, with a
+/// workspace role and any custom roles to hold there: a workspace Admin
+/// does so without any organization-level power.
+pub async fn invite(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let (_, workspace_id) = path.into_inner();
+    let (workspace, _) = found(&state, &ctx, &workspace_id).await?;
+    let mut emails = String::new();
+    let mut ws_role = String::new();
+    let mut custom_roles = Vec::new();
+    for (key, value) in form.into_inner() {
+        match key.as_str() {
+            "emails" => emails = value,
+            "workspace_role" => ws_role = value,
+            "role" => custom_roles.push(value),
+            _ => {}
+        }
+    }
+    let role = WorkspaceRole::parse(&ws_role)
+        .filter(|r| *r != WorkspaceRole::Owner)
+        .ok_or_else(|| AppError::bad_request("Choose one of the workspace roles offered."))?;
+    let addresses = crate::services::invitations::split_addresses(&emails);
+    let acting = ctx.acting();
+    let sender = super::invitations::sender(&state, &ctx, &acting);
+    let into = crate::services::invitations::IntoWorkspace {
+        workspace_id: workspace.id.clone(),
+        role,
+        custom_roles,
+    };
+    let result = crate::services::invitations::invite(
         &state.db,
-        &ctx.org.id,
-        workspace_id,
-        &ctx.user().id,
-        ctx.role(),
+        &state.clock,
+        &sender,
+        &addresses,
+        OrgRole::None,
+        Some(into),
     )
-    .await?
-    .ok_or(AppError::NotFound)
+    .await;
+    let (lines, links) = match result {
+        Ok(done) => done,
+        Err(crate::services::error::ServiceError::Invalid(invalid)) => {
+            return Err(AppError::Unprocessable(invalid.message));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    super::invitations::log_links(&state, &links);
+    let summary: Vec<String> = lines
+        .iter()
+        .map(|line| {
+            let what = match &line.outcome {
+                crate::services::invitations::Outcome::Invited => "invited".to_string(),
+                crate::services::invitations::Outcome::AlreadyMember => {
+                    "already a member".to_string()
+                }
+                crate::services::invitations::Outcome::AlreadyInvited { .. } => {
+                    "already invited".to_string()
+                }
+                crate::services::invitations::Outcome::Invalid(message) => message.clone(),
+            };
+            format!("{} ({what})", line.input)
+        })
+        .collect();
+    session::flash(
+        ctx.session(),
+        "success",
+        format!(
+            "Invitations into {} as {}: {}.",
+            workspace.title,
+            role.label(),
+            summary.join(", ")
+        ),
+    );
+    Ok(see_other(&format!(
+        "/orgs/{}/workspaces/{}/members",
+        ctx.org.id, workspace.id
+    )))
 }
 
 pub async fn show(
@@ -587,6 +667,10 @@ struct MembersTab {
     only_direct: bool,
     /// The viewer manages direct roles here: the role table is shown.
     manages: bool,
+    /// The workspace roles the viewer may invite with (empty: no form).
+    invite_roles: Vec<WorkspaceRole>,
+    /// Custom roles an invitation into the workspace may carry.
+    custom_roles: Vec<(String, String)>,
 }
 
 /// Everyone with access to the workspace and how; a workspace guest sees
@@ -631,6 +715,9 @@ pub async fn members(
             layout,
             org_id: ctx.org.id.clone(),
             manages: WorkspaceCaps::of(roles).manage_members,
+            invite_roles: policy::grantable_workspace_roles(roles),
+            custom_roles: crate::services::custom_roles::choices(&state.db, &ctx.org.id, true)
+                .await?,
             people: rows
                 .into_iter()
                 .map(|row| AccessView::new(roles, row))

@@ -16,10 +16,11 @@
 
 pub mod table;
 
-use super::permission::Permission;
+use super::module::{self, Levels};
+use super::permission::{Permission, PermissionSet};
 use super::product::{Grant, is_restricted};
 use super::role::OrgRole;
-use super::workspace::{Access, WorkspaceRole, WsPermission};
+use super::workspace::{Access, WorkspaceRole, WsPermission, WsPermissionSet};
 
 /// The roles an actor holds where it acts, as loaded inside the
 /// transaction.
@@ -34,6 +35,12 @@ pub struct Roles {
     pub restricted: bool,
     /// The grant on the product the action is on.
     pub grant: Option<Grant>,
+    /// What custom roles held organization-wide add to the organization
+    /// role's permissions.
+    pub extra: PermissionSet,
+    /// What custom roles held in the workspace in scope, or
+    /// organization-wide, add there.
+    pub ws_extra: WsPermissionSet,
 }
 
 impl Roles {
@@ -44,7 +51,25 @@ impl Roles {
             direct: None,
             restricted: false,
             grant: None,
+            extra: PermissionSet::EMPTY,
+            ws_extra: WsPermissionSet::EMPTY,
         }
+    }
+
+    /// Adds what custom roles give: `org_wide` the levels of those held
+    /// organization-wide, `here` of those held in the workspace in scope
+    /// and organization-wide.
+    pub fn with_custom(self, org_wide: &Levels, here: &Levels) -> Self {
+        Roles {
+            extra: module::org_permissions(org_wide),
+            ws_extra: module::workspace_permissions(here),
+            ..self
+        }
+    }
+
+    /// The organization permissions held, custom roles included.
+    pub fn permissions(self) -> PermissionSet {
+        self.org.permissions().union(self.extra)
     }
 
     /// Roles for an action in one workspace.
@@ -65,10 +90,10 @@ impl Roles {
     ) -> Self {
         let restricted = is_restricted(org, restricted_flag);
         Roles {
-            org,
             direct,
             restricted,
             grant: grant.filter(|_| restricted),
+            ..Roles::in_org(org)
         }
     }
 
@@ -179,6 +204,10 @@ pub enum Denied {
     /// Removing oneself is leaving, which has its own page.
     #[error("To leave the organization, use Leave organization.")]
     RemoveSelf,
+    /// A custom role would give a module level the actor does not hold
+    /// where it is granted (or, for a definition, organization-wide).
+    #[error("You can only grant or define roles whose module levels you hold yourself.")]
+    AboveOwnLevels,
     /// The actor may not even know the target exists.
     #[error("That doesn't exist, or you can't see it.")]
     Invisible,
@@ -204,17 +233,18 @@ const WORKSPACE_GRANTABLE: [WorkspaceRole; 3] = [
 
 pub fn authorize(actor: Roles, action: Action) -> Result<(), Denied> {
     let has = |p: Permission| {
-        if actor.org.permissions().contains(p) {
+        if actor.permissions().contains(p) {
             Ok(())
         } else {
             Err(Denied::MissingPermission(p))
         }
     };
     let workspace = actor.workspace();
+    let can = |p: WsPermission| workspace.can(p) || actor.ws_extra.contains(p);
     let in_workspace = |p: WsPermission| {
-        if !workspace.can(WsPermission::View) {
+        if !can(WsPermission::View) {
             Err(Denied::Invisible)
-        } else if workspace.can(p) {
+        } else if can(p) {
             Ok(())
         } else {
             Err(Denied::MissingWorkspacePermission)
@@ -296,7 +326,7 @@ pub fn authorize(actor: Roles, action: Action) -> Result<(), Denied> {
                 return Err(Denied::OwnerOnlyByTransfer);
             }
             // Only roles at or below one's own highest are changed or granted.
-            let manages = workspace.can(WsPermission::ManageMembers);
+            let manages = can(WsPermission::ManageMembers);
             if current.is_some_and(|c| !manages || workspace_ceiling.is_none_or(|top| c > top)) {
                 return Err(Denied::MissingWorkspacePermission);
             }
@@ -312,7 +342,7 @@ pub fn authorize(actor: Roles, action: Action) -> Result<(), Denied> {
             in_workspace(WsPermission::ManageMembers)
         }
         Action::InviteToWorkspace { role } => {
-            let allowed = workspace.can(WsPermission::ManageMembers)
+            let allowed = can(WsPermission::ManageMembers)
                 && WORKSPACE_GRANTABLE.contains(&role)
                 && workspace_ceiling.is_some_and(|top| role <= top);
             if allowed {
@@ -337,7 +367,7 @@ pub fn authorize(actor: Roles, action: Action) -> Result<(), Denied> {
                 _ if !actor.restricted => Some(Grant::Edit),
                 grant => grant,
             };
-            if !workspace.can(WsPermission::View) || granted.is_none() {
+            if !can(WsPermission::View) || granted.is_none() {
                 return Err(Denied::Invisible);
             }
             let (needs, refusal) = match what {
@@ -352,12 +382,51 @@ pub fn authorize(actor: Roles, action: Action) -> Result<(), Denied> {
                 ),
             };
             let grant_allows = what == ProductAction::View || granted == Some(Grant::Edit);
-            if workspace.can(needs) && grant_allows {
+            if can(needs) && grant_allows {
                 Ok(())
             } else {
                 Err(refusal)
             }
         }
+    }
+}
+
+/// Whether the actor may grant or take away a custom role giving
+/// `role` there: they manage members there (in the organization, or in
+/// the workspace in scope when `in_workspace`), and they hold, where it is
+/// granted, every module level it gives (`held`).
+pub fn authorize_custom_grant(
+    actor: Roles,
+    in_workspace: bool,
+    held: &Levels,
+    role: &Levels,
+) -> Result<(), Denied> {
+    if in_workspace {
+        authorize(actor, Action::InWorkspace(WsPermission::ManageMembers))?;
+    } else {
+        authorize(actor, Action::Use(Permission::ManageMembers))?;
+    }
+    if role.within(held) {
+        Ok(())
+    } else {
+        Err(Denied::AboveOwnLevels)
+    }
+}
+
+/// Whether the actor may define a custom role (or edit one, held by
+/// anyone) to give `levels`: they define roles, and they hold every level
+/// it gives organization-wide (`held`), which is also the least they hold
+/// in any workspace.
+pub fn authorize_custom_definition(
+    actor: Roles,
+    held: &Levels,
+    levels: &Levels,
+) -> Result<(), Denied> {
+    authorize(actor, Action::Use(Permission::ManageRoles))?;
+    if levels.within(held) {
+        Ok(())
+    } else {
+        Err(Denied::AboveOwnLevels)
     }
 }
 

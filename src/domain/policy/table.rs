@@ -39,7 +39,7 @@ impl Scope {
                 "By the highest role held in the workspace, direct or passed down from the \
                  organization role: an organization Admin holds Admin in every workspace, a \
                  Member Editor, a Viewer Viewer; the organization's Owner has the workspace \
-                 Owner's powers in every workspace. Inviting into a workspace also needs the \
+                 Owner's powers in every workspace. Inviting a workspace guest into it needs only \
                  organization's right to invite."
             }
             Scope::Product => {
@@ -117,6 +117,10 @@ pub(super) fn organization_actions() -> Vec<(&'static str, ActionFor)> {
         }),
         ("Manage the organization's API keys", |_| {
             Action::Use(Permission::ManageApiKeys)
+        }),
+        ("Define custom roles", |_| Action::Use(Permission::ManageRoles)),
+        ("Add the organization's own modules", |_| {
+            Action::Use(Permission::ManageModules)
         }),
     ];
     actions.extend([

@@ -25,11 +25,14 @@ pub struct ApiCtx {
     pub acting: Acting,
     /// The organization role the key acts with for this request.
     pub role: OrgRole,
+    /// That role and, for a personal key, its member's custom roles held
+    /// organization-wide.
+    roles: Roles,
 }
 
 impl ApiCtx {
     pub fn roles(&self) -> Roles {
-        Roles::in_org(self.role)
+        self.roles
     }
 
     /// Refuses unless the key's roles grant `permission`.
@@ -100,10 +103,17 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
             retry_after: Some(wait),
         });
     }
+    let custom = authenticated
+        .acting
+        .custom_levels(state.db.read(), None)
+        .await
+        .map_err(ApiError::Unexpected)?;
+    let roles = Roles::in_org(authenticated.role).with_custom(&custom.org_wide, &custom.here);
     Ok(ApiCtx {
         state,
         key: authenticated.key,
         acting: authenticated.acting,
         role: authenticated.role,
+        roles,
     })
 }

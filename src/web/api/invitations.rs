@@ -191,6 +191,7 @@ pub async fn invite(
                 Some(IntoWorkspace {
                     workspace_id,
                     role: ws_role,
+                    custom_roles: Vec::new(),
                 })
             }
             (Some(_), None) => {

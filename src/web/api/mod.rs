@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json` is generated from the handlers below, and `/api`
 //! renders it as a reference page.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod idempotency;
@@ -65,6 +66,8 @@ api_routes! {
     delete "/products/{product_id}" => products::delete,
     put "/products/{product_id}/owner" => products::set_owner,
     get "/audit-events" => audit::list,
+    get "/members/{member_id}/access" => access::member,
+    post "/access-checks" => access::check,
 }
 
 /// Whether a path is the API's (`/api/v1/…`), which answers in JSON and
@@ -158,6 +161,7 @@ pub fn document_json() -> &'static str {
         products::list, products::create, products::get, products::update, products::delete,
         products::set_owner,
         audit::list,
+        access::member, access::check,
     ),
     components(schemas(Problem, members::Sort, types::Role, types::WsRole)),
     modifiers(&BearerKey),
