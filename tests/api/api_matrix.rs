@@ -119,6 +119,11 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("delete", "/products/{product_id}") => [404, 204, 403, 403, 204, 204, 403, 403, 404],
         // The foreign key reads its own organization's log.
         ("get", "/audit-events") => [200, 200, 403, 403, 200, 200, 403, 403, 403],
+        // Whoever sees the members sees their access; the foreign key's
+        // checks are about its own organization, where the cell's member
+        // is none (each answer says so).
+        ("get", "/members/{member_id}/access") => [404, 200, 200, 200, 200, 200, 200, 200, 403],
+        ("post", "/access-checks") => [200, 200, 200, 200, 200, 200, 200, 200, 403],
         _ => return None,
     })
 }
@@ -286,6 +291,11 @@ fn body(method: &str, pattern: &str, cell: &Cell) -> Option<Value> {
             "name": format!("{} new", cell.name),
         }),
         ("patch", "/products/{product_id}") => json!({"name": format!("{} edited", cell.name)}),
+        ("post", "/access-checks") => json!({"checks": [
+            {"member_id": cell.member_id, "module": "members", "level": "read"},
+            {"member_id": cell.member_id, "module": "products", "level": "write",
+             "workspace_id": cell.workspace},
+        ]}),
         _ => return None,
     })
 }

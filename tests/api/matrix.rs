@@ -150,6 +150,32 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("post", "/orgs/{org_id}/api-keys/{key_id}/revoke") => {
             [303, 404, 404, 403, 403, 404, 303, 303]
         }
+        // Roles and modules: anyone who sees the settings reads them; the
+        // Owner and Admins define roles; only the Owner adds modules.
+        ("get", "/orgs/{org_id}/roles")
+        | ("get", "/orgs/{org_id}/roles/{role_id}")
+        | ("get", "/orgs/{org_id}/members/{member_id}/roles") => {
+            [303, 404, 404, 403, 200, 200, 200, 200]
+        }
+        ("post", "/orgs/{org_id}/roles")
+        | ("post", "/orgs/{org_id}/roles/{role_id}")
+        | ("post", "/orgs/{org_id}/roles/{role_id}/delete")
+        | ("post", "/orgs/{org_id}/members/{member_id}/roles") => {
+            [303, 404, 404, 403, 403, 403, 303, 303]
+        }
+        // The Admin's cell made Reporting already: the Owner's form comes
+        // back with the name taken.
+        ("post", "/orgs/{org_id}/roles/templates/{template}") => {
+            [303, 404, 404, 403, 403, 403, 303, 422]
+        }
+        ("post", "/orgs/{org_id}/modules") | ("post", "/orgs/{org_id}/modules/{module_id}/delete") => {
+            [303, 404, 404, 403, 403, 403, 403, 303]
+        }
+        // General is hidden from the guest; Viewers and Members (Editors
+        // there) do not manage its people.
+        ("post", "/orgs/{org_id}/workspaces/{workspace_id}/invitations") => {
+            [303, 404, 404, 404, 403, 403, 303, 303]
+        }
         // The addresses forms post to answer GET (a reload of a form that
         // came back with its messages) by sending the person to the page
         // that holds the form, which then checks what the page checks.
@@ -172,7 +198,12 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         | ("get", "/orgs/{org_id}/settings/auto-join")
         | ("get", "/orgs/{org_id}/settings/auto-join/{domain_id}/check")
         | ("get", "/orgs/{org_id}/delete")
-        | ("get", "/orgs/{org_id}/api-keys/{key_id}/revoke") => {
+        | ("get", "/orgs/{org_id}/api-keys/{key_id}/revoke")
+        | ("get", "/orgs/{org_id}/roles/templates/{template}")
+        | ("get", "/orgs/{org_id}/roles/{role_id}/delete")
+        | ("get", "/orgs/{org_id}/modules")
+        | ("get", "/orgs/{org_id}/modules/{module_id}/delete")
+        | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/invitations") => {
             [303, 404, 404, 303, 303, 303, 303, 303]
         }
         _ => return None,
@@ -186,8 +217,22 @@ fn body(
     fixture: &Fixture,
     target_email: &str,
     workspace: &str,
+    role_id: &str,
 ) -> Vec<(String, String)> {
     let pairs: Vec<(&str, &str)> = match path {
+        // A name of its own for each cell (role names are unique).
+        "/orgs/{org_id}/roles" | "/orgs/{org_id}/roles/{role_id}" => vec![
+            ("name", target_email),
+            ("description", ""),
+            ("scope", "both"),
+            ("level_members", "read"),
+        ],
+        "/orgs/{org_id}/modules" => vec![("module_name", target_email), ("description", "")],
+        "/orgs/{org_id}/members/{member_id}/roles" => vec![("workspace_id", ""), ("role", role_id)],
+        "/orgs/{org_id}/workspaces/{workspace_id}/invitations" => vec![
+            ("emails", "ws-newcomer@matrix.test"),
+            ("workspace_role", "viewer"),
+        ],
         // A name of its own for each cell (names are unique per workspace).
         "/orgs/{org_id}/products" => vec![
             ("workspace_id", workspace),
@@ -281,8 +326,20 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
         } else {
             String::new()
         };
+        // And a fresh custom role and module of the organization's.
+        let (role_id, module_id) = if pattern.contains("{role_id}")
+            || pattern.contains("{module_id}")
+            || pattern.ends_with("/roles")
+        {
+            custom_role_and_module(app, &fixture.org_id).await
+        } else {
+            (String::new(), String::new())
+        };
         let path = pattern
             .replace("{org_id}", &fixture.org_id)
+            .replace("{role_id}", &role_id)
+            .replace("{module_id}", &module_id)
+            .replace("{template}", "reporting")
             .replace("{key_id}", &key_id)
             .replace("{member_id}", &target)
             .replace("{invitation_id}", &invitation)
@@ -295,7 +352,7 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
         let response = if method == "get" {
             browser.get(&path).await
         } else {
-            let fields = body(pattern, &fixture, &target_email, &workspace);
+            let fields = body(pattern, &fixture, &target_email, &workspace, &role_id);
             let borrowed: Vec<(&str, &str)> = fields
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -314,6 +371,37 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
         );
     }
     failures
+}
+
+/// A custom role (Members: Read, held anywhere) and a module of the
+/// organization's own, made for one cell.
+async fn custom_role_and_module(app: &TestApp, org_id: &str) -> (String, String) {
+    use sea_orm::ConnectionTrait;
+    let role_id = uuid::Uuid::new_v4().to_string();
+    let module_id = uuid::Uuid::new_v4().to_string();
+    let short = &module_id[..8];
+    for sql in [
+        format!(
+            "INSERT INTO custom_roles (id, org_id, name, name_normalized, description, scope, \
+             created_at, updated_at) VALUES ('{role_id}', '{org_id}', 'Role {short}', \
+             'role {short}', '', 'both', 0, 0)"
+        ),
+        format!(
+            "INSERT INTO custom_role_levels (role_id, module_key, level) \
+             VALUES ('{role_id}', 'members', 'read')"
+        ),
+        format!(
+            "INSERT INTO custom_modules (id, org_id, module_key, name, description, created_at) \
+             VALUES ('{module_id}', '{org_id}', 'm_{short}', 'Module {short}', '', 0)"
+        ),
+    ] {
+        app.db
+            .write()
+            .execute_unprepared(&sql)
+            .await
+            .expect("a custom role and module");
+    }
+    (role_id, module_id)
 }
 
 async fn check(group: impl Fn(&str) -> bool) {

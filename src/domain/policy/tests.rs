@@ -38,6 +38,8 @@ fn every_role_and_action_in_every_scope() {
                 ("Delete the organization", "Y...."),
                 ("Create personal API keys", "YYY.."),
                 ("Manage the organization's API keys", "YY..."),
+                ("Define custom roles", "YY..."),
+                ("Add the organization's own modules", "Y...."),
                 ("Invite a Viewer or a Member", "YY..."),
                 ("Invite an Admin", "YY..."),
                 ("Invite a workspace guest", "YY..."),
