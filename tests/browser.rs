@@ -696,6 +696,13 @@ async fn every_page_passes_axe_core_in_chromium() {
             &[("emails", "ivy@example.test"), ("role", "member")],
         )
         .await;
+    let campaign = owner_http
+        .post_form(
+            &format!("/orgs/{org}/roles/templates/campaign_manager"),
+            &[],
+        )
+        .await;
+    let campaign_role = crate::helpers::location(&campaign);
     let general = app.general_workspace(&org).await;
     let atlas = app.add_product(&general, "Atlas", None).await;
     let orphan = app.add_product(&general, "Orphan", None).await;
@@ -841,6 +848,9 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{org}/products/{orphan}"),
         format!("/orgs/{org}/products/{atlas}/delete"),
         format!("/orgs/{org}/settings"),
+        format!("/orgs/{org}/roles"),
+        campaign_role.clone(),
+        format!("/orgs/{org}/members/{member}/roles"),
         format!("/orgs/{org}/audit"),
         format!("/orgs/{org}/audit?action=member.exploded"),
         format!("/orgs/{org}/audit?action=workspace.moved"),
@@ -1765,4 +1775,129 @@ async fn a_phone_shows_the_page_first_and_whole_member_rows_in_chromium() {
         .expect("the Members link");
     assert!(link.is_displayed().await.expect("displayed"));
     client.close().await.expect("close");
+}
+
+/// Manage roles: give Campaign Manager in one workspace and see the module
+/// levels and their reasons change in place (htmx), then take it away
+/// with JavaScript off (a plain form); axe-core passes on the panel.
+#[tokio::test]
+async fn manage_roles_in_place_and_without_javascript_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (owner_http, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let berlin = app.add_workspace(&org, "Berlin").await;
+    let (rita, _) = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let made = owner_http
+        .post_form(
+            &format!("/orgs/{org}/roles/templates/campaign_manager"),
+            &[],
+        )
+        .await;
+    let role_id = crate::helpers::location(&made)
+        .rsplit('/')
+        .next()
+        .expect("the new role's id")
+        .to_string();
+    let panel = format!("{}/orgs/{org}/members/{rita}/roles", app.address);
+    let place = format!("#roles-{berlin}");
+    let driver = start_driver().await;
+
+    let owner = chromium(&driver, true).await;
+    sign_in(&owner, &app, &owner_email).await;
+    owner.goto(&panel).await.expect("the panel");
+    wait_for_text(&owner, &place, "No role gives it").await;
+    owner
+        .execute(
+            "document.body.dataset.sameDocument = 'yes'; return null;",
+            vec![],
+        )
+        .await
+        .expect("mark the document");
+    owner
+        .find(Locator::Css(&format!(
+            "{place} input[name=role][value='{role_id}']"
+        )))
+        .await
+        .expect("the Campaign Manager checkbox in Berlin")
+        .click()
+        .await
+        .expect("tick it");
+    owner
+        .find(Locator::Css(&format!("{place} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save Berlin's roles");
+    wait_for_text(&owner, &place, "from Campaign Manager (Berlin)").await;
+    let same_document = owner
+        .execute("return document.body.dataset.sameDocument || null;", vec![])
+        .await
+        .expect("read the marker");
+    assert_eq!(
+        same_document,
+        serde_json::json!("yes"),
+        "only the workspace's section was swapped"
+    );
+    let organization_wide = owner
+        .execute(
+            "return document.querySelector('#roles-org').textContent;",
+            vec![],
+        )
+        .await
+        .expect("the organization's section");
+    assert!(
+        !organization_wide
+            .as_str()
+            .unwrap_or_default()
+            .contains("Campaign Manager (Berlin)"),
+        "a role held in Berlin gives nothing organization-wide"
+    );
+    if let Some(axe) = crate::a11y::axe_source() {
+        let faults = crate::a11y::audit(&owner, &axe, "manage roles, role given").await;
+        assert!(faults.is_empty(), "axe-core: {faults:?}");
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM role_assignments WHERE role_id = '{role_id}' \
+             AND scope_key = '{berlin}'"
+        ))
+        .await,
+        1
+    );
+
+    // JavaScript off: the same panel is a plain form.
+    let plain = chromium(&driver, false).await;
+    sign_in(&plain, &app, &owner_email).await;
+    plain.goto(&panel).await.expect("the panel");
+    plain
+        .find(Locator::Css(&format!(
+            "{place} input[name=role][value='{role_id}']"
+        )))
+        .await
+        .expect("the ticked checkbox")
+        .click()
+        .await
+        .expect("untick it");
+    plain
+        .find(Locator::Css(&format!("{place} button[type=submit]")))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save Berlin's roles");
+    wait_for_text(&plain, "#flash-region", "took away Campaign Manager").await;
+    wait_for_text(&plain, &place, "No role gives it").await;
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM role_assignments WHERE role_id = '{role_id}'"
+        ))
+        .await,
+        0
+    );
 }

@@ -1161,6 +1161,11 @@ async fn rehome<C: ConnectionTrait>(
         .exec(txn)
         .await?;
     super::products::on_workspace_moved(txn, workspace_id, target_org_id, now).await?;
+    // Custom roles are the old organization's: those held here end.
+    crate::entities::role_assignment::Entity::delete_many()
+        .filter(crate::entities::role_assignment::Column::WorkspaceId.eq(workspace_id))
+        .exec(txn)
+        .await?;
     workspace::Entity::update_many()
         .col_expr(workspace::Column::OrgId, Expr::value(target_org_id))
         .filter(workspace::Column::Id.eq(workspace_id))
