@@ -1174,11 +1174,14 @@ pub(crate) async fn check_carried<C: ConnectionTrait>(
     let held = actor_levels_in(conn, acting, ws).await?;
     for id in role_ids {
         let def = defs.iter().find(|d| &d.role.id == id).ok_or_else(|| {
-            ServiceError::invalid("role", "That role no longer exists. Reload and try again.")
+            ServiceError::invalid(
+                "custom_roles",
+                "That role no longer exists. Reload and try again.",
+            )
         })?;
         if !def.role.scope.allows(true) {
             return Err(ServiceError::invalid(
-                "role",
+                "custom_roles",
                 format!("{} cannot be held in a workspace.", def.role.name),
             ));
         }

@@ -294,7 +294,11 @@ async fn roles_on<C: ConnectionTrait>(
     } else {
         None
     };
-    let roles = Roles::on_product(viewer.org_role, direct, viewer.restricted, grant);
+    let custom =
+        super::acting::custom_levels(conn, &viewer.membership_id, Some(&found.workspace_id))
+            .await?;
+    let roles = Roles::on_product(viewer.org_role, direct, viewer.restricted, grant)
+        .with_custom(&custom.org_wide, &custom.here);
     Ok((roles, grant))
 }
 
@@ -406,9 +410,31 @@ pub async fn may_add_somewhere<C: ConnectionTrait>(
         .filter(workspace_member::Column::UserId.eq(viewer.user_id.as_str()))
         .all(conn)
         .await?;
-    Ok(direct
+    if direct
         .iter()
-        .any(|held| policy::allows(Roles::in_workspace(viewer.org_role, Some(held.role)), add)))
+        .any(|held| policy::allows(Roles::in_workspace(viewer.org_role, Some(held.role)), add))
+    {
+        return Ok(true);
+    }
+    // Custom roles, organization-wide or in one workspace.
+    let held_in: Vec<String> = crate::entities::role_assignment::Entity::find()
+        .filter(crate::entities::role_assignment::Column::MembershipId.eq(viewer.membership_id.as_str()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| a.scope_key)
+        .collect();
+    for scope in held_in {
+        let place = (!scope.is_empty()).then_some(scope.as_str());
+        let custom = super::acting::custom_levels(conn, &viewer.membership_id, place).await?;
+        let direct = direct.iter().find(|d| d.workspace_id == scope).map(|d| d.role);
+        let roles = Roles::in_workspace(viewer.org_role, direct)
+            .with_custom(&custom.org_wide, &custom.here);
+        if policy::allows(roles, add) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Creates a product in a workspace where the actor may edit products; the
@@ -429,14 +455,13 @@ pub async fn create(
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
         .one(&txn)
         .await?;
-    let direct = match &ws {
-        Some(ws) => acting.direct_role_in(&txn, &ws.id).await?,
-        None => None,
+    let may_add = match &ws {
+        Some(ws) => {
+            let (_, roles) = acting.in_workspace(&txn, &ws.id).await?;
+            policy::allows(roles, Action::InWorkspace(WsPermission::EditProducts))
+        }
+        None => false,
     };
-    let may_add = policy::allows(
-        Roles::in_workspace(viewer.org_role, direct),
-        Action::InWorkspace(WsPermission::EditProducts),
-    );
     let Some(ws) = ws.filter(|_| may_add) else {
         if !may_add_somewhere(&txn, &viewer).await? {
             return Err(Denied::NoWorkspaceForProducts.into());

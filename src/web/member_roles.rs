@@ -14,6 +14,7 @@ use super::session;
 use super::state::AppState;
 use crate::domain::permission::Permission;
 use crate::services::custom_roles::{self, ModuleAccess, PanelPlace};
+use crate::services::error::ServiceError;
 
 /// One place of the panel, as the templates show it.
 pub struct PlaceView {
@@ -147,8 +148,15 @@ pub async fn save(
     let place = (!workspace_id.is_empty()).then_some(workspace_id.as_str());
     let acting = ctx.acting();
     let outcome =
-        custom_roles::set_roles(&state.db, &state.clock, &acting, &member_id, place, &roles)
-            .await?;
+        match custom_roles::set_roles(&state.db, &state.clock, &acting, &member_id, place, &roles)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(ServiceError::Invalid(invalid)) => {
+                return Err(AppError::Unprocessable(invalid.message));
+            }
+            Err(other) => return Err(other.into()),
+        };
     let mut changes = Vec::new();
     if !outcome.granted.is_empty() {
         changes.push(format!("granted {}", outcome.granted.join(", ")));

@@ -96,7 +96,7 @@ impl RoleForm {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ModuleForm {
-    #[serde(default, rename = "module_name")]
+    #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub key: String,
@@ -104,11 +104,23 @@ pub struct ModuleForm {
     pub description: String,
 }
 
-/// One built-in role's row: its name and a level per module.
+/// One module's row in the built-in roles' table: its level in each
+/// built-in role, in the order of [`BUILTIN_COLUMNS`].
 pub struct BuiltinRow {
-    pub name: String,
+    pub module: String,
     pub levels: Vec<Level>,
 }
+
+/// The built-in roles, as the table's columns.
+pub const BUILTIN_COLUMNS: [&str; 7] = [
+    "Owner",
+    "Admin",
+    "Member",
+    "Viewer",
+    "Workspace Admin",
+    "Workspace Editor",
+    "Workspace Viewer",
+];
 
 /// One custom role's row.
 pub struct CustomRow {
@@ -135,27 +147,26 @@ pub fn levels_text(levels: &Levels, modules: &[ModuleInfo]) -> String {
 }
 
 fn builtin_rows(modules: &[ModuleInfo]) -> Vec<BuiltinRow> {
-    let org = OrgRole::BADGES.into_iter().map(|role| BuiltinRow {
-        name: format!("{} (organization)", role.label()),
-        levels: modules
-            .iter()
-            .map(|m| module::org_role_levels(role).get(&m.key))
-            .collect(),
-    });
-    let ws = [
-        WorkspaceRole::Admin,
-        WorkspaceRole::Editor,
-        WorkspaceRole::Viewer,
-    ]
-    .into_iter()
-    .map(|role| BuiltinRow {
-        name: format!("{} (workspace)", role.label()),
-        levels: modules
-            .iter()
-            .map(|m| module::workspace_role_levels(role).get(&m.key))
-            .collect(),
-    });
-    org.chain(ws).collect()
+    let roles: Vec<Levels> = OrgRole::BADGES
+        .into_iter()
+        .map(module::org_role_levels)
+        .chain(
+            [
+                WorkspaceRole::Admin,
+                WorkspaceRole::Editor,
+                WorkspaceRole::Viewer,
+            ]
+            .into_iter()
+            .map(module::workspace_role_levels),
+        )
+        .collect();
+    modules
+        .iter()
+        .map(|m| BuiltinRow {
+            module: m.name.clone(),
+            levels: roles.iter().map(|r| r.get(&m.key)).collect(),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -165,6 +176,7 @@ struct RolesPage {
     org_id: String,
     modules: Vec<ModuleInfo>,
     builtin: Vec<BuiltinRow>,
+    builtin_columns: [&'static str; 7],
     custom: Vec<CustomRow>,
     templates: &'static [module::Template],
     scopes: [RoleScope; 3],
@@ -205,6 +217,7 @@ async fn render_list(
             layout: Layout::org(ctx, Section::Roles, "Roles"),
             org_id: ctx.org.id.clone(),
             builtin: builtin_rows(&modules),
+            builtin_columns: BUILTIN_COLUMNS,
             modules,
             custom,
             templates: &module::TEMPLATES,

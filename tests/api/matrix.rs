@@ -227,7 +227,7 @@ fn body(
             ("scope", "both"),
             ("level_members", "read"),
         ],
-        "/orgs/{org_id}/modules" => vec![("module_name", target_email), ("description", "")],
+        "/orgs/{org_id}/modules" => vec![("name", target_email), ("description", "")],
         "/orgs/{org_id}/members/{member_id}/roles" => vec![("workspace_id", ""), ("role", role_id)],
         "/orgs/{org_id}/workspaces/{workspace_id}/invitations" => vec![
             ("emails", "ws-newcomer@matrix.test"),

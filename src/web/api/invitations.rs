@@ -118,6 +118,10 @@ pub struct InviteBatch {
     pub workspace_id: Option<String>,
     /// …with this role there (not `owner`).
     pub workspace_role: Option<WsRole>,
+    /// Custom roles (ids) the invitees then hold in that workspace too,
+    /// each within what the inviter holds there.
+    #[schema(max_items = 20)]
+    pub custom_roles: Option<Vec<String>>,
 }
 
 /// What happened to one address.
@@ -174,8 +178,17 @@ pub async fn invite(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     super::idempotency::once(&ctx, &req, &body, async |batch: InviteBatch| {
-        ctx.require(Permission::ManageMembers)?;
         let role = OrgRole::from(batch.role);
+        // A workspace guest invited into a workspace needs only the right
+        // to invite there (the service checks it); anyone else also the
+        // organization's.
+        if role != OrgRole::None || batch.workspace_id.is_none() {
+            ctx.require(Permission::ManageMembers)?;
+        }
+        let custom_roles = batch.custom_roles.clone().unwrap_or_default();
+        if custom_roles.len() > 20 {
+            return Err(ApiError::field("custom_roles", "Carry at most 20 custom roles."));
+        }
         let into = match (batch.workspace_id.as_deref(), batch.workspace_role) {
             (None, None) => None,
             (Some(raw), Some(ws_role)) => {
@@ -191,7 +204,7 @@ pub async fn invite(
                 Some(IntoWorkspace {
                     workspace_id,
                     role: ws_role,
-                    custom_roles: Vec::new(),
+                    custom_roles: custom_roles.clone(),
                 })
             }
             (Some(_), None) => {
@@ -211,6 +224,12 @@ pub async fn invite(
             return Err(ApiError::field(
                 "workspace_id",
                 invitations::NEEDS_WORKSPACE,
+            ));
+        }
+        if into.is_none() && !custom_roles.is_empty() {
+            return Err(ApiError::field(
+                "custom_roles",
+                "Custom roles travel with an invitation into a workspace: give workspace_id.",
             ));
         }
         let emails: Vec<String> = batch.emails.iter().map(|e| e.trim().to_string()).collect();
