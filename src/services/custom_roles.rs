@@ -943,18 +943,44 @@ pub struct PanelRole {
     pub refused: Option<policy::Denied>,
 }
 
-/// The Manage roles panel of one member: the organization and every
-/// workspace the actor sees.
+/// A member whose custom roles the actor may see and manage: anyone, for
+/// those who see the members; for someone who does not (a workspace
+/// guest), only people with a direct role in a workspace they see.
+/// `NotFound` otherwise. Returns the member and whether the actor sees
+/// the members.
+async fn reachable_member<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    member_id: &str,
+) -> Result<(membership_entity::Model, bool), ServiceError> {
+    let roles = acting.in_org(conn).await?;
+    let member = membership(conn, &acting.org_id, member_id).await?;
+    if policy::allows(roles, Action::Use(Permission::ViewMembers)) {
+        return Ok((member, true));
+    }
+    let held = crate::entities::workspace_member::Entity::find()
+        .filter(crate::entities::workspace_member::Column::OrgId.eq(acting.org_id.as_str()))
+        .filter(crate::entities::workspace_member::Column::UserId.eq(member.user_id.as_str()))
+        .all(conn)
+        .await?;
+    for row in held {
+        let (_, here) = acting.in_workspace(conn, &row.workspace_id).await?;
+        if policy::allows(here, Action::InWorkspace(WsPermission::View)) {
+            return Ok((member, false));
+        }
+    }
+    Err(ServiceError::NotFound)
+}
+
+/// The Manage roles panel of one member: the organization (for those who
+/// see the members) and every workspace the actor sees.
 pub async fn panel(
     db: &Db,
     acting: &Acting,
     member_id: &str,
 ) -> Result<(membership_entity::Model, Vec<PanelPlace>), ServiceError> {
     let conn = db.read();
-    acting
-        .authorize(conn, Action::Use(Permission::ViewMembers))
-        .await?;
-    let member = membership(conn, &acting.org_id, member_id).await?;
+    let (member, sees_members) = reachable_member(conn, acting, member_id).await?;
     let all = modules(conn, &acting.org_id).await?;
     let defs_list = role_defs(conn, &acting.org_id).await?;
     let defs: HashMap<String, Levels> = defs_list
@@ -968,7 +994,10 @@ pub async fn panel(
         .all(conn)
         .await?;
     let mut places = Vec::new();
-    let mut candidates: Vec<Option<workspace::Model>> = vec![None];
+    let mut candidates: Vec<Option<workspace::Model>> = Vec::new();
+    if sees_members {
+        candidates.push(None);
+    }
     candidates.extend(workspaces.into_iter().map(Some));
     for place in candidates {
         let (actor, actor_held) = match &place {
@@ -1049,7 +1078,7 @@ pub async fn set_roles(
 ) -> Result<SetOutcome, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let member = membership(&txn, &acting.org_id, member_id).await?;
+    let (member, _) = reachable_member(&txn, acting, member_id).await?;
     let place = match workspace_id {
         Some(id) => Some(visible_workspace(&txn, acting, id).await?),
         None => None,

@@ -12,7 +12,6 @@ use super::extract::{Htmx, OrgCtx};
 use super::render::{Layout, Section, page, see_other};
 use super::session;
 use super::state::AppState;
-use crate::domain::permission::Permission;
 use crate::services::custom_roles::{self, ModuleAccess, PanelPlace};
 use crate::services::error::ServiceError;
 
@@ -111,7 +110,6 @@ pub async fn show(
     ctx: OrgCtx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::ViewMembers)?;
     let (_, member_id) = path.into_inner();
     let (member, places) = custom_roles::panel(&state.db, &ctx.acting(), &member_id).await?;
     let name = crate::services::members::find(state.db.read(), &ctx.org.id, &member.id)
@@ -134,7 +132,6 @@ pub async fn save(
     form: web::Form<Vec<(String, String)>>,
     htmx: Htmx,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::ViewMembers)?;
     let (_, member_id) = path.into_inner();
     let mut workspace_id = String::new();
     let mut roles = Vec::new();

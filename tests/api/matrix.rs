@@ -152,16 +152,21 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         }
         // Roles and modules: anyone who sees the settings reads them; the
         // Owner and Admins define roles; only the Owner adds modules.
-        ("get", "/orgs/{org_id}/roles")
-        | ("get", "/orgs/{org_id}/roles/{role_id}")
-        | ("get", "/orgs/{org_id}/members/{member_id}/roles") => {
+        ("get", "/orgs/{org_id}/roles") | ("get", "/orgs/{org_id}/roles/{role_id}") => {
             [303, 404, 404, 403, 200, 200, 200, 200]
         }
         ("post", "/orgs/{org_id}/roles")
         | ("post", "/orgs/{org_id}/roles/{role_id}")
-        | ("post", "/orgs/{org_id}/roles/{role_id}/delete")
-        | ("post", "/orgs/{org_id}/members/{member_id}/roles") => {
+        | ("post", "/orgs/{org_id}/roles/{role_id}/delete") => {
             [303, 404, 404, 403, 403, 403, 303, 303]
+        }
+        // A guest reaches only people with a direct role in a workspace
+        // they see, which the cell's fresh Member is not.
+        ("get", "/orgs/{org_id}/members/{member_id}/roles") => {
+            [303, 404, 404, 404, 200, 200, 200, 200]
+        }
+        ("post", "/orgs/{org_id}/members/{member_id}/roles") => {
+            [303, 404, 404, 404, 403, 403, 303, 303]
         }
         // The Admin's cell made Reporting already: the Owner's form comes
         // back with the name taken.
