@@ -79,7 +79,11 @@ pub enum RoleScope {
 }
 
 impl RoleScope {
-    pub const ALL: [RoleScope; 3] = [RoleScope::Organization, RoleScope::Workspace, RoleScope::Both];
+    pub const ALL: [RoleScope; 3] = [
+        RoleScope::Organization,
+        RoleScope::Workspace,
+        RoleScope::Both,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -289,7 +293,10 @@ impl Levels {
     /// above it.
     pub fn exceeding(&self, ceiling: &Levels) -> Option<(String, Level)> {
         if self.custom_floor > ceiling.custom_floor {
-            return Some(("(every module of the organization's own)".into(), self.custom_floor));
+            return Some((
+                "(every module of the organization's own)".into(),
+                self.custom_floor,
+            ));
         }
         self.explicit
             .iter()
@@ -374,7 +381,9 @@ pub fn needs(permission: Permission) -> Option<&'static [(&'static str, Level)]>
 }
 
 fn satisfied(levels: &Levels, needs: &[(&str, Level)]) -> bool {
-    needs.iter().all(|(module, level)| levels.get(module) >= *level)
+    needs
+        .iter()
+        .all(|(module, level)| levels.get(module) >= *level)
 }
 
 /// The organization permissions module levels give.

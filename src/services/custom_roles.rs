@@ -89,7 +89,10 @@ pub struct ModuleInput {
 fn parse_name(field: &'static str, value: &str, what: &str) -> Result<String, ServiceError> {
     let name = value.trim();
     if name.is_empty() {
-        return Err(ServiceError::invalid(field, format!("Enter a name for the {what}.")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("Enter a name for the {what}."),
+        ));
     }
     if name.chars().count() > 60 {
         return Err(ServiceError::invalid(
@@ -265,7 +268,10 @@ pub struct RoleInput {
     pub levels: Vec<(String, Level)>,
 }
 
-async fn levels_of<C: ConnectionTrait>(conn: &C, role_ids: &[String]) -> anyhow::Result<HashMap<String, Levels>> {
+async fn levels_of<C: ConnectionTrait>(
+    conn: &C,
+    role_ids: &[String],
+) -> anyhow::Result<HashMap<String, Levels>> {
     let rows = custom_role_level::Entity::find()
         .filter(custom_role_level::Column::RoleId.is_in(role_ids.iter().cloned()))
         .all(conn)
@@ -382,7 +388,14 @@ async fn validate<C: ConnectionTrait>(
 ) -> Result<(String, String, Levels), ServiceError> {
     let name = parse_name("name", &input.name, "role")?;
     let normalized = name.to_lowercase();
-    let builtin = ["owner", "admin", "member", "viewer", "editor", "workspace guest"];
+    let builtin = [
+        "owner",
+        "admin",
+        "member",
+        "viewer",
+        "editor",
+        "workspace guest",
+    ];
     if builtin.contains(&normalized.as_str()) {
         return Err(ServiceError::invalid(
             "name",
@@ -427,7 +440,10 @@ pub fn describe(levels: &Levels) -> String {
         .map(|(module, level)| format!("{module}: {}", level.label()))
         .collect();
     if levels.custom_floor() > Level::None {
-        parts.push(format!("every own module: {}", levels.custom_floor().label()));
+        parts.push(format!(
+            "every own module: {}",
+            levels.custom_floor().label()
+        ));
     }
     if parts.is_empty() {
         "no modules".to_string()
@@ -703,10 +719,7 @@ struct Held {
     scope_key: String,
 }
 
-async fn held_by<C: ConnectionTrait>(
-    conn: &C,
-    membership_id: &str,
-) -> anyhow::Result<Vec<Held>> {
+async fn held_by<C: ConnectionTrait>(conn: &C, membership_id: &str) -> anyhow::Result<Vec<Held>> {
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             conn.get_database_backend(),
@@ -749,7 +762,11 @@ async fn access_of<C: ConnectionTrait>(
         if h.scope_key.is_empty() {
             sources.push(Source::custom(&h.name, None, levels));
         } else if place.is_some_and(|ws| ws.id == h.scope_key) {
-            sources.push(Source::custom(&h.name, place.map(|w| w.title.as_str()), levels));
+            sources.push(Source::custom(
+                &h.name,
+                place.map(|w| w.title.as_str()),
+                levels,
+            ));
         }
     }
     Ok(module::Access::new(sources))
@@ -792,7 +809,10 @@ async fn visible_workspace<C: ConnectionTrait>(
     workspace_id: &str,
 ) -> Result<workspace::Model, ServiceError> {
     let (found, roles) = acting.in_workspace(conn, workspace_id).await?;
-    refuse_unseen(policy::authorize(roles, Action::InWorkspace(WsPermission::View)))?;
+    refuse_unseen(policy::authorize(
+        roles,
+        Action::InWorkspace(WsPermission::View),
+    ))?;
     Ok(found)
 }
 
@@ -847,13 +867,18 @@ pub struct Verdict {
 /// Answers a batch of checks. An unknown member, workspace or module is a
 /// refusal with its reason, not an error: the host product asked about
 /// something that is not (or no longer) there.
-pub async fn check(db: &Db, acting: &Acting, checks: &[Check]) -> Result<Vec<Verdict>, ServiceError> {
+pub async fn check(
+    db: &Db,
+    acting: &Acting,
+    checks: &[Check],
+) -> Result<Vec<Verdict>, ServiceError> {
     let txn = db.read().begin().await?;
     acting
         .authorize(&txn, Action::Use(Permission::ViewMembers))
         .await?;
     let all = modules(&txn, &acting.org_id).await?;
-    let mut members: HashMap<String, Option<(membership_entity::Model, Vec<Held>)>> = HashMap::new();
+    let mut members: HashMap<String, Option<(membership_entity::Model, Vec<Held>)>> =
+        HashMap::new();
     let mut places: HashMap<String, Option<workspace::Model>> = HashMap::new();
     let mut answers = Vec::with_capacity(checks.len());
     for c in checks {
@@ -1094,17 +1119,20 @@ pub async fn set_roles(
     let defs_list = role_defs(&txn, &acting.org_id).await?;
     let wanted: BTreeSet<&str> = role_ids.iter().map(String::as_str).collect();
     for id in &wanted {
-        let def = defs_list
-            .iter()
-            .find(|d| d.role.id == *id)
-            .ok_or_else(|| ServiceError::invalid("roles", "That role no longer exists. Reload and try again."))?;
+        let def = defs_list.iter().find(|d| d.role.id == *id).ok_or_else(|| {
+            ServiceError::invalid("roles", "That role no longer exists. Reload and try again.")
+        })?;
         if !def.role.scope.allows(place.is_some()) {
             return Err(ServiceError::invalid(
                 "roles",
-                format!("{} cannot be held {}.", def.role.name, match place {
-                    Some(_) => "in a workspace",
-                    None => "organization-wide",
-                }),
+                format!(
+                    "{} cannot be held {}.",
+                    def.role.name,
+                    match place {
+                        Some(_) => "in a workspace",
+                        None => "organization-wide",
+                    }
+                ),
             ));
         }
     }
@@ -1238,7 +1266,9 @@ pub(crate) async fn carry<C: ConnectionTrait>(
         })
         .collect();
     if !rows.is_empty() {
-        invitation_role::Entity::insert_many(rows).exec(conn).await?;
+        invitation_role::Entity::insert_many(rows)
+            .exec(conn)
+            .await?;
     }
     Ok(())
 }

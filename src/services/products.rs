@@ -418,7 +418,10 @@ pub async fn may_add_somewhere<C: ConnectionTrait>(
     }
     // Custom roles, organization-wide or in one workspace.
     let held_in: Vec<String> = crate::entities::role_assignment::Entity::find()
-        .filter(crate::entities::role_assignment::Column::MembershipId.eq(viewer.membership_id.as_str()))
+        .filter(
+            crate::entities::role_assignment::Column::MembershipId
+                .eq(viewer.membership_id.as_str()),
+        )
         .all(conn)
         .await?
         .into_iter()
@@ -427,7 +430,10 @@ pub async fn may_add_somewhere<C: ConnectionTrait>(
     for scope in held_in {
         let place = (!scope.is_empty()).then_some(scope.as_str());
         let custom = super::acting::custom_levels(conn, &viewer.membership_id, place).await?;
-        let direct = direct.iter().find(|d| d.workspace_id == scope).map(|d| d.role);
+        let direct = direct
+            .iter()
+            .find(|d| d.workspace_id == scope)
+            .map(|d| d.role);
         let roles = Roles::in_workspace(viewer.org_role, direct)
             .with_custom(&custom.org_wide, &custom.here);
         if policy::allows(roles, add) {

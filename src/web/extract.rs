@@ -250,12 +250,9 @@ impl FromRequest for OrgCtx {
                 .ok_or(AppError::NotFound)?;
             let (org, membership) = current.memberships[position].clone();
             orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
-            let custom = crate::services::acting::custom_levels(
-                state.db.read(),
-                &membership.id,
-                None,
-            )
-            .await?;
+            let custom =
+                crate::services::acting::custom_levels(state.db.read(), &membership.id, None)
+                    .await?;
             let roles = Roles::in_org(membership.role).with_custom(&custom.org_wide, &custom.here);
             session::set_last_org(&current.session, &org.id);
             Ok(OrgCtx {

@@ -152,6 +152,33 @@ pub struct InviteForm {
     /// Optional: a workspace to invite straight into.
     pub workspace_id: String,
     pub workspace_role: String,
+    /// Custom roles (ids) to hold in that workspace too; the field
+    /// `custom_role` repeats.
+    #[serde(skip)]
+    pub custom_roles: Vec<String>,
+}
+
+impl InviteForm {
+    /// The form from its fields, `custom_role` repeated.
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = InviteForm::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "emails" => form.emails = value,
+                "role" => form.role = value,
+                "workspace_id" => form.workspace_id = value,
+                "workspace_role" => form.workspace_role = value,
+                "custom_role" => form.custom_roles.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// Whether the form carries the custom role `id`.
+    pub fn carries(&self, id: &str) -> bool {
+        self.custom_roles.iter().any(|r| r == id)
+    }
 }
 
 #[derive(Template)]
@@ -163,6 +190,8 @@ struct InvitationsPage {
     roles: Vec<OrgRole>,
     workspaces: Vec<(String, String)>,
     workspace_roles: [WorkspaceRole; 3],
+    /// Custom roles an invitation into a workspace may carry.
+    custom_roles: Vec<(String, String)>,
     form: InviteForm,
     errors: FieldErrors,
     lines: Vec<Line>,
@@ -244,6 +273,8 @@ async fn render_page(
                 WorkspaceRole::Editor,
                 WorkspaceRole::Admin,
             ],
+            custom_roles: crate::services::custom_roles::choices(&state.db, &ctx.org.id, true)
+                .await?,
             total,
             page: query.page,
             pages,
@@ -273,6 +304,7 @@ pub async fn list(
         role: OrgRole::Member.as_str().to_string(),
         workspace_id: String::new(),
         workspace_role: WorkspaceRole::Editor.as_str().to_string(),
+        custom_roles: Vec::new(),
     };
     render_page(
         &state,
@@ -307,10 +339,10 @@ pub(crate) fn sender<'a>(state: &'a AppState, ctx: &'a OrgCtx, acting: &'a Actin
 pub async fn send(
     state: web::Data<AppState>,
     ctx: OrgCtx,
-    form: web::Form<InviteForm>,
+    form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
-    let form = form.into_inner();
+    let form = InviteForm::from_pairs(form.into_inner());
     let mut errors = FieldErrors::default();
     let role = OrgRole::parse(&form.role).filter(|role| {
         *role == OrgRole::None || policy::grantable_roles(ctx.role()).contains(role)
@@ -329,13 +361,19 @@ pub async fn send(
             Some(IntoWorkspace {
                 workspace_id: workspace_id.to_string(),
                 role: ws_role,
-                custom_roles: Vec::new(),
+                custom_roles: form.custom_roles.clone(),
             })
         }
     };
+    let carried_alone = into.is_none() && !form.custom_roles.is_empty();
     let addresses = invitations::split_addresses(&form.emails);
     let acting = ctx.acting();
-    let outcome = if role == OrgRole::None && into.is_none() {
+    let outcome = if carried_alone {
+        Err(ServiceError::invalid(
+            "workspace_id",
+            "Custom roles travel with an invitation into a workspace: choose the workspace.",
+        ))
+    } else if role == OrgRole::None && into.is_none() {
         Err(ServiceError::invalid(
             "workspace_id",
             invitations::NEEDS_WORKSPACE,

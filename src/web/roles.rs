@@ -309,7 +309,10 @@ pub async fn from_template(
     {
         Ok((created, left_out)) => {
             let message = if left_out.is_empty() {
-                format!("Created the role {} from its template; edit it below.", created.name)
+                format!(
+                    "Created the role {} from its template; edit it below.",
+                    created.name
+                )
             } else {
                 format!(
                     "Created the role {} without the modules {} (only the Owner adds modules).",
@@ -410,8 +413,14 @@ pub async fn update(
     let form = RoleForm::from_pairs(form.into_inner());
     let errors = match form.input() {
         Ok(input) => {
-            match custom_roles::update_role(&state.db, &state.clock, &ctx.acting(), &role_id, &input)
-                .await
+            match custom_roles::update_role(
+                &state.db,
+                &state.clock,
+                &ctx.acting(),
+                &role_id,
+                &input,
+            )
+            .await
             {
                 Ok(updated) => {
                     session::flash(
@@ -453,7 +462,10 @@ pub async fn delete(
     session::flash(
         ctx.session(),
         "success",
-        format!("Deleted the role {}; nobody holds it any more.", deleted.name),
+        format!(
+            "Deleted the role {}; nobody holds it any more.",
+            deleted.name
+        ),
     );
     Ok(see_other(&format!("/orgs/{}/roles", ctx.org.id)))
 }
@@ -484,13 +496,14 @@ pub async fn add_module(
         }
         Err(err) => {
             let errors = field_errors(err)?;
-            let errors = errors
-                .all()
-                .iter()
-                .fold(FieldErrors::default(), |mut all, (field, message)| {
-                    all.add(module_field(field), message.clone());
-                    all
-                });
+            let errors =
+                errors
+                    .all()
+                    .iter()
+                    .fold(FieldErrors::default(), |mut all, (field, message)| {
+                        all.add(module_field(field), message.clone());
+                        all
+                    });
             render_list(
                 &state,
                 &ctx,

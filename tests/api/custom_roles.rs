@@ -266,6 +266,10 @@ async fn an_owner_defines_a_role_with_levels_and_sees_it_listed() {
     );
 }
 
+/// A role form that must come back: name, scope, levels, and the message
+/// expected on the page (none: only the status is checked).
+type BadForm<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+
 #[tokio::test]
 async fn the_role_form_refuses_bad_input_with_422_and_writes_nothing() {
     let app = spawn_app().await;
@@ -282,7 +286,7 @@ async fn the_role_form_refuses_bad_input_with_422_and_writes_nothing() {
     )
     .await;
 
-    let cases: [(&str, &str, &[(&str, &str)], Option<&str>); 6] = [
+    let cases: [BadForm; 6] = [
         ("  ", "both", &[("members", "read")], Some("Enter a name")),
         (
             "Admin",
@@ -1371,4 +1375,80 @@ async fn ids_of_another_organization_answer_404_and_change_nothing() {
     assert_eq!(audit_rows(&app, "custom_role.updated").await.len(), 0);
     assert_eq!(audit_rows(&app, "custom_role.deleted").await.len(), 0);
     assert_eq!(audit_rows(&app, "module.removed").await.len(), 0);
+}
+
+#[tokio::test]
+async fn an_invitation_from_the_invitations_page_carries_custom_roles_into_its_workspace() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let berlin = app.add_workspace(&org, "Berlin").await;
+    let made = owner
+        .post_form(
+            &format!("/orgs/{org}/roles/templates/campaign_manager"),
+            &[],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let campaign = role_id(&app, &org, "Campaign Manager").await;
+    let page = body(owner.get(&format!("/orgs/{org}/invitations")).await).await;
+    assert!(
+        page.contains(&format!("name=\"custom_role\" value=\"{campaign}\"")),
+        "the form offers Campaign Manager"
+    );
+
+    // Without a workspace the roles have nowhere to be held: refused.
+    let alone = owner
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                ("emails", "carla@example.test"),
+                ("role", "member"),
+                ("custom_role", &campaign),
+            ],
+        )
+        .await;
+    assert_eq!(alone.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(alone).await.contains("choose the workspace"));
+    assert_eq!(app.count("invitations").await, 0);
+
+    let sent = owner
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[
+                ("emails", "carla@example.test"),
+                ("role", "member"),
+                ("workspace_id", &berlin),
+                ("workspace_role", "viewer"),
+                ("custom_role", &campaign),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(app.count("invitation_roles").await, 1);
+
+    let link = app.outbox_link("carla@example.test", "/invitations/").await;
+    let joined = app
+        .new_browser()
+        .post_form(
+            &format!("{link}/signup"),
+            &[
+                ("name", "Carla Campaigner"),
+                ("password", crate::helpers::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.role_of(&org, "carla@example.test").await.as_deref(),
+        Some("member")
+    );
+    let carla = membership_of(&app, &org, "carla@example.test").await;
+    assert_eq!(
+        held(&app, &carla, &berlin).await,
+        1,
+        "Campaign Manager in Berlin"
+    );
+    assert_eq!(held(&app, &carla, "").await, 0, "nothing organization-wide");
 }

@@ -5,7 +5,13 @@ use crate::domain::policy::{self, Roles};
 
 #[test]
 fn builtin_role_levels_give_exactly_the_builtin_permissions() {
-    for role in [OrgRole::Owner, OrgRole::Admin, OrgRole::Member, OrgRole::Viewer, OrgRole::None] {
+    for role in [
+        OrgRole::Owner,
+        OrgRole::Admin,
+        OrgRole::Member,
+        OrgRole::Viewer,
+        OrgRole::None,
+    ] {
         let from_levels = org_permissions(&org_role_levels(role));
         for p in Permission::ALL {
             let modular = needs(p).is_some();
@@ -50,7 +56,10 @@ fn reasons_name_every_role_giving_the_highest_level() {
             "from Campaign Manager (Berlin)".to_string()
         ]
     );
-    assert_eq!(access.module("campaigns").reasons, vec!["from Campaign Manager (Berlin)"]);
+    assert_eq!(
+        access.module("campaigns").reasons,
+        vec!["from Campaign Manager (Berlin)"]
+    );
     assert_eq!(access.module(MEMBERS).level, Level::Read);
     assert_eq!(access.module(AUDIT_LOG).level, Level::None);
     assert!(access.module(AUDIT_LOG).reasons.is_empty());
@@ -77,7 +86,14 @@ fn module_keys_are_checked() {
     assert_eq!(key_from_name("  2024 Billing"), "billing");
 }
 
-const MODULES: [&str; 6] = [MEMBERS, INVITATIONS, PRODUCTS, AUDIT_LOG, "campaigns", "billing"];
+const MODULES: [&str; 6] = [
+    MEMBERS,
+    INVITATIONS,
+    PRODUCTS,
+    AUDIT_LOG,
+    "campaigns",
+    "billing",
+];
 
 fn level() -> impl Strategy<Value = Level> {
     prop_oneof![Just(Level::None), Just(Level::Read), Just(Level::Write)]

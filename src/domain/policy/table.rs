@@ -118,7 +118,9 @@ pub(super) fn organization_actions() -> Vec<(&'static str, ActionFor)> {
         ("Manage the organization's API keys", |_| {
             Action::Use(Permission::ManageApiKeys)
         }),
-        ("Define custom roles", |_| Action::Use(Permission::ManageRoles)),
+        ("Define custom roles", |_| {
+            Action::Use(Permission::ManageRoles)
+        }),
         ("Add the organization's own modules", |_| {
             Action::Use(Permission::ManageModules)
         }),

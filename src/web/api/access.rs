@@ -167,7 +167,10 @@ pub async fn check(
     if body.checks.is_empty() || body.checks.len() > MAX_CHECKS {
         return Err(ApiError::field(
             "checks",
-            format!("Send 1 to {MAX_CHECKS} checks; this request has {}.", body.checks.len()),
+            format!(
+                "Send 1 to {MAX_CHECKS} checks; this request has {}.",
+                body.checks.len()
+            ),
         ));
     }
     let checks: Vec<Check> = body

@@ -187,7 +187,10 @@ pub async fn invite(
         }
         let custom_roles = batch.custom_roles.clone().unwrap_or_default();
         if custom_roles.len() > 20 {
-            return Err(ApiError::field("custom_roles", "Carry at most 20 custom roles."));
+            return Err(ApiError::field(
+                "custom_roles",
+                "Carry at most 20 custom roles.",
+            ));
         }
         let into = match (batch.workspace_id.as_deref(), batch.workspace_role) {
             (None, None) => None,
