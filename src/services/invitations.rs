@@ -239,18 +239,16 @@ pub async fn invite(
     // A workspace guest invited into a workspace needs only the right to
     // invite there (a workspace Admin delegates); anyone else also the
     // organization's right to invite with that role.
-    let actor = if role == OrgRole::None && into.is_some() {
-        sender.acting.in_org(&txn).await?
-    } else {
+    if role != OrgRole::None || into.is_none() {
         sender
             .acting
             .authorize(&txn, Action::Invite { role })
-            .await?
-    };
+            .await?;
+    }
     require_confirmed(&txn, sender.acting).await?;
     check_daily_limit(&txn, sender, addresses.len() as u64, now).await?;
     let workspace_title = match &into {
-        Some(target) => Some(check_workspace_grant(&txn, sender.acting, actor, target).await?),
+        Some(target) => Some(check_workspace_grant(&txn, sender.acting, target).await?),
         None if role == OrgRole::None => {
             return Err(ServiceError::invalid("workspace_id", NEEDS_WORKSPACE));
         }
@@ -290,7 +288,6 @@ pub async fn invite(
 async fn check_workspace_grant<C: ConnectionTrait>(
     conn: &C,
     acting: &Acting,
-    actor: Roles,
     target: &IntoWorkspace,
 ) -> Result<String, ServiceError> {
     let found = workspace::Entity::find_by_id(target.workspace_id.clone())
@@ -298,7 +295,6 @@ async fn check_workspace_grant<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let _ = actor;
     let (_, roles) = acting.in_workspace(conn, &found.id).await?;
     refuse_unseen(policy::authorize(
         roles,

@@ -173,7 +173,8 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         ("post", "/orgs/{org_id}/roles/templates/{template}") => {
             [303, 404, 404, 403, 403, 403, 303, 422]
         }
-        ("post", "/orgs/{org_id}/modules") | ("post", "/orgs/{org_id}/modules/{module_id}/delete") => {
+        ("post", "/orgs/{org_id}/modules")
+        | ("post", "/orgs/{org_id}/modules/{module_id}/delete") => {
             [303, 404, 404, 403, 403, 403, 403, 303]
         }
         // General is hidden from the guest; Viewers and Members (Editors

@@ -1,3 +1,4 @@
+mod access_api;
 mod account_links;
 mod api_docs;
 mod api_keys;
@@ -9,6 +10,8 @@ mod auth;
 mod backup;
 mod concurrency;
 mod csrf_and_headers;
+mod custom_roles;
+mod delegation;
 mod domain_proof;
 mod form_fuzz;
 mod hardening;
