@@ -51,10 +51,13 @@ const UP: &[&str] = &[
         membership_id TEXT NOT NULL REFERENCES memberships (id) ON DELETE CASCADE,
         workspace_id TEXT REFERENCES workspaces (id) ON DELETE CASCADE,
         scope_key TEXT NOT NULL,
-        created_at BIGINT NOT NULL
+        created_at BIGINT NOT NULL,
+        CHECK (scope_key = COALESCE(workspace_id, ''))
     )",
     "CREATE UNIQUE INDEX role_assignments_holder ON role_assignments (membership_id, scope_key, role_id)",
     "CREATE INDEX role_assignments_role ON role_assignments (role_id)",
+    "CREATE INDEX role_assignments_workspace ON role_assignments (workspace_id)",
+    "CREATE INDEX role_assignments_org_role ON role_assignments (org_id, role_id)",
     "CREATE TABLE invitation_roles (
         invitation_id TEXT NOT NULL REFERENCES invitations (id) ON DELETE CASCADE,
         role_id TEXT NOT NULL REFERENCES custom_roles (id) ON DELETE CASCADE,

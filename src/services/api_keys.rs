@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::api_key;
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action, Roles};
+use crate::domain::policy::{self, Action};
 use crate::domain::role::OrgRole;
 use crate::entities::api_key::{self as key_entity, KeyKind};
 use crate::entities::{membership, user, workspace};
@@ -89,7 +89,7 @@ pub async fn create(
         ));
     }
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let me = acting.membership(&txn).await?;
+    let me = acting.in_org(&txn).await?;
     let Some(person) = acting.person() else {
         return Err(ServiceError::Denied(policy::Denied::MissingPermission(
             Permission::ManageApiKeys,
@@ -97,14 +97,11 @@ pub async fn create(
     };
     let (role, user_id) = match new.kind {
         NewKind::Organization(role) => {
-            policy::authorize(Roles::in_org(me.role), Action::CreateApiKey { role })?;
+            policy::authorize(me, Action::CreateApiKey { role })?;
             (Some(role), None)
         }
         NewKind::Personal => {
-            policy::authorize(
-                Roles::in_org(me.role),
-                Action::Use(Permission::UsePersonalKeys),
-            )?;
+            policy::authorize(me, Action::Use(Permission::UsePersonalKeys))?;
             (None, Some(person.to_string()))
         }
     };

@@ -586,8 +586,8 @@ pub async fn create_from_template(
     Ok((created, left_out))
 }
 
-/// Loads one custom role of the organization, locking it (PostgreSQL) for
-/// the rest of the transaction.
+/// Loads one custom role of the organization (callers hold the
+/// organization's write lock, which orders edits and grants).
 async fn load_role<C: ConnectionTrait>(
     conn: &C,
     org_id: &str,
@@ -930,7 +930,7 @@ pub async fn check(
         let defs = levels_of(&txn, &ids).await?;
         let access = access_of(&txn, member, place, &defs, held).await?;
         let got = access.module(&c.module);
-        let allowed = got.level >= c.level && c.level > Level::None;
+        let allowed = got.level >= c.level;
         let reason = if got.level == Level::None {
             "Holds no role that gives this module.".to_string()
         } else {
@@ -969,32 +969,77 @@ pub struct PanelRole {
 }
 
 /// A member whose custom roles the actor may see and manage: anyone, for
-/// those who see the members; for someone who does not (a workspace
-/// guest), only people with a direct role in a workspace they see.
-/// `NotFound` otherwise. Returns the member and whether the actor sees
-/// the members.
+/// those who see the members; for someone who does not (a workspace Admin
+/// without an organization role), only people holding a direct or custom
+/// role in a workspace whose people the actor manages (`place`, when
+/// given, must be one). `NotFound` otherwise. Returns the member and
+/// whether the actor sees the members.
 async fn reachable_member<C: ConnectionTrait>(
     conn: &C,
     acting: &Acting,
     member_id: &str,
+    place: Option<&str>,
 ) -> Result<(membership_entity::Model, bool), ServiceError> {
     let roles = acting.in_org(conn).await?;
     let member = membership(conn, &acting.org_id, member_id).await?;
     if policy::allows(roles, Action::Use(Permission::ViewMembers)) {
         return Ok((member, true));
     }
-    let held = crate::entities::workspace_member::Entity::find()
+    let mut workspaces: BTreeSet<String> = crate::entities::workspace_member::Entity::find()
         .filter(crate::entities::workspace_member::Column::OrgId.eq(acting.org_id.as_str()))
         .filter(crate::entities::workspace_member::Column::UserId.eq(member.user_id.as_str()))
         .all(conn)
-        .await?;
-    for row in held {
-        let (_, here) = acting.in_workspace(conn, &row.workspace_id).await?;
-        if policy::allows(here, Action::InWorkspace(WsPermission::View)) {
+        .await?
+        .into_iter()
+        .map(|row| row.workspace_id)
+        .collect();
+    workspaces.extend(
+        held_by(conn, &member.id)
+            .await?
+            .into_iter()
+            .filter(|h| !h.scope_key.is_empty())
+            .map(|h| h.scope_key),
+    );
+    for ws in workspaces
+        .iter()
+        .filter(|ws| place.is_none_or(|p| p == ws.as_str()))
+    {
+        let (_, here) = acting.in_workspace(conn, ws).await?;
+        if policy::allows(here, Action::InWorkspace(WsPermission::ManageMembers)) {
             return Ok((member, false));
         }
     }
     Err(ServiceError::NotFound)
+}
+
+/// Refuses changes to the custom roles of someone above the actor where
+/// they are changed: organization-wide, a higher organization role; in a
+/// workspace, a higher role there (inherited or direct).
+async fn target_within<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    actor: Roles,
+    member: &membership_entity::Model,
+    place: Option<&workspace::Model>,
+) -> Result<(), policy::Denied> {
+    if member.id == acting.membership_id {
+        return Ok(());
+    }
+    let above = match place {
+        None => member.role > actor.org,
+        Some(ws) => {
+            let direct = super::acting::direct_role(conn, &ws.id, &member.user_id)
+                .await
+                .unwrap_or(None);
+            let theirs = crate::domain::workspace::Access::new(member.role, direct).top_role();
+            theirs > actor.workspace().top_role()
+        }
+    };
+    if above {
+        Err(policy::Denied::TargetAboveOwnRole)
+    } else {
+        Ok(())
+    }
 }
 
 /// The Manage roles panel of one member: the organization (for those who
@@ -1005,7 +1050,7 @@ pub async fn panel(
     member_id: &str,
 ) -> Result<(membership_entity::Model, Vec<PanelPlace>), ServiceError> {
     let conn = db.read();
-    let (member, sees_members) = reachable_member(conn, acting, member_id).await?;
+    let (member, sees_members) = reachable_member(conn, acting, member_id, None).await?;
     let all = modules(conn, &acting.org_id).await?;
     let defs_list = role_defs(conn, &acting.org_id).await?;
     let defs: HashMap<String, Levels> = defs_list
@@ -1036,6 +1081,7 @@ pub async fn panel(
             }
         };
         let scope_key = place.as_ref().map(|w| w.id.clone()).unwrap_or_default();
+        let target = target_within(conn, acting, actor, &member, place.as_ref()).await;
         let roles: Vec<PanelRole> = defs_list
             .iter()
             .filter(|d| d.role.scope.allows(place.is_some()))
@@ -1045,13 +1091,16 @@ pub async fn panel(
                 held: held
                     .iter()
                     .any(|h| h.role_id == d.role.id && h.scope_key == scope_key),
-                refused: policy::authorize_custom_grant(
-                    actor,
-                    place.is_some(),
-                    &actor_held,
-                    &d.levels,
-                )
-                .err(),
+                refused: target
+                    .and_then(|()| {
+                        policy::authorize_custom_grant(
+                            actor,
+                            place.is_some(),
+                            &actor_held,
+                            &d.levels,
+                        )
+                    })
+                    .err(),
             })
             .collect();
         let access = access_of(conn, &member, place.as_ref(), &defs, &held).await?;
@@ -1103,7 +1152,7 @@ pub async fn set_roles(
 ) -> Result<SetOutcome, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (member, _) = reachable_member(&txn, acting, member_id).await?;
+    let (member, _) = reachable_member(&txn, acting, member_id, workspace_id).await?;
     let place = match workspace_id {
         Some(id) => Some(visible_workspace(&txn, acting, id).await?),
         None => None,
@@ -1117,6 +1166,7 @@ pub async fn set_roles(
     };
     let scope_key = place.as_ref().map(|w| w.id.clone()).unwrap_or_default();
     let defs_list = role_defs(&txn, &acting.org_id).await?;
+    let target = target_within(&txn, acting, actor, &member, place.as_ref()).await;
     let wanted: BTreeSet<&str> = role_ids.iter().map(String::as_str).collect();
     for id in &wanted {
         let def = defs_list.iter().find(|d| d.role.id == *id).ok_or_else(|| {
@@ -1155,6 +1205,7 @@ pub async fn set_roles(
         if want == has {
             continue;
         }
+        target?;
         policy::authorize_custom_grant(actor, place.is_some(), &actor_held, &def.levels)?;
         let current = held_by(&txn, &member.id).await?;
         let before = access_of(&txn, &member, place.as_ref(), &defs, &current)
@@ -1299,8 +1350,22 @@ async fn inviter_levels<C: ConnectionTrait>(
         return Ok(Some(levels));
     }
     if let Some(key_id) = &invitation.invited_by_key_id {
-        let role = super::api_keys::live_role(conn, &invitation.org_id, key_id, now).await?;
-        return Ok(role.map(|r| Source::base(r, true).levels));
+        let Some(role) = super::api_keys::live_role(conn, &invitation.org_id, key_id, now).await?
+        else {
+            return Ok(None);
+        };
+        let limited_to = crate::entities::api_key::Entity::find_by_id(key_id.clone())
+            .one(conn)
+            .await?
+            .and_then(|k| k.workspace_id);
+        // A key limited to one workspace holds there only the workspace
+        // role its role gives, and nothing elsewhere.
+        let key = super::acting::OrgKey::new(key_id.clone(), role, limited_to);
+        let mut levels = Source::base(key.org_role(), true).levels;
+        if let Some(direct) = key.direct_role(workspace_id) {
+            levels = levels.union(&module::workspace_role_levels(direct));
+        }
+        return Ok(Some(levels));
     }
     Ok(None)
 }
@@ -1312,6 +1377,7 @@ pub(crate) async fn grant_carried<C: ConnectionTrait>(
     conn: &C,
     invitation: &invitation::Model,
     membership_id: &str,
+    person_id: &str,
     workspace_id: &str,
     now: i64,
 ) -> Result<(), ServiceError> {
@@ -1352,6 +1418,31 @@ pub(crate) async fn grant_carried<C: ConnectionTrait>(
             created_at: Set(now),
         }
         .insert(conn)
+        .await?;
+        // In the inviter's name: the grant is theirs, made at acceptance.
+        let inviter = audit::Actor {
+            user_id: invitation.invited_by.clone(),
+            label: invitation.invited_by_name.clone(),
+            address: None,
+        };
+        let label = format!(
+            "{} — {} (invited)",
+            invitation.email_normalized, def.role.name
+        );
+        audit::record(
+            conn,
+            &inviter,
+            Entry {
+                org_id: Some(&invitation.org_id),
+                action: AuditAction::CustomRoleGranted,
+                target_type: Some("member"),
+                target_id: Some(person_id),
+                target_label: Some(&label),
+                before: None,
+                after: Some(describe(&def.levels)),
+            },
+            now,
+        )
         .await?;
     }
     Ok(())

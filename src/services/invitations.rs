@@ -322,6 +322,9 @@ async fn invite_one(
         .count(txn)
         .await?;
     if member > 0 {
+        if !sees_members(txn, sender.acting).await? {
+            return Ok(Outcome::Invited);
+        }
         return Ok(Outcome::AlreadyMember);
     }
     let pending = invitation::Entity::find()
@@ -330,6 +333,9 @@ async fn invite_one(
         .filter(invitation::Column::State.eq(StoredState::Pending))
         .one(txn)
         .await?;
+    if pending.is_some() && !sees_members(txn, sender.acting).await? {
+        return Ok(Outcome::Invited);
+    }
     let link = match pending {
         Some(existing) if State::of(&existing, now) == State::Pending => {
             return Ok(Outcome::AlreadyInvited {
@@ -345,6 +351,19 @@ async fn invite_one(
         link,
     });
     Ok(Outcome::Invited)
+}
+
+/// Whether the sender may see who belongs. Someone who may not (a
+/// workspace Admin without an organization role, inviting into their
+/// workspace) gets "invited" for an address that belongs already or has
+/// an invitation, and nothing changes: the answer must not tell them who
+/// belongs or is invited, nor let them rewrite someone else's invitation.
+async fn sees_members<C: ConnectionTrait>(conn: &C, acting: &Acting) -> Result<bool, ServiceError> {
+    let roles = acting.in_org(conn).await?;
+    Ok(policy::allows(
+        roles,
+        Action::Use(crate::domain::permission::Permission::ViewMembers),
+    ))
 }
 
 /// A new invitation for `email`, its message queued and its audit row
@@ -601,23 +620,16 @@ async fn authorize_on<C: ConnectionTrait>(
     ) else {
         return org_wide.map(|_| ());
     };
-    let Ok((_, roles)) = acting.in_workspace(conn, workspace_id).await else {
-        return Err(clone_refusal(refused));
-    };
-    if policy::allows(roles, Action::InviteToWorkspace { role: ws_role }) {
-        Ok(())
-    } else {
-        Err(clone_refusal(refused))
+    let (_, roles) = acting.in_workspace(conn, workspace_id).await?;
+    if !policy::allows(roles, Action::InWorkspace(WsPermission::View)) {
+        return Err(ServiceError::NotFound);
     }
-}
-
-fn clone_refusal(err: &ServiceError) -> ServiceError {
-    match err {
-        ServiceError::Denied(denied) => ServiceError::Denied(*denied),
-        ServiceError::NotFound => ServiceError::NotFound,
-        _ => ServiceError::Denied(policy::Denied::MissingPermission(
-            crate::domain::permission::Permission::ManageMembers,
-        )),
+    match policy::authorize(roles, Action::InviteToWorkspace { role: ws_role }) {
+        Ok(()) => Ok(()),
+        Err(_) => match refused {
+            ServiceError::Denied(denied) => Err(ServiceError::Denied(*denied)),
+            _ => Err(ServiceError::NotFound),
+        },
     }
 }
 
@@ -1130,9 +1142,21 @@ async fn join_workspace(
         .one(txn)
         .await?;
     if let Some(joined) = joined {
-        super::custom_roles::grant_carried(txn, invitation, &joined.id, workspace_id, now)
-            .await
-            .map_err(|err| AcceptError::Unexpected(anyhow::anyhow!("{err}")))?;
+        super::custom_roles::grant_carried(
+            txn,
+            invitation,
+            &joined.id,
+            &person.id,
+            workspace_id,
+            now,
+        )
+        .await
+        .map_err(|err| match err {
+            ServiceError::Unexpected(err) => AcceptError::Unexpected(err),
+            other => AcceptError::Unexpected(
+                anyhow::Error::new(other).context("failed to grant the invitation's roles"),
+            ),
+        })?;
     }
     Ok(())
 }
@@ -1157,12 +1181,31 @@ async fn inviter_refusal(
             invitation.invited_by_name
         )));
     };
+    // The custom roles a person inviter holds count as they did when
+    // the invitation was sent.
+    let custom = match &invitation.invited_by {
+        Some(inviter) => {
+            let held = membership::Entity::find()
+                .filter(membership::Column::OrgId.eq(invitation.org_id.as_str()))
+                .filter(membership::Column::UserId.eq(inviter.as_str()))
+                .one(txn)
+                .await?;
+            match held {
+                Some(m) => {
+                    super::acting::custom_levels(txn, &m.id, invitation.workspace_id.as_deref())
+                        .await?
+                }
+                None => super::acting::CustomLevels::default(),
+            }
+        }
+        None => super::acting::CustomLevels::default(),
+    };
     // A workspace guest's invitation needs only the right to invite into
     // the workspace, checked below.
     let into_workspace = invitation.role == OrgRole::None && invitation.workspace_id.is_some();
     let may_invite = into_workspace
         || policy::allows(
-            Roles::in_org(role),
+            Roles::in_org(role).with_custom(&custom.org_wide, &custom.org_wide),
             Action::Invite {
                 role: invitation.role,
             },
@@ -1195,7 +1238,7 @@ async fn inviter_refusal(
         None => None,
     };
     let may_grant = policy::allows(
-        Roles::in_workspace(role, inviter_direct),
+        Roles::in_workspace(role, inviter_direct).with_custom(&custom.org_wide, &custom.here),
         Action::InviteToWorkspace { role: ws_role },
     );
     if !may_grant {

@@ -57,10 +57,10 @@ pub struct MemberRow {
 }
 
 impl MemberRow {
-    /// What the actor (with `actor_role`, the account `actor_user_id`) may
+    /// What the actor (holding `actor`, the account `actor_user_id`) may
     /// do to this member.
-    pub fn caps(&self, actor_role: OrgRole, actor_user_id: &str) -> MemberCaps {
-        MemberCaps::of(actor_role, self.role, self.user_id == actor_user_id)
+    pub fn caps(&self, actor: Roles, actor_user_id: &str) -> MemberCaps {
+        MemberCaps::by(actor, self.role, self.user_id == actor_user_id)
     }
 }
 
@@ -430,6 +430,8 @@ async fn actor_and_target<C: ConnectionTrait>(
             .map(|row| Roles::in_org(row.role)),
     }
     .ok_or(ServiceError::NotFound)?;
+    let custom = acting.custom_levels(conn, None).await?;
+    let actor = actor.with_custom(&custom.org_wide, &custom.here);
     let target = rows
         .into_iter()
         .find(|row| row.membership_id == membership_id)

@@ -157,7 +157,7 @@ pub async fn review(
     let rows = rows
         .into_iter()
         .map(|row| {
-            let can_remove = row.member.caps(ctx.role(), &ctx.user().id).remove();
+            let can_remove = row.member.caps(ctx.roles(), &ctx.user().id).remove();
             ReviewView { row, can_remove }
         })
         .collect();

@@ -14,7 +14,7 @@ use super::session;
 use super::state::AppState;
 use crate::domain::api_key::{self, LIFETIME_CHOICES};
 use crate::domain::permission::Permission;
-use crate::domain::policy::{self, Action, GRANTABLE, Roles};
+use crate::domain::policy::{self, Action, GRANTABLE};
 use crate::domain::role::OrgRole;
 use crate::entities::api_key::KeyKind;
 use crate::services::api_keys::{self, KeyRow, NewKey, NewKind};
@@ -143,12 +143,7 @@ async fn render(
     let manages = ctx.can(Permission::ManageApiKeys);
     let roles = GRANTABLE
         .into_iter()
-        .filter(|role| {
-            policy::allows(
-                Roles::in_org(ctx.role()),
-                Action::CreateApiKey { role: *role },
-            )
-        })
+        .filter(|role| policy::allows(ctx.roles(), Action::CreateApiKey { role: *role }))
         .collect();
     html(
         status,

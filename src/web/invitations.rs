@@ -50,7 +50,7 @@ impl InvitationView {
         let current = State::of(&row.invitation, now);
         let can_manage = matches!(current, State::Pending | State::Expired)
             && policy::allows(
-                policy::Roles::in_org(ctx.role()),
+                ctx.roles(),
                 policy::Action::Invite {
                     role: row.invitation.role,
                 },
@@ -259,7 +259,7 @@ async fn render_page(
             csrf: layout.csrf.clone(),
             layout,
             org_id: ctx.org.id.clone(),
-            roles: policy::grantable_roles(ctx.role()),
+            roles: policy::grantable_roles_by(ctx.roles()),
             form,
             errors,
             lines,
@@ -345,7 +345,7 @@ pub async fn send(
     let form = InviteForm::from_pairs(form.into_inner());
     let mut errors = FieldErrors::default();
     let role = OrgRole::parse(&form.role).filter(|role| {
-        *role == OrgRole::None || policy::grantable_roles(ctx.role()).contains(role)
+        *role == OrgRole::None || policy::grantable_roles_by(ctx.roles()).contains(role)
     });
     let Some(role) = role else {
         return Err(AppError::bad_request("Choose one of the roles offered."));
@@ -520,10 +520,7 @@ pub async fn confirm_cancel(
     );
     if matches!(i.state, State::Pending | State::Expired) {
         let role = i.row.invitation.role;
-        policy::authorize(
-            policy::Roles::in_org(ctx.role()),
-            policy::Action::Invite { role },
-        )?;
+        policy::authorize(ctx.roles(), policy::Action::Invite { role })?;
     }
     if !i.can_manage {
         return Err(AppError::Conflict(format!(

@@ -36,7 +36,7 @@ pub struct MemberView {
 impl MemberView {
     fn new(ctx: &OrgCtx, row: MemberRow) -> Self {
         let is_self = row.user_id == ctx.user().id;
-        let caps = row.caps(ctx.role(), &ctx.user().id);
+        let caps = row.caps(ctx.roles(), &ctx.user().id);
         let can_restrict =
             ctx.can(Permission::ManageProductAccess) && product_access::restrictable(row.role);
         MemberView {

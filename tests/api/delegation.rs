@@ -704,3 +704,161 @@ async fn granting_a_role_while_the_owner_redefines_it_stays_consistent() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(held(&app, &latecomer, "", None).await, 0);
 }
+
+/// Someone who may invite only through a custom role (a Member holding
+/// "Recruiter": Members and Invitations Write) invites a Viewer; the
+/// invitation is accepted, because acceptance counts the same roles as
+/// the send did.
+#[tokio::test]
+async fn an_invitation_sent_through_a_custom_role_is_accepted() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let org = &acme.org;
+    let recruiter = define_role(
+        &acme.owner,
+        org,
+        "Recruiter",
+        "organization",
+        &[
+            ("members", "write"),
+            ("invitations", "write"),
+            ("workspaces", "read"),
+        ],
+    )
+    .await;
+    let rita_email = email("rita");
+    let rita = app
+        .member_with_role(org, &rita_email, OrgRole::Member)
+        .await;
+    let rita_id = membership_id(&app, org, &rita_email).await;
+    let refused = rita
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[("emails", "vera@example.test"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "not yet a recruiter"
+    );
+    let granted = set_roles(&acme.owner, org, &rita_id, "", &[&recruiter]).await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let sent = rita
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[("emails", "vera@example.test"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let link = app.outbox_link("vera@example.test", "/invitations/").await;
+    let joined = app
+        .new_browser()
+        .post_form(
+            &format!("{link}/signup"),
+            &[("name", "Vera Viewer"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.role_of(org, "vera@example.test").await.as_deref(),
+        Some("viewer")
+    );
+}
+
+/// A workspace Admin without an organization role learns nothing of who
+/// belongs or is invited: an address of a member, or with an invitation
+/// of someone else's, is answered as one invited, and nothing changes.
+#[tokio::test]
+async fn a_workspace_admin_guest_learns_nothing_of_who_belongs_and_rewrites_no_invitation() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let org = &acme.org;
+    let (admin, _) = workspace_guest(&app, org, &acme.berlin, &email("ws-admin"), "admin").await;
+    let member_email = email("mona");
+    app.member_with_role(org, &member_email, OrgRole::Member)
+        .await;
+    let owners = acme
+        .owner
+        .post_form(
+            &format!("/orgs/{org}/invitations"),
+            &[("emails", "pending@example.test"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(owners.status(), StatusCode::OK);
+    let before = invitation_column(&app, "pending@example.test", "token_hash").await;
+
+    let answer = invite_into(
+        &admin,
+        org,
+        &acme.berlin,
+        &format!("{member_email}\npending@example.test\nfresh@example.test"),
+        "viewer",
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let page = admin
+        .get(&location(&answer))
+        .await
+        .text()
+        .await
+        .expect("page");
+    let flash = flash_on(&page).expect("a flash").to_string();
+    assert!(!flash.contains("already"), "{flash}");
+    assert_eq!(flash.matches("(invited)").count(), 3, "{flash}");
+    assert_eq!(
+        invitation_column(&app, "pending@example.test", "role").await,
+        "admin",
+        "the Owner's invitation is untouched"
+    );
+    assert_eq!(
+        invitation_column(&app, "pending@example.test", "token_hash").await,
+        before
+    );
+    assert_eq!(invitations_to(&app, &member_email).await, 0);
+    assert_eq!(invitations_to(&app, "fresh@example.test").await, 1);
+}
+
+/// Custom roles of someone above the actor are not theirs to change: a
+/// Member holding "Role manager" may not take a role from an Admin.
+#[tokio::test]
+async fn custom_roles_of_someone_above_are_not_changed() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let org = &acme.org;
+    let manager = define_role(
+        &acme.owner,
+        org,
+        "Role manager",
+        "organization",
+        &[
+            ("members", "write"),
+            ("invitations", "write"),
+            ("campaigns", "read"),
+        ],
+    )
+    .await;
+    let mia_email = email("mia");
+    let mia = app.member_with_role(org, &mia_email, OrgRole::Member).await;
+    let mia_id = membership_id(&app, org, &mia_email).await;
+    let ada_email = email("ada");
+    app.member_with_role(org, &ada_email, OrgRole::Admin).await;
+    let ada_id = membership_id(&app, org, &ada_email).await;
+    let vic_email = email("vic");
+    app.member_with_role(org, &vic_email, OrgRole::Viewer).await;
+    let vic_id = membership_id(&app, org, &vic_email).await;
+    for (member, roles) in [
+        (&mia_id, vec![manager.as_str()]),
+        (&ada_id, vec![acme.campaign_reader.as_str()]),
+    ] {
+        let set = set_roles(&acme.owner, org, member, "", &roles).await;
+        assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    }
+    let on_admin = set_roles(&mia, org, &ada_id, "", &[]).await;
+    assert_eq!(on_admin.status(), StatusCode::FORBIDDEN);
+    assert_eq!(held(&app, &ada_id, "", None).await, 1, "the Admin keeps it");
+    let on_viewer = set_roles(&mia, org, &vic_id, "", &[&acme.campaign_reader]).await;
+    assert_eq!(on_viewer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(held(&app, &vic_id, "", None).await, 1);
+}

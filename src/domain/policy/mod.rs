@@ -437,9 +437,15 @@ pub fn allows(actor: Roles, action: Action) -> bool {
 
 /// The organization roles `actor` may grant, most powerful first.
 pub fn grantable_roles(actor: OrgRole) -> Vec<OrgRole> {
+    grantable_roles_by(Roles::in_org(actor))
+}
+
+/// The organization roles an actor holding `actor` (custom roles
+/// included) may grant, most powerful first.
+pub fn grantable_roles_by(actor: Roles) -> Vec<OrgRole> {
     GRANTABLE
         .into_iter()
-        .filter(|role| allows(Roles::in_org(actor), Action::Invite { role: *role }))
+        .filter(|role| allows(actor, Action::Invite { role: *role }))
         .collect()
 }
 
@@ -468,7 +474,11 @@ pub struct MemberCaps {
 
 impl MemberCaps {
     pub fn of(actor: OrgRole, target: OrgRole, is_self: bool) -> Self {
-        let actor = Roles::in_org(actor);
+        Self::by(Roles::in_org(actor), target, is_self)
+    }
+
+    /// The same for an actor holding `actor` (custom roles included).
+    pub fn by(actor: Roles, target: OrgRole, is_self: bool) -> Self {
         let change = |to| {
             authorize(
                 actor,

@@ -39,8 +39,10 @@ impl Scope {
                 "By the highest role held in the workspace, direct or passed down from the \
                  organization role: an organization Admin holds Admin in every workspace, a \
                  Member Editor, a Viewer Viewer; the organization's Owner has the workspace \
-                 Owner's powers in every workspace. Inviting a workspace guest into it needs only \
-                 organization's right to invite."
+                 Owner's powers in every workspace. Inviting someone with an organization \
+                 role into a workspace also needs the organization's right to invite; \
+                 inviting a workspace guest needs only the right here. Custom roles add \
+                 to these (Settings → Roles)."
             }
             Scope::Product => {
                 "By workspace role and product restriction. Admins and the Owner are never \
