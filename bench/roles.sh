@@ -52,8 +52,9 @@ run_backend() {
   key=$("$BIN" create-api-key --org "$org" --name bench --role admin --days 1 2>/dev/null)
 
   "$BIN" serve >"$work/server.log" 2>&1 &
-  local pid=$!
-  trap 'kill $pid 2>/dev/null || true' RETURN
+  pid=$!
+  # Stopped however the run ends (a failed step ends the script).
+  trap 'kill $pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 50); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 
   local jar="$work/jar" token cookie
@@ -78,7 +79,7 @@ run_backend() {
   workspace=$(curl -fs -H "$api" "$BASE/api/v1/workspaces" | grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
   for module in Campaigns Reports; do
     curl -fs -o /dev/null -H "Cookie: $cookie" --data-urlencode "csrf_token=$token" \
-      --data-urlencode "module_name=$module" "$BASE/orgs/$org/modules"
+      --data-urlencode "name=$module" "$BASE/orgs/$org/modules"
   done
   local n=0 role where
   for i in $(seq 1 20); do
