@@ -1900,4 +1900,6 @@ async fn manage_roles_in_place_and_without_javascript_in_chromium() {
         .await,
         0
     );
+    plain.close().await.expect("close");
+    owner.close().await.expect("close");
 }
