@@ -600,6 +600,26 @@ async fn load_role<C: ConnectionTrait>(
         .ok_or(ServiceError::NotFound)
 }
 
+/// A custom role the actor is about to edit or delete, with its levels,
+/// and the actor's roles and organization-wide levels: refused unless they
+/// define roles and hold every level it gives now (one may not change a
+/// role giving more than one holds, even to narrow it).
+async fn role_to_change<C: ConnectionTrait>(
+    conn: &C,
+    acting: &Acting,
+    role_id: &str,
+) -> Result<(Roles, Levels, custom_role::Model, Levels), ServiceError> {
+    let (actor, held) = held_org_wide(conn, acting).await?;
+    policy::authorize(actor, Action::Use(Permission::ManageRoles))?;
+    let found = load_role(conn, &acting.org_id, role_id).await?;
+    let levels = levels_of(conn, std::slice::from_ref(&found.id))
+        .await?
+        .remove(&found.id)
+        .unwrap_or_default();
+    policy::authorize_custom_definition(actor, &held, &levels)?;
+    Ok((actor, held, found, levels))
+}
+
 /// Changes a custom role's name, description, scope and levels. Those who
 /// hold it have the new levels from their next request.
 pub async fn update_role(
@@ -611,15 +631,7 @@ pub async fn update_role(
 ) -> Result<custom_role::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (actor, held) = held_org_wide(&txn, acting).await?;
-    policy::authorize(actor, Action::Use(Permission::ManageRoles))?;
-    let found = load_role(&txn, &acting.org_id, role_id).await?;
-    let before = levels_of(&txn, std::slice::from_ref(&found.id))
-        .await?
-        .remove(&found.id)
-        .unwrap_or_default();
-    // One may not edit a role giving more than one holds, even to narrow it.
-    policy::authorize_custom_definition(actor, &held, &before)?;
+    let (actor, held, found, before) = role_to_change(&txn, acting, role_id).await?;
     let (name, description, levels) = validate(&txn, &acting.org_id, input, Some(role_id)).await?;
     policy::authorize_custom_definition(actor, &held, &levels)?;
     for (in_workspace, what) in [(false, "organization-wide"), (true, "in workspaces")] {
@@ -681,14 +693,7 @@ pub async fn delete_role(
 ) -> Result<custom_role::Model, ServiceError> {
     let now = clock.now();
     let txn = db.begin_org_write(&[&acting.org_id]).await?;
-    let (actor, held) = held_org_wide(&txn, acting).await?;
-    policy::authorize(actor, Action::Use(Permission::ManageRoles))?;
-    let found = load_role(&txn, &acting.org_id, role_id).await?;
-    let levels = levels_of(&txn, std::slice::from_ref(&found.id))
-        .await?
-        .remove(&found.id)
-        .unwrap_or_default();
-    policy::authorize_custom_definition(actor, &held, &levels)?;
+    let (_, _, found, levels) = role_to_change(&txn, acting, role_id).await?;
     custom_role::Entity::delete_by_id(found.id.clone())
         .exec(&txn)
         .await?;
