@@ -33,11 +33,13 @@ async fn membership_of(app: &TestApp, org: &str, address: &str) -> String {
     .await
 }
 
-/// Fills in the New role form: `levels` are (module key, none|read|write).
-async fn define_role(
+/// Sends a role's form to `path`: `levels` are (module key,
+/// none|read|write).
+async fn send_role_form(
     browser: &Browser,
-    org: &str,
+    path: &str,
     name: &str,
+    description: &str,
     scope: &str,
     levels: &[(&str, &str)],
 ) -> Response {
@@ -47,13 +49,23 @@ async fn define_role(
         .collect();
     let mut form: Vec<(&str, &str)> = vec![
         ("name", name),
-        ("description", "Made by a test"),
+        ("description", description),
         ("scope", scope),
     ];
     form.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    browser
-        .post_form(&format!("/orgs/{org}/roles"), &form)
-        .await
+    browser.post_form(path, &form).await
+}
+
+/// Fills in the New role form.
+async fn define_role(
+    browser: &Browser,
+    org: &str,
+    name: &str,
+    scope: &str,
+    levels: &[(&str, &str)],
+) -> Response {
+    let path = format!("/orgs/{org}/roles");
+    send_role_form(browser, &path, name, "Made by a test", scope, levels).await
 }
 
 /// Defines a role expecting it to be made; returns its id (read from the
@@ -89,19 +101,8 @@ async fn update_role(
     scope: &str,
     levels: &[(&str, &str)],
 ) -> Response {
-    let fields: Vec<(String, String)> = levels
-        .iter()
-        .map(|(module, level)| (format!("level_{module}"), (*level).to_string()))
-        .collect();
-    let mut form: Vec<(&str, &str)> = vec![
-        ("name", name),
-        ("description", "Edited by a test"),
-        ("scope", scope),
-    ];
-    form.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    browser
-        .post_form(&format!("/orgs/{org}/roles/{role}"), &form)
-        .await
+    let path = format!("/orgs/{org}/roles/{role}");
+    send_role_form(browser, &path, name, "Edited by a test", scope, levels).await
 }
 
 async fn role_id(app: &TestApp, org: &str, name: &str) -> String {
