@@ -154,6 +154,11 @@ pub struct ConfigArgs {
         global = true
     )]
     pub dns_timeout_seconds: u64,
+    /// The seat limit of each new organization (members and pending
+    /// invitations); unset for none. `roster org seats ORG N` changes one
+    /// organization's limit.
+    #[arg(long, env = "ROSTER_DEFAULT_SEAT_LIMIT", global = true)]
+    pub default_seat_limit: Option<u64>,
 }
 
 /// Where Roster asks DNS questions.
@@ -335,6 +340,8 @@ pub struct Config {
     pub api_requests_per_minute: u64,
     /// The resolver for domain-verification lookups.
     pub dns: DnsConfig,
+    /// The seat limit of each new organization; `None` for none.
+    pub default_seat_limit: Option<u64>,
 }
 
 impl Config {
@@ -400,6 +407,9 @@ impl Config {
                 args.mail_from
             );
         }
+        if args.default_seat_limit == Some(0) {
+            bail!("ROSTER_DEFAULT_SEAT_LIMIT must be at least 1 (leave it unset for no limit)");
+        }
         if args.dns_timeout_seconds == 0 || args.dns_timeout_seconds > 60 {
             bail!(
                 "ROSTER_DNS_TIMEOUT_SECONDS must be between 1 and 60, got {}",
@@ -424,6 +434,7 @@ impl Config {
                 server: args.dns_server,
                 timeout: Duration::from_secs(args.dns_timeout_seconds),
             },
+            default_seat_limit: args.default_seat_limit,
         })
     }
 }
@@ -501,6 +512,7 @@ mod tests {
             api_requests_per_minute: 600,
             dns_server: None,
             dns_timeout_seconds: 5,
+            default_seat_limit: None,
         }
     }
 

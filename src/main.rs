@@ -85,6 +85,11 @@ enum Command {
     /// Print what each role can do, per scope, as the policy answers it
     /// (Markdown; docs/PERMISSIONS.md holds the same).
     Permissions,
+    /// Operator's settings of one organization.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// Make an organization API key in the Owner's name (for scripts that
     /// set Roster up, such as CI) and print its secret once.
     CreateApiKey {
@@ -103,6 +108,18 @@ enum Command {
         /// Limit the key to this workspace (its id).
         #[arg(long)]
         workspace: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Set how many seats (members and pending invitations) ORG may have;
+    /// `none` removes the limit.
+    Seats {
+        /// The organization's id.
+        org: String,
+        /// A whole number of at least 1, or `none`.
+        limit: String,
     },
 }
 
@@ -198,6 +215,25 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("failed to write {}", path.display()))?;
             }
             report(&seeded);
+        }
+        Command::Org {
+            command: OrgCommand::Seats { org, limit },
+        } => {
+            let limit =
+                roster::services::seats::parse_limit(&limit).map_err(|m| anyhow::anyhow!(m))?;
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let seats = roster::services::seats::set_limit(&db, &Clock::default(), &org, limit)
+                .await?
+                .with_context(|| format!("no organization has the id {org}"))?;
+            match seats.limit {
+                Some(limit) => println!(
+                    "{org} may have {limit} seats; {} are taken ({} left).",
+                    seats.used,
+                    seats.left().unwrap_or(0)
+                ),
+                None => println!("{org} has no seat limit; {} seats are taken.", seats.used),
+            }
         }
         Command::CreateApiKey {
             org,

@@ -155,6 +155,7 @@ pub fn test_config(database_url: DatabaseUrl) -> Config {
         // No test asks the real DNS: by default lookups go to a local port
         // where nothing answers; domain-proof tests start their own server.
         dns: crate::dns::config_for("127.0.0.1:9".parse().expect("address")),
+        default_seat_limit: None,
     }
 }
 
@@ -360,6 +361,7 @@ impl TestApp {
             session_epoch: Set(0),
             created_at: Set(self.clock.now()),
             last_active_at: Set(None),
+            join_org_id: Set(None),
         }
         .insert(self.db.write())
         .await

@@ -60,6 +60,30 @@ impl Permission {
         Permission::ManageModules,
     ];
 
+    /// What the permission lets a person do, as a phrase ("manage
+    /// members and invitations"), for what someone loses with a role.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Permission::ViewMembers => "see the member list",
+            Permission::ViewSettings => "see the settings",
+            Permission::ViewWorkspaces => "see the workspace list",
+            Permission::ManageMembers => "manage members and invitations",
+            Permission::EditSettings => "edit the settings",
+            Permission::ManageAutoJoin => "manage auto-join domains",
+            Permission::CreateWorkspaces => "create workspaces",
+            Permission::ManageProductAccess => "manage product access",
+            Permission::ReadAuditLog => "read the audit log",
+            Permission::EditProducts => "create and edit products",
+            Permission::DeleteProducts => "delete products",
+            Permission::TransferOwnership => "transfer ownership",
+            Permission::DeleteOrganization => "delete the organization",
+            Permission::UsePersonalKeys => "use personal API keys",
+            Permission::ManageApiKeys => "manage the organization's API keys",
+            Permission::ManageRoles => "define custom roles",
+            Permission::ManageModules => "add modules",
+        }
+    }
+
     const fn bit(self) -> u32 {
         1 << (self as u32)
     }

@@ -9,6 +9,7 @@ pub mod auto_join_domain;
 pub mod custom_module;
 pub mod custom_role;
 pub mod custom_role_level;
+pub mod email_change;
 pub mod invitation;
 pub mod invitation_role;
 pub mod member_count;

@@ -11,6 +11,9 @@ pub struct Model {
     /// The role of people who join by a verified address on one of the
     /// organization's auto-join domains (Member or Viewer).
     pub auto_join_role: crate::domain::role::OrgRole,
+    /// The most seats (members and pending invitations) the operator
+    /// allows; `None` for no limit.
+    pub seat_limit: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

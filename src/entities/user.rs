@@ -13,6 +13,9 @@ pub struct Model {
     pub session_epoch: i64,
     pub created_at: i64,
     pub last_active_at: Option<i64>,
+    /// The organization the person chose at sign-up to join once their
+    /// address is confirmed.
+    pub join_org_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,8 @@ pub const RESET_KIND: &str = "password_reset";
 pub const VERIFY_KIND: &str = "verify_email";
 /// Someone tried to sign up with an address that has an account.
 pub const SIGN_UP_ATTEMPT_KIND: &str = "sign_up_attempt";
+pub const EMAIL_CHANGE_KIND: &str = "email_change";
+pub const EMAIL_CHANGE_NOTICE_KIND: &str = "email_change_notice";
 
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -145,6 +147,38 @@ struct SignUpAttemptHtml<'a> {
     reset_link: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "emails/email_change.txt")]
+struct EmailChangeText<'a> {
+    name: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_change.html")]
+struct EmailChangeHtml<'a> {
+    name: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_change_notice.txt")]
+struct EmailChangeNoticeText<'a> {
+    name: &'a str,
+    new_email: &'a str,
+    account_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_change_notice.html")]
+struct EmailChangeNoticeHtml<'a> {
+    name: &'a str,
+    new_email: &'a str,
+    account_link: &'a str,
+}
+
 /// A message about the person's own account (reset, verification). It has
 /// no organization, so no Mailbox page ever shows it.
 pub struct AccountMessage {
@@ -226,6 +260,57 @@ impl AccountMessage {
         Self::of(
             SIGN_UP_ATTEMPT_KIND,
             "Someone tried to sign up to Roster with your address",
+            text,
+            html,
+        )
+    }
+
+    /// The link that confirms a new address, sent to that address.
+    pub fn email_change(name: &str, link: &str, expires_at: i64) -> Self {
+        let expires = date_time(expires_at);
+        let (text, html) = (
+            EmailChangeText {
+                name,
+                link,
+                expires: &expires,
+            }
+            .render(),
+            EmailChangeHtml {
+                name,
+                link,
+                expires: &expires,
+            }
+            .render(),
+        );
+        Self::of(
+            EMAIL_CHANGE_KIND,
+            "Confirm your new email address for Roster",
+            text,
+            html,
+        )
+    }
+
+    /// Tells the current address that a change to `new_email` waits for
+    /// confirmation.
+    pub fn email_change_notice(name: &str, new_email: &str, base_url: &str) -> Self {
+        let account_link = format!("{base_url}/account");
+        let (text, html) = (
+            EmailChangeNoticeText {
+                name,
+                new_email,
+                account_link: &account_link,
+            }
+            .render(),
+            EmailChangeNoticeHtml {
+                name,
+                new_email,
+                account_link: &account_link,
+            }
+            .render(),
+        );
+        Self::of(
+            EMAIL_CHANGE_NOTICE_KIND,
+            "Your Roster email address may change",
             text,
             html,
         )

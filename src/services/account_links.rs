@@ -308,6 +308,15 @@ pub async fn verify_email(
         .one(&txn)
         .await?
         .ok_or(LinkError::Invalid)?;
+    // The organization chosen at sign-up is joined once, now (the caller
+    // joins it from the model returned).
+    if user.join_org_id.is_some() {
+        user::Entity::update_many()
+            .col_expr(user::Column::JoinOrgId, Expr::value(Option::<String>::None))
+            .filter(user::Column::Id.eq(user.id.as_str()))
+            .exec(&txn)
+            .await?;
+    }
     record_own(&txn, &user, AuditAction::EmailConfirmed, address, now).await?;
     txn.commit().await?;
     Ok(user)
@@ -345,6 +354,27 @@ async fn record_own<C: ConnectionTrait>(
 /// The domain of a normalized address.
 fn domain_of(email_normalized: &str) -> Option<&str> {
     email_normalized.rsplit_once('@').map(|(_, d)| d)
+}
+
+/// Organizations that welcome anyone with a confirmed address on the
+/// domain of `email_normalized` (a verified auto-join domain), by name.
+/// Shown at sign-up, before any account exists.
+pub async fn domain_offers(
+    db: &Db,
+    email_normalized: &str,
+) -> anyhow::Result<Vec<organization::Model>> {
+    let Some(domain) = domain_of(email_normalized) else {
+        return Ok(Vec::new());
+    };
+    let listed = auto_join_domain::Entity::find()
+        .filter(auto_join_domain::Column::Domain.eq(domain))
+        .filter(auto_join_domain::Column::VerifiedAt.is_not_null())
+        .find_also_related(organization::Entity)
+        .order_by_asc(auto_join_domain::Column::OrgId)
+        .all(db.read())
+        .await
+        .context("failed to find auto-join organizations")?;
+    Ok(listed.into_iter().filter_map(|(_, org)| org).collect())
 }
 
 /// Organizations the person may join by their verified address, and is
@@ -392,6 +422,9 @@ pub enum AutoJoinError {
     NotOffered,
     #[error("You are already a member of this organization.")]
     AlreadyMember,
+    /// The organization has no seat for the person.
+    #[error("{0}")]
+    NoSeats(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -433,8 +466,14 @@ pub async fn auto_join(
         OrgRole::Viewer => OrgRole::Viewer,
         _ => OrgRole::Member,
     };
+    crate::db::lock_orgs(&txn, &[&org.id]).await?;
     let joined = super::memberships::insert(&txn, &org.id, &user, role, now, 0).await;
     super::unique_or(joined, AutoJoinError::AlreadyMember)?;
+    match super::seats::require_within(&txn, &org.id, 1, now).await {
+        Ok(()) => {}
+        Err(ServiceError::NoSeats(message)) => return Err(AutoJoinError::NoSeats(message)),
+        Err(err) => return Err(AutoJoinError::Unexpected(anyhow::anyhow!(err))),
+    }
     audit::record(
         &txn,
         &Actor {

@@ -81,7 +81,20 @@ pub struct SignUp {
     pub name: PersonName,
     pub email: EmailAddress,
     pub password: NewPassword,
-    pub org_name: OrgName,
+    pub landing: Landing,
+}
+
+/// Where a new account lands once its address is confirmed.
+#[derive(Debug)]
+pub enum Landing {
+    /// In a new organization of its own, with the person as Owner.
+    Create {
+        name: OrgName,
+        seat_limit: Option<u64>,
+    },
+    /// In an organization that welcomes the address's domain (auto-join),
+    /// joined when the verification link is opened.
+    Join { org_id: String },
 }
 
 /// What a sign-up did. The person who signed up sees the same page either
@@ -138,6 +151,10 @@ pub async fn sign_up(
         session_epoch: Set(0),
         created_at: Set(now),
         last_active_at: Set(Some(now)),
+        join_org_id: Set(match &input.landing {
+            Landing::Join { org_id } => Some(org_id.clone()),
+            Landing::Create { .. } => None,
+        }),
     }
     .insert(&txn)
     .await;
@@ -155,7 +172,9 @@ pub async fn sign_up(
         label: user.email.clone(),
         address,
     };
-    orgs::create_in(&txn, &user, &input.org_name, &actor, now).await?;
+    if let Landing::Create { name, seat_limit } = &input.landing {
+        orgs::create_in(&txn, &user, name, &actor, *seat_limit, now).await?;
+    }
     let link = account_links::issue_verification(&txn, &user, base_url, now).await?;
     txn.commit().await.context("failed to commit sign-up")?;
     Ok(SignedUp::Created { link })

@@ -61,11 +61,16 @@ pub enum AuditAction {
     CustomRoleDeleted,
     CustomRoleGranted,
     CustomRoleRevoked,
+    InvitationLinkCopied,
+    NameChanged,
+    EmailChangeRequested,
+    EmailChanged,
+    SeatLimitChanged,
 }
 
 impl AuditAction {
     /// Every action, in the order the log's filter offers them.
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 47] = [
         AuditAction::OrganizationCreated,
         AuditAction::OrganizationDeleted,
         AuditAction::SettingsChanged,
@@ -108,6 +113,11 @@ impl AuditAction {
         AuditAction::CustomRoleDeleted,
         AuditAction::CustomRoleGranted,
         AuditAction::CustomRoleRevoked,
+        AuditAction::InvitationLinkCopied,
+        AuditAction::NameChanged,
+        AuditAction::EmailChangeRequested,
+        AuditAction::EmailChanged,
+        AuditAction::SeatLimitChanged,
     ];
 
     /// The name stored in `audit_events.action`.
@@ -155,6 +165,11 @@ impl AuditAction {
             AuditAction::CustomRoleDeleted => "custom_role.deleted",
             AuditAction::CustomRoleGranted => "custom_role.granted",
             AuditAction::CustomRoleRevoked => "custom_role.revoked",
+            AuditAction::InvitationLinkCopied => "invitation.link_copied",
+            AuditAction::NameChanged => "account.name_changed",
+            AuditAction::EmailChangeRequested => "account.email_change_requested",
+            AuditAction::EmailChanged => "account.email_changed",
+            AuditAction::SeatLimitChanged => "settings.seat_limit_changed",
         }
     }
 
@@ -203,6 +218,11 @@ impl AuditAction {
             AuditAction::CustomRoleDeleted => "Custom role deleted",
             AuditAction::CustomRoleGranted => "Custom role granted",
             AuditAction::CustomRoleRevoked => "Custom role taken away",
+            AuditAction::InvitationLinkCopied => "Invitation link copied",
+            AuditAction::NameChanged => "Name changed",
+            AuditAction::EmailChangeRequested => "Email change requested",
+            AuditAction::EmailChanged => "Email address changed",
+            AuditAction::SeatLimitChanged => "Seat limit changed",
         }
     }
 

@@ -22,6 +22,10 @@ pub enum ServiceError {
     /// A limit on how often something may be done was reached (429).
     #[error("{0}")]
     Throttled(String),
+    /// The organization's seats are all taken (409); the message says how
+    /// many are left and whom to ask.
+    #[error("{0}")]
+    NoSeats(String),
     /// The acting person has not confirmed their email address (403).
     #[error(
         "Confirm your email address before sending invitations: use the link we sent you, \

@@ -279,6 +279,8 @@ pub async fn invite(
             outcome,
         });
     }
+    // Every new or renewed invitation holds a seat.
+    super::seats::require_within(&txn, &sender.acting.org_id, links.len() as u64, now).await?;
     txn.commit().await?;
     Ok((lines, links))
 }
@@ -658,6 +660,9 @@ pub async fn resend(
     }
     check_daily_limit(&txn, sender, 1, now).await?;
     let link = renew(&txn, sender, &existing, None, now).await?;
+    // An expired invitation held no seat; renewed, it takes one again.
+    let added = u64::from(State::of(&existing, now) == State::Expired);
+    super::seats::require_within(&txn, &sender.acting.org_id, added, now).await?;
     let updated = load(&txn, &sender.acting.org_id, invitation_id).await?;
     txn.commit().await?;
     let sent = SentLink {
@@ -665,6 +670,113 @@ pub async fn resend(
         link,
     };
     Ok((updated, sent))
+}
+
+/// A new link for a pending or expired invitation, for an Owner or Admin
+/// to hand over themselves ("Copy link", the power the outbox page gives
+/// them): no message is sent, the link in the last message stops working,
+/// and the invitation runs seven days from now. The link works once.
+pub async fn fresh_link(
+    db: &Db,
+    clock: &Clock,
+    acting: &Acting,
+    base_url: &str,
+    invitation_id: &str,
+) -> Result<(invitation::Model, String), ServiceError> {
+    let now = clock.now();
+    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let existing = load(&txn, &acting.org_id, invitation_id).await?;
+    acting
+        .authorize(
+            &txn,
+            Action::Use(crate::domain::permission::Permission::ManageMembers),
+        )
+        .await?;
+    authorize_on(&txn, acting, &existing).await?;
+    if existing.state != StoredState::Pending {
+        return Err(ServiceError::Conflict(
+            "Only a pending or expired invitation has a link to copy.",
+        ));
+    }
+    let secret = token::generate();
+    let updated = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::TokenHash,
+            Expr::value(token::hash(&secret)),
+        )
+        .col_expr(invitation::Column::ExpiresAt, Expr::value(now + VALID_SECS))
+        .filter(invitation::Column::Id.eq(existing.id.as_str()))
+        .filter(invitation::Column::State.eq(StoredState::Pending))
+        .filter(invitation::Column::TokenHash.eq(existing.token_hash.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(ServiceError::Conflict(
+            "The invitation changed meanwhile; reload the page.",
+        ));
+    }
+    let added = u64::from(State::of(&existing, now) == State::Expired);
+    super::seats::require_within(&txn, &acting.org_id, added, now).await?;
+    record(
+        &txn,
+        &acting.actor,
+        &acting.org_id,
+        AuditAction::InvitationLinkCopied,
+        &existing.id,
+        &existing.email_normalized,
+        None,
+        None,
+        now,
+    )
+    .await?;
+    let renewed = load(&txn, &acting.org_id, invitation_id).await?;
+    txn.commit().await?;
+    Ok((renewed, link_for(base_url, &secret)))
+}
+
+/// How many of the organization's invitations wait to be accepted, and
+/// how many expired unaccepted, at `now`.
+pub async fn waiting_counts(db: &Db, org_id: &str, now: i64) -> anyhow::Result<(u64, u64)> {
+    let waiting = || {
+        invitation::Entity::find()
+            .filter(invitation::Column::OrgId.eq(org_id))
+            .filter(invitation::Column::State.eq(StoredState::Pending))
+    };
+    let pending = waiting()
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .count(db.read())
+        .await
+        .context("failed to count pending invitations")?;
+    let expired = waiting()
+        .filter(invitation::Column::ExpiresAt.lte(now))
+        .count(db.read())
+        .await
+        .context("failed to count expired invitations")?;
+    Ok((pending, expired))
+}
+
+/// Pending invitations to `email_normalized`, as (organization, inviter)
+/// names: told to someone who confirms an address they signed up with
+/// without the invitation's link.
+pub async fn waiting_for(
+    db: &Db,
+    clock: &Clock,
+    email_normalized: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::EmailNormalized.eq(email_normalized))
+        .filter(invitation::Column::State.eq(StoredState::Pending))
+        .filter(invitation::Column::ExpiresAt.gt(clock.now()))
+        .find_also_related(organization::Entity)
+        .order_by_asc(invitation::Column::SentAt)
+        .limit(10)
+        .all(db.read())
+        .await
+        .context("failed to find invitations waiting for an address")?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(invitation, org)| org.map(|org| (org.name, invitation.invited_by_name)))
+        .collect())
 }
 
 /// Cancels a pending invitation: its link stops working.
@@ -883,6 +995,9 @@ pub enum AcceptError {
     AlreadyMember,
     #[error("{0}")]
     InviterCannotGrant(String),
+    /// The organization has no seat for the person.
+    #[error("{0}")]
+    NoSeats(String),
     #[error("An account with this email already exists. Sign in to accept the invitation.")]
     AccountExists,
     #[error(transparent)]
@@ -948,6 +1063,13 @@ pub async fn accept(
     consume(&txn, &invitation, &person, now).await?;
     join_organization(&txn, &invitation, &person, now).await?;
     join_workspace(&txn, &invitation, &person, now).await?;
+    // The invitation's seat passes to the member; a limit lowered since
+    // it was sent can still leave no seat.
+    match super::seats::require_within(&txn, &invitation.org_id, 0, now).await {
+        Ok(()) => {}
+        Err(ServiceError::NoSeats(message)) => return Err(AcceptError::NoSeats(message)),
+        Err(err) => return Err(AcceptError::Unexpected(anyhow::anyhow!(err))),
+    }
     let actor = Actor {
         user_id: Some(person.id.clone()),
         label: person.email.clone(),
@@ -1018,6 +1140,7 @@ async fn person_joining(
         session_epoch: Set(0),
         created_at: Set(now),
         last_active_at: Set(Some(now)),
+        join_org_id: Set(None),
     }
     .insert(txn)
     .await;

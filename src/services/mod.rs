@@ -20,9 +20,11 @@ pub mod memberships;
 pub mod orgs;
 pub mod product_access;
 pub mod products;
+pub mod profile;
 pub mod rate_leases;
 pub mod rate_limit;
 pub mod search;
+pub mod seats;
 pub mod seed;
 pub mod workspaces;
 

@@ -24,6 +24,7 @@ pub async fn create_in<C: ConnectionTrait>(
     owner: &user::Model,
     name: &OrgName,
     actor: &Actor,
+    seat_limit: Option<u64>,
     now: i64,
 ) -> anyhow::Result<organization::Model> {
     let org = organization::ActiveModel {
@@ -32,6 +33,7 @@ pub async fn create_in<C: ConnectionTrait>(
         description: Set(String::new()),
         created_at: Set(now),
         auto_join_role: Set(OrgRole::Member),
+        seat_limit: Set(seat_limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX))),
     }
     .insert(conn)
     .await
@@ -74,9 +76,10 @@ pub async fn create(
     owner: &user::Model,
     name: &OrgName,
     actor: &Actor,
+    seat_limit: Option<u64>,
 ) -> anyhow::Result<organization::Model> {
     let txn = db.begin_write().await.context("failed to begin")?;
-    let org = create_in(&txn, owner, name, actor, clock.now()).await?;
+    let org = create_in(&txn, owner, name, actor, seat_limit, clock.now()).await?;
     txn.commit()
         .await
         .context("failed to commit the new organization")?;

@@ -100,6 +100,7 @@ pub async fn seed(
         session_epoch: Set(0),
         created_at: Set(now),
         last_active_at: Set(Some(now)),
+        join_org_id: Set(None),
     };
     let txn = db.begin_write().await.context("failed to begin seeding")?;
     let owner = owner
@@ -112,7 +113,7 @@ pub async fn seed(
         label: owner.email.clone(),
         address: None,
     };
-    let org = orgs::create_in(&txn, &owner, &name, &actor, now).await?;
+    let org = orgs::create_in(&txn, &owner, &name, &actor, None, now).await?;
     let extra_workspaces: Vec<workspace::ActiveModel> = (1..workspaces)
         .map(|i| {
             let title = format!("Workspace {i:03}");
@@ -207,6 +208,7 @@ pub async fn seed(
                 session_epoch: Set(0),
                 created_at: Set(joined),
                 last_active_at: Set((active > 0).then_some(active)),
+                join_org_id: Set(None),
             });
         }
         let txn = db.begin_write().await.context("failed to begin a batch")?;

@@ -19,6 +19,7 @@ use crate::domain::password::NewPassword;
 use crate::entities::account_token::Purpose;
 use crate::mail::templates;
 use crate::services::account_links::{self, AutoJoinError, LinkError};
+use crate::services::invitations;
 use crate::services::rate_limit;
 
 #[derive(Template)]
@@ -251,38 +252,62 @@ pub async fn verify(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    match account_links::verify_email(&state.db, &state.clock, &token, addr.0).await {
-        Ok(user) => {
-            let next = match session::auth(&session) {
-                Some(auth) if auth.user_id == user.id => "/account",
-                // Someone else is signed in in this browser: they stay.
-                Some(_) => "/signin",
-                // The link came to the address: like a reset link, it
-                // proves the person, so it signs them in (after sign-up,
-                // this is how they arrive in their organization).
-                None => {
-                    begin_session(&state, &session, &user.id, user.session_epoch).await?;
-                    session::flash(
-                        &session,
-                        "success",
-                        format!(
-                            "Welcome to Roster, {}. Thank you: {} is confirmed.",
-                            user.name, user.email
-                        ),
-                    );
-                    return Ok(see_other("/"));
-                }
-            };
-            session::flash(
-                &session,
-                "success",
-                format!("Thank you: {} is confirmed.", user.email),
-            );
-            Ok(see_other(next))
+    let user =
+        match account_links::verify_email(&state.db, &state.clock, &token, addr.0.clone()).await {
+            Ok(user) => user,
+            Err(LinkError::Invalid) => return verify_closed(&session),
+            Err(LinkError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+        };
+    let mut message = format!("Thank you: {} is confirmed.", user.email);
+    let mut landing = None;
+    // The organization chosen at sign-up, joined now that the address is
+    // proven.
+    if let Some(org_id) = &user.join_org_id {
+        match account_links::auto_join(&state.db, &state.clock, &user.id, org_id, addr.0).await {
+            Ok(org) => {
+                message.push_str(&format!(" You joined {}.", org.name));
+                landing = Some(format!("/orgs/{}", org.id));
+            }
+            Err(AutoJoinError::NoSeats(refusal)) => {
+                message.push_str(&format!(
+                    " You could not join the organization you chose: {refusal} \
+                     You can create your own organization meanwhile."
+                ));
+            }
+            Err(AutoJoinError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+            Err(_) => message.push_str(
+                " The organization you chose no longer welcomes your address; \
+                 you can create your own organization.",
+            ),
         }
-        Err(LinkError::Invalid) => verify_closed(&session),
-        Err(LinkError::Unexpected(err)) => Err(AppError::Unexpected(err)),
     }
+    let waiting = invitations::waiting_for(&state.db, &state.clock, &user.email_normalized).await?;
+    if !waiting.is_empty() {
+        let list: Vec<String> = waiting
+            .iter()
+            .map(|(org, inviter)| format!("{org} (from {inviter})"))
+            .collect();
+        message.push_str(&format!(
+            " You have an invitation waiting: {}. Open the link in the invitation email to join, \
+             or ask for it to be sent again.",
+            list.join(", ")
+        ));
+    }
+    let next = match session::auth(&session) {
+        Some(auth) if auth.user_id == user.id => landing.unwrap_or_else(|| "/account".into()),
+        // Someone else is signed in in this browser: they stay.
+        Some(_) => "/signin".into(),
+        // The link came to the address: like a reset link, it proves the
+        // person, so it signs them in (after sign-up, this is how they
+        // arrive in their organization).
+        None => {
+            begin_session(&state, &session, &user.id, user.session_epoch).await?;
+            message = format!("Welcome to Roster, {}. {message}", user.name);
+            landing.unwrap_or_else(|| "/".into())
+        }
+    };
+    session::flash(&session, "success", message);
+    Ok(see_other(&next))
 }
 
 /// Sends a new verification link to the signed-in person.
@@ -333,6 +358,7 @@ pub async fn auto_join(
         Err(AutoJoinError::NotOffered) => Err(AppError::NotFound),
         Err(err @ AutoJoinError::NotVerified) => Err(AppError::Forbidden(err.to_string())),
         Err(err @ AutoJoinError::AlreadyMember) => Err(AppError::Conflict(err.to_string())),
+        Err(AutoJoinError::NoSeats(message)) => Err(AppError::Conflict(message)),
         Err(AutoJoinError::Unexpected(err)) => Err(AppError::Unexpected(err)),
     }
 }

@@ -16,7 +16,8 @@ use crate::domain::email::EmailAddress;
 use crate::domain::names::{OrgName, PersonName};
 use crate::domain::password::NewPassword;
 use crate::mail::templates;
-use crate::services::accounts::{self, SignInError, SignUp, SignedUp};
+use crate::services::account_links;
+use crate::services::accounts::{self, Landing, SignInError, SignUp, SignedUp};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -25,7 +26,13 @@ pub struct SignUpForm {
     pub email: String,
     pub password: String,
     pub org_name: String,
+    /// `new`, or `join:{org id}` for an organization that welcomes the
+    /// address's domain; empty until the person has been asked.
+    pub org: String,
 }
+
+/// An organization offered at sign-up, as (id, name).
+type Offer = (String, String);
 
 #[derive(Template)]
 #[template(path = "signup.html")]
@@ -33,6 +40,10 @@ struct SignUpPage {
     layout: Layout,
     form: SignUpForm,
     errors: FieldErrors,
+    /// Organizations that welcome the address's domain: the person
+    /// chooses between joining one and creating their own.
+    offers: Vec<Offer>,
+    domain: String,
 }
 
 pub async fn signup_page(session: Session) -> Result<HttpResponse, AppError> {
@@ -43,6 +54,8 @@ pub async fn signup_page(session: Session) -> Result<HttpResponse, AppError> {
         layout: Layout::public(&session, "Create your account"),
         form: SignUpForm::default(),
         errors: FieldErrors::default(),
+        offers: Vec::new(),
+        domain: String::new(),
     })
 }
 
@@ -53,6 +66,8 @@ pub async fn signup_page(session: Session) -> Result<HttpResponse, AppError> {
 struct SignUpSentPage {
     layout: Layout,
     email: String,
+    /// The organization the person joins once the address is confirmed.
+    joining: Option<String>,
 }
 
 /// Creates the account and its organization, or tells the address's owner
@@ -76,19 +91,71 @@ pub async fn signup(
     let password = NewPassword::parse(&form.password, &[&form.name, &form.email])
         .map_err(|e| errors.add("password", e))
         .ok();
-    let org_name = OrgName::parse(&form.org_name)
-        .map_err(|e| errors.add("org_name", e))
-        .ok();
-    let (Some(name), Some(email), Some(password), Some(org_name)) =
-        (name, email, password, org_name)
+    // An address on a domain an organization welcomes is offered that
+    // organization beside a new one of its own.
+    let offers: Vec<Offer> = match &email {
+        Some(email) => account_links::domain_offers(&state.db, email.normalized())
+            .await?
+            .into_iter()
+            .map(|org| (org.id, org.name))
+            .collect(),
+        None => Vec::new(),
+    };
+    let joining = match form.org.trim() {
+        "" | "new" => None,
+        choice => match choice
+            .strip_prefix("join:")
+            .and_then(|id| offers.iter().find(|(offered, _)| offered == id))
+        {
+            Some(offer) => Some(offer.clone()),
+            None => {
+                errors.add(
+                    "org",
+                    "Choose one of the organizations offered, or create your own.",
+                );
+                None
+            }
+        },
+    };
+    let asking = !offers.is_empty() && form.org.trim().is_empty();
+    let org_name = if joining.is_some() || asking {
+        None
+    } else {
+        OrgName::parse(&form.org_name)
+            .map_err(|e| errors.add("org_name", e))
+            .ok()
+    };
+    let landing = match (joining.clone(), org_name) {
+        (Some((org_id, _)), _) => Some(Landing::Join { org_id }),
+        (None, Some(name)) => Some(Landing::Create {
+            name,
+            seat_limit: state.config.default_seat_limit,
+        }),
+        (None, None) => None,
+    };
+    let domain = form
+        .email
+        .trim()
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_lowercase())
+        .unwrap_or_default();
+    let (Some(name), Some(email), Some(password), Some(landing)) = (name, email, password, landing)
     else {
         form.password.clear();
+        // Asked for the first time, the form is not wrong: it asks.
+        let status = if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
         return html(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             &SignUpPage {
                 layout: Layout::public(&session, "Create your account"),
                 form,
                 errors,
+                offers,
+                domain,
             },
         );
     };
@@ -97,7 +164,7 @@ pub async fn signup(
         name,
         email,
         password,
-        org_name,
+        landing,
     };
     let signed_up = accounts::sign_up(
         &state.db,
@@ -126,6 +193,7 @@ pub async fn signup(
     page(&SignUpSentPage {
         layout: Layout::public(&session, "Check your email"),
         email: shown,
+        joining: joining.map(|(_, name)| name),
     })
 }
 

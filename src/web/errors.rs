@@ -104,6 +104,7 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound => AppError::NotFound,
             ServiceError::Denied(denied) => denied.into(),
             ServiceError::Conflict(message) => AppError::Conflict(message.to_string()),
+            ServiceError::NoSeats(message) => AppError::Conflict(message),
             ServiceError::WrongPassword => AppError::BadRequest(err.to_string()),
             ServiceError::TooManyAttempts => AppError::TooMany(err.to_string()),
             ServiceError::Throttled(message) => AppError::TooMany(message),

@@ -41,6 +41,11 @@ pub async fn invitations(ctx: OrgCtx) -> HttpResponse {
     see_other(&format!("/orgs/{}/invitations", ctx.org.id))
 }
 
+/// The bulk actions: the Members page.
+pub async fn members(ctx: OrgCtx) -> HttpResponse {
+    see_other(&format!("/orgs/{}/members", ctx.org.id))
+}
+
 /// Transfer and delete a workspace: its page.
 pub async fn workspace(ctx: OrgCtx, req: HttpRequest) -> HttpResponse {
     see_other(&format!(

@@ -34,13 +34,20 @@ pub struct InvitationView {
     pub workspace: String,
     pub state: State,
     pub can_manage: bool,
+    /// The viewer may take a new link to hand over ("Copy link").
+    pub can_copy: bool,
     /// Whether mail leaves through SMTP (otherwise it waits in the
     /// Mailbox).
     pub sends: bool,
+    /// Shown on the Members page: the row has a checkbox for the bulk
+    /// actions and its buttons come back to Members.
+    pub on_members: bool,
+    /// The checkbox starts ticked ("select all on this page").
+    pub checked: bool,
 }
 
 impl InvitationView {
-    fn new(
+    pub(crate) fn new(
         ctx: &OrgCtx,
         state: &AppState,
         row: InvitationRow,
@@ -70,13 +77,22 @@ impl InvitationView {
             workspace,
             state: current,
             can_manage,
+            can_copy: can_manage && ctx.can(Permission::ManageMembers),
             sends: state.mailer.sends(),
+            on_members: false,
+            checked: false,
             row,
         }
     }
 
     pub fn id(&self) -> &str {
         &self.row.invitation.id
+    }
+
+    /// The query a row's buttons carry so the answer returns to the page
+    /// the row is on.
+    pub fn back(&self) -> &'static str {
+        if self.on_members { "?from=members" } else { "" }
     }
 
     pub fn sent(&self) -> String {
@@ -442,10 +458,24 @@ struct ChangedFragment {
     message: String,
 }
 
+/// Which page a row's button was pressed on, so the answer returns there.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReturnTo {
+    pub from: String,
+}
+
+impl ReturnTo {
+    fn members(&self) -> bool {
+        self.from == "members"
+    }
+}
+
 async fn answer(
     state: &AppState,
     ctx: &OrgCtx,
     htmx: Htmx,
+    from: &ReturnTo,
     invitation_id: &str,
     message: String,
 ) -> Result<HttpResponse, AppError> {
@@ -453,20 +483,26 @@ async fn answer(
         let row = invitations::find(&state.db, &ctx.org.id, invitation_id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let mut i = InvitationView::new(
+            ctx,
+            state,
+            row,
+            &workspaces::titles(&state.db, &ctx.org.id).await?,
+        );
+        i.on_members = from.members();
         return page(&ChangedFragment {
             org_id: ctx.org.id.clone(),
             csrf: session::csrf_token(ctx.session()),
-            i: InvitationView::new(
-                ctx,
-                state,
-                row,
-                &workspaces::titles(&state.db, &ctx.org.id).await?,
-            ),
+            i,
             message,
         });
     }
     session::flash(ctx.session(), "success", message);
-    Ok(see_other(&format!("/orgs/{}/invitations", ctx.org.id)))
+    Ok(see_other(&if from.members() {
+        format!("/orgs/{}/members?status=all", ctx.org.id)
+    } else {
+        format!("/orgs/{}/invitations", ctx.org.id)
+    }))
 }
 
 pub async fn resend(
@@ -474,6 +510,7 @@ pub async fn resend(
     ctx: OrgCtx,
     path: web::Path<(String, String)>,
     htmx: Htmx,
+    from: web::Query<ReturnTo>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
     let acting = ctx.acting();
@@ -489,7 +526,49 @@ pub async fn resend(
         "A new invitation is on its way to {}; the previous link no longer works.",
         invitation.email
     );
-    answer(&state, &ctx, htmx, &invitation.id, message).await
+    answer(&state, &ctx, htmx, &from, &invitation.id, message).await
+}
+
+#[derive(Template)]
+#[template(path = "invitation_link.html")]
+struct LinkPage {
+    layout: Layout,
+    email: String,
+    link: String,
+    expires: String,
+    back: String,
+}
+
+/// "Copy link": a new link for the invitation, shown once to an Owner or
+/// Admin to hand over themselves; the emailed link stops working.
+pub async fn copy_link(
+    state: web::Data<AppState>,
+    ctx: OrgCtx,
+    path: web::Path<(String, String)>,
+    from: web::Query<ReturnTo>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageMembers)?;
+    let acting = ctx.acting();
+    let (invitation, link) = invitations::fresh_link(
+        &state.db,
+        &state.clock,
+        &acting,
+        &state.config.base_url,
+        &path.1,
+    )
+    .await?;
+    let back = if from.members() {
+        format!("/orgs/{}/members?status=pending", ctx.org.id)
+    } else {
+        format!("/orgs/{}/invitations", ctx.org.id)
+    };
+    page(&LinkPage {
+        layout: Layout::org(&ctx, Section::Members, "Invitation link"),
+        email: invitation.email,
+        expires: templates::date_time(invitation.expires_at),
+        link,
+        back,
+    })
 }
 
 #[derive(Template)]
@@ -507,17 +586,19 @@ pub async fn confirm_cancel(
     state: web::Data<AppState>,
     ctx: OrgCtx,
     path: web::Path<(String, String)>,
+    from: web::Query<ReturnTo>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
     let row = invitations::find(&state.db, &ctx.org.id, &path.1)
         .await?
         .ok_or(AppError::NotFound)?;
-    let i = InvitationView::new(
+    let mut i = InvitationView::new(
         &ctx,
         &state,
         row,
         &workspaces::titles(&state.db, &ctx.org.id).await?,
     );
+    i.on_members = from.members();
     if matches!(i.state, State::Pending | State::Expired) {
         let role = i.row.invitation.role;
         policy::authorize(ctx.roles(), policy::Action::Invite { role })?;
@@ -541,6 +622,7 @@ pub async fn cancel(
     ctx: OrgCtx,
     path: web::Path<(String, String)>,
     htmx: Htmx,
+    from: web::Query<ReturnTo>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageMembers)?;
     let invitation = invitations::cancel(&state.db, &state.clock, &ctx.acting(), &path.1).await?;
@@ -548,7 +630,7 @@ pub async fn cancel(
         "The invitation to {} is cancelled; its link no longer works.",
         invitation.email
     );
-    answer(&state, &ctx, htmx, &invitation.id, message).await
+    answer(&state, &ctx, htmx, &from, &invitation.id, message).await
 }
 
 /// A message on the Mailbox page.

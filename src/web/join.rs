@@ -202,6 +202,7 @@ fn refused(err: AcceptError, invited: &Invited) -> Result<(StatusCode, View), Ap
             (StatusCode::GONE, View::Closed { reason })
         }
         AcceptError::InviterCannotGrant(reason) => (StatusCode::FORBIDDEN, View::Closed { reason }),
+        AcceptError::NoSeats(reason) => (StatusCode::CONFLICT, View::Closed { reason }),
         AcceptError::AlreadyMember => (StatusCode::CONFLICT, View::AlreadyMember),
         AcceptError::WrongAccount => (
             StatusCode::FORBIDDEN,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::errors::AppError;
 use super::extract::{Htmx, OrgCtx};
+use super::invitations::InvitationView;
 use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, Section, html, page, see_other};
 use super::session;
@@ -18,10 +19,12 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Denied, MemberCaps, Roles};
 use crate::domain::role::OrgRole;
 use crate::services::error::ServiceError;
+use crate::services::invitations::{self, State};
 use crate::services::members::{
     self, Cursor, Direction, MemberQuery, MemberRow, MemberSort, PER_PAGE,
 };
-use crate::services::{audit_log, orgs, product_access, products, workspaces};
+use crate::services::seats::Seats;
+use crate::services::{audit_log, member_counts, orgs, product_access, products, workspaces};
 
 /// A member row with what the viewer may do to it.
 pub struct MemberView {
@@ -31,6 +34,10 @@ pub struct MemberView {
     pub is_self: bool,
     /// The viewer may restrict this member's products.
     pub can_restrict: bool,
+    /// The row has a checkbox for the bulk actions.
+    pub selectable: bool,
+    /// The checkbox starts ticked ("select all on this page").
+    pub checked: bool,
 }
 
 impl MemberView {
@@ -44,6 +51,8 @@ impl MemberView {
             caps,
             is_self,
             can_restrict,
+            selectable: ctx.can(Permission::ManageMembers),
+            checked: false,
         }
     }
 
@@ -73,6 +82,65 @@ pub struct ListQuery {
     pub before: String,
     /// Only people with access to this workspace.
     pub ws: String,
+    /// active (members; the default), pending, expired or all.
+    pub status: String,
+    /// `all`: every row of the page starts ticked for the bulk actions.
+    pub select: String,
+}
+
+/// Which people the Members page lists: members, invitations waiting to
+/// be accepted, invitations that expired, or all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Pending,
+    Expired,
+    All,
+}
+
+impl Status {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "" | "active" => Some(Status::Active),
+            "pending" => Some(Status::Pending),
+            "expired" => Some(Status::Expired),
+            "all" => Some(Status::All),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Pending => "pending",
+            Status::Expired => "expired",
+            Status::All => "all",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Active => "Active",
+            Status::Pending => "Pending",
+            Status::Expired => "Expired",
+            Status::All => "All",
+        }
+    }
+
+    const ALL: [Status; 4] = [
+        Status::Active,
+        Status::Pending,
+        Status::Expired,
+        Status::All,
+    ];
+}
+
+/// One link of the status filter.
+pub struct StatusTab {
+    pub status: Status,
+    pub count: u64,
+    pub href: String,
+    pub current: bool,
 }
 
 impl ListQuery {
@@ -123,8 +191,11 @@ impl ListQuery {
 
 /// The query string for a page of the same view, so a filtered view can be
 /// bookmarked and paged through.
-fn page_href(query: &MemberQuery, page: u64, cursor: Option<&Cursor>) -> String {
+fn page_href(query: &MemberQuery, status: Status, page: u64, cursor: Option<&Cursor>) -> String {
     let mut pairs: Vec<(&str, String)> = Vec::new();
+    if status != Status::Active {
+        pairs.push(("status", status.as_str().to_string()));
+    }
     if let Some(search) = &query.search {
         pairs.push(("q", search.clone()));
     }
@@ -156,7 +227,16 @@ fn page_href(query: &MemberQuery, page: u64, cursor: Option<&Cursor>) -> String 
 struct MembersPage {
     layout: Layout,
     org_id: String,
+    csrf: String,
+    status: Status,
+    /// The status filter with its counts; empty for those who do not see
+    /// invitations.
+    tabs: Vec<StatusTab>,
     members: Vec<MemberView>,
+    /// Invitations listed (Pending, Expired, or both under All).
+    invitations: Vec<InvitationView>,
+    /// Rows matching the view: members, or invitations when the view
+    /// lists only invitations.
     total: u64,
     page: u64,
     pages: u64,
@@ -165,7 +245,15 @@ struct MembersPage {
     sort: &'static str,
     prev_href: String,
     next_href: String,
+    /// The same view with every row ticked.
+    select_all_href: String,
     can_invite: bool,
+    /// The viewer may act on several rows at once.
+    can_bulk: bool,
+    /// The roles a bulk change offers.
+    bulk_roles: Vec<OrgRole>,
+    /// "N of M seats", when the organization has a limit.
+    seats: Option<Seats>,
     /// The policy lets them leave (the Owner transfers ownership first).
     may_leave: bool,
     filter_roles: [OrgRole; 5],
@@ -175,13 +263,30 @@ struct MembersPage {
     workspace: Option<(String, String)>,
 }
 
+impl MembersPage {
+    fn filtered(&self) -> bool {
+        !self.search.is_empty() || !self.role_filter.is_empty() || self.workspace.is_some()
+    }
+}
+
 pub async fn list(
     state: web::Data<AppState>,
     ctx: OrgCtx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ViewMembers)?;
+    let status = Status::parse(query.status.trim()).ok_or_else(|| {
+        AppError::bad_request("Unknown status: choose Active, Pending, Expired or All.")
+    })?;
+    let select_all = query.select == "all";
     let query = query.validate()?;
+    // Invitations are for those who manage members (as the Invitations
+    // page is).
+    let sees_invitations = ctx.can(Permission::ManageMembers);
+    if status != Status::Active {
+        ctx.require(Permission::ManageMembers)?;
+    }
+    let now = state.clock.now();
     let workspaces = workspaces::titles(&state.db, &ctx.org.id).await?;
     let workspace = match &query.workspace {
         None => None,
@@ -193,26 +298,121 @@ pub async fn list(
                 .ok_or_else(|| AppError::bad_request("Choose one of the workspaces offered."))?,
         ),
     };
-    let (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
+    let (mut rows, mut total) = (Vec::new(), 0);
+    if matches!(status, Status::Active | Status::All) {
+        (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
+    }
+    let mut invitations = Vec::new();
+    let mut invitation_total = 0;
+    if status != Status::Active {
+        let states: &[State] = match status {
+            Status::Pending => &[State::Pending],
+            Status::Expired => &[State::Expired],
+            _ if query.page == 1 && query.cursor.is_none() => &[State::Pending, State::Expired],
+            _ => &[],
+        };
+        for state_filter in states {
+            let (found, count) = invitations::list(
+                &state.db,
+                &state.clock,
+                &ctx.org.id,
+                &invitations::ListQuery {
+                    state: Some(*state_filter),
+                    search: query.search.clone(),
+                    page: if status == Status::All { 1 } else { query.page },
+                },
+            )
+            .await?;
+            invitation_total += count;
+            for row in found {
+                let mut view = InvitationView::new(&ctx, &state, row, &workspaces);
+                view.on_members = true;
+                view.checked = select_all;
+                invitations.push(view);
+            }
+        }
+    }
+    let counts = if sees_invitations {
+        Some(invitations::waiting_counts(&state.db, &ctx.org.id, now).await?)
+    } else {
+        None
+    };
+    let seats = match ctx.org.seat_limit {
+        Some(limit) => {
+            let members = member_counts::total(&state.db, &ctx.org.id, None).await?;
+            let pending = match counts {
+                Some((pending, _)) => pending,
+                None => {
+                    invitations::waiting_counts(&state.db, &ctx.org.id, now)
+                        .await?
+                        .0
+                }
+            };
+            Some(Seats {
+                used: members + pending,
+                limit: u64::try_from(limit).ok(),
+            })
+        }
+        None => None,
+    };
+    let tabs = match counts {
+        Some((pending, expired)) => {
+            let active = member_counts::total(&state.db, &ctx.org.id, None).await?;
+            Status::ALL
+                .iter()
+                .map(|&tab| StatusTab {
+                    status: tab,
+                    count: match tab {
+                        Status::Active => active,
+                        Status::Pending => pending,
+                        Status::Expired => expired,
+                        Status::All => active + pending + expired,
+                    },
+                    href: match tab {
+                        Status::Active => format!("/orgs/{}/members", ctx.org.id),
+                        other => format!("/orgs/{}/members?status={}", ctx.org.id, other.as_str()),
+                    },
+                    current: tab == status,
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
     // Next and Previous carry the position of the page's last and first
-    // member; the first page needs no cursor.
+    // member; the first page needs no cursor. A view of invitations alone
+    // pages by number.
     let prev_page = query.page.saturating_sub(1).max(1);
+    let only_invitations = matches!(status, Status::Pending | Status::Expired);
     let prev_cursor = rows
         .first()
-        .filter(|_| prev_page > 1)
+        .filter(|_| prev_page > 1 && !only_invitations)
         .map(|row| Cursor::of(row, query.sort, Direction::Before));
     let next_cursor = rows
         .last()
+        .filter(|_| !only_invitations)
         .map(|row| Cursor::of(row, query.sort, Direction::After));
+    if only_invitations {
+        total = invitation_total;
+    }
     let pages = total.div_ceil(PER_PAGE).max(1);
     let members = rows
         .into_iter()
-        .map(|row| MemberView::new(&ctx, row))
+        .map(|row| {
+            let mut view = MemberView::new(&ctx, row);
+            view.checked = select_all;
+            view
+        })
         .collect();
+    let mut select_all_href = page_href(&query, status, query.page, None);
+    select_all_href.push_str("&select=all");
     page(&MembersPage {
         layout: Layout::org(&ctx, Section::Members, "Members"),
         org_id: ctx.org.id.clone(),
+        csrf: super::session::csrf_token(ctx.session()),
+        status,
+        tabs,
         members,
+        invitations,
         total,
         page: query.page,
         pages,
@@ -222,9 +422,13 @@ pub async fn list(
             .map(|r| r.as_str().to_string())
             .unwrap_or_default(),
         sort: query.sort.as_str(),
-        prev_href: page_href(&query, prev_page, prev_cursor.as_ref()),
-        next_href: page_href(&query, query.page + 1, next_cursor.as_ref()),
+        prev_href: page_href(&query, status, prev_page, prev_cursor.as_ref()),
+        next_href: page_href(&query, status, query.page + 1, next_cursor.as_ref()),
+        select_all_href,
         can_invite: ctx.can(Permission::ManageMembers),
+        can_bulk: sees_invitations,
+        bulk_roles: policy::grantable_roles_by(ctx.roles()),
+        seats,
         may_leave: policy::allows(Roles::in_org(ctx.role()), Action::Leave),
         filter_roles: [
             OrgRole::Owner,
@@ -666,17 +870,20 @@ mod tests {
             cursor: None,
         };
         assert_eq!(
-            page_href(&query, 3, None),
+            page_href(&query, Status::Active, 3, None),
             "?q=ada+lo&role=admin&sort=joined&page=3"
         );
-        assert_eq!(page_href(&MemberQuery::default(), 1, None), "?page=1");
+        assert_eq!(
+            page_href(&MemberQuery::default(), Status::Active, 1, None),
+            "?page=1"
+        );
         let cursor = Cursor {
             direction: Direction::After,
             key: members::CursorKey::Number(1_700_000_000),
             id: "6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d".into(),
         };
         assert_eq!(
-            page_href(&query, 3, Some(&cursor)),
+            page_href(&query, Status::Active, 3, Some(&cursor)),
             "?q=ada+lo&role=admin&sort=joined&page=3\
              &after=6f1c7a52-0a8e-4b59-9c3e-2f6f0a1b2c3d.1700000000"
         );

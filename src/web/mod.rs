@@ -23,6 +23,7 @@ pub mod invitations;
 pub mod join;
 pub mod member_roles;
 pub mod members;
+pub mod members_bulk;
 pub mod nul;
 pub mod orgs;
 pub mod password_slot;
@@ -91,6 +92,12 @@ route_table! {
     get "/auto-join/{org_id}" => form_pages::home,
     get "/account" => account::show,
     post "/account/password" => account::change_password,
+    post "/account/name" => account::change_name,
+    get "/account/name" => form_pages::account,
+    post "/account/email" => account::change_email,
+    get "/account/email" => form_pages::account,
+    get "/account/email/{token}" => account::confirm_email_page,
+    post "/account/email/{token}" => account::confirm_email,
     get "/account/password" => form_pages::account,
     post "/account/sign-out-everywhere" => account::sign_out_everywhere,
     get "/account/sign-out-everywhere" => form_pages::account,
@@ -99,6 +106,8 @@ route_table! {
     get "/orgs" => form_pages::new_org,
     get "/orgs/{org_id}" => orgs::show,
     get "/orgs/{org_id}/members" => members::list,
+    post "/orgs/{org_id}/members/bulk" => members_bulk::review_or_apply,
+    get "/orgs/{org_id}/members/bulk" => form_pages::members,
     get "/orgs/{org_id}/members/{member_id}" => members::show,
     get "/orgs/{org_id}/members/{member_id}/role" => members::edit_role,
     post "/orgs/{org_id}/members/{member_id}/role" => members::change_role,
@@ -116,6 +125,8 @@ route_table! {
     get "/orgs/{org_id}/invitations/{invitation_id}/resend" => form_pages::invitations,
     get "/orgs/{org_id}/invitations/{invitation_id}/cancel" => invitations::confirm_cancel,
     post "/orgs/{org_id}/invitations/{invitation_id}/cancel" => invitations::cancel,
+    post "/orgs/{org_id}/invitations/{invitation_id}/link" => invitations::copy_link,
+    get "/orgs/{org_id}/invitations/{invitation_id}/link" => form_pages::invitations,
     get "/orgs/{org_id}/mailbox" => invitations::mailbox,
     get "/invitations/{token}" => join::landing,
     post "/invitations/{token}/accept" => join::accept,

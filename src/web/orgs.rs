@@ -100,6 +100,7 @@ pub async fn create(
                     &current.user,
                     &name,
                     &current.audit_actor(),
+                    state.config.default_seat_limit,
                 )
                 .await?;
                 session::flash(

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::errors::AppError;
 use super::extract::{Htmx, OrgCtx};
 use super::format;
+use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, Section, html, page, saved, see_other};
 use super::session;
 use super::state::AppState;
@@ -501,6 +502,8 @@ pub async fn update(
 #[serde(default)]
 pub struct TransferForm {
     pub email: String,
+    /// The actor's password, asked as for the organization's transfer.
+    pub password: String,
 }
 
 /// The workspace's Owner (or the organization's) hands it to another member.
@@ -508,10 +511,25 @@ pub async fn transfer(
     state: web::Data<AppState>,
     ctx: OrgCtx,
     path: web::Path<(String, String)>,
+    _slot: PasswordSlot,
     form: web::Form<TransferForm>,
 ) -> Result<HttpResponse, AppError> {
     let target = found(&state, &ctx, &path.1).await?;
-    match workspaces::transfer(&state.db, &state.clock, &ctx.acting(), &path.1, &form.email).await {
+    let acting = ctx.acting();
+    let checked = acting
+        .recheck_password(&state.db, &state.clock, ctx.user(), &form.password)
+        .await;
+    let outcome = match checked {
+        Ok(()) => {
+            workspaces::transfer(&state.db, &state.clock, &acting, &path.1, &form.email).await
+        }
+        Err(ServiceError::WrongPassword) => Err(ServiceError::invalid(
+            "password",
+            ServiceError::WrongPassword.to_string(),
+        )),
+        Err(err) => Err(err),
+    };
+    match outcome {
         Ok((workspace, new_owner)) => {
             session::flash(
                 ctx.session(),

@@ -107,6 +107,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Denied(denied) if denied.is_invisible() => ApiError::NotFound,
             ServiceError::Denied(denied) => ApiError::Forbidden(denied.to_string()),
             ServiceError::Conflict(message) => ApiError::Conflict(message.to_string()),
+            ServiceError::NoSeats(message) => ApiError::Conflict(message),
             ServiceError::WrongPassword => ApiError::Forbidden(err.to_string()),
             ServiceError::TooManyAttempts => ApiError::TooMany {
                 message: err.to_string(),
