@@ -1237,6 +1237,13 @@ class Crash:
         for key in set(stored_counts) | set(real_counts):
             if stored_counts.get(key, 0) != real_counts.get(key, 0):
                 bad(f"invariant: member_counts {key} = {stored_counts.get(key, 0)}, real {real_counts.get(key, 0)}")
+        stored_waiting = {o: int(n) for o, n in q("SELECT org_id, waiting FROM invitation_counts")}
+        real_waiting = {o: int(n) for o, n in q("SELECT org_id, COUNT(*) FROM invitations "
+                                                "WHERE state = 'pending' GROUP BY org_id")}
+        for key in set(stored_waiting) | set(real_waiting):
+            if stored_waiting.get(key, 0) != real_waiting.get(key, 0):
+                bad(f"invariant: invitation_counts {key} = {stored_waiting.get(key, 0)}, "
+                    f"real {real_waiting.get(key, 0)}")
 
         # Carry the stored state into the next run.
         for mid in self.members:

@@ -826,6 +826,9 @@ async fn every_page_passes_axe_core_in_chromium() {
     for path in [
         format!("/orgs/{org}/members"),
         format!("/orgs/{org}/members?q=nobody-matches"),
+        format!("/orgs/{org}/members?status=pending"),
+        format!("/orgs/{org}/members?status=all"),
+        format!("/orgs/{org}/members?select=all"),
         format!("/orgs/{org}/members/{member}"),
         format!("/orgs/{org}/members/{member}/remove"),
         format!("/orgs/{org}/invitations"),
@@ -923,6 +926,48 @@ async fn every_page_passes_axe_core_in_chromium() {
         .await
         .expect("results");
     audit.shown(&owner, "invitation results").await;
+
+    // The bulk form's confirmation: two members ticked for removal, to
+    // change nothing yet (the page only asks).
+    owner
+        .goto(&format!("{}/orgs/{org}/members", app.address))
+        .await
+        .expect("members");
+    for id in [&member, &long_member] {
+        owner
+            .find(Locator::Css(&format!(
+                "input[name=member][value='{id}'][form=bulk]"
+            )))
+            .await
+            .expect("the member's checkbox")
+            .click()
+            .await
+            .expect("tick the member");
+    }
+    owner
+        .find(Locator::Css("form#bulk select[name=action]"))
+        .await
+        .expect("the bulk action")
+        .select_by_value("remove")
+        .await
+        .expect("choose Remove");
+    owner
+        .find(Locator::XPath(
+            "//form[@id='bulk']//button[contains(normalize-space(.), 'Review selected')]",
+        ))
+        .await
+        .expect("Review selected")
+        .click()
+        .await
+        .expect("review");
+    owner
+        .wait()
+        .for_element(Locator::XPath(
+            "//main//form//button[contains(normalize-space(.), 'Apply to 2')]",
+        ))
+        .await
+        .expect("the bulk confirmation");
+    audit.shown(&owner, "members, bulk confirmation").await;
 
     // After htmx swaps: the role editor open, then the row updated.
     owner
@@ -1902,4 +1947,166 @@ async fn manage_roles_in_place_and_without_javascript_in_chromium() {
     );
     plain.close().await.expect("close");
     owner.close().await.expect("close");
+}
+
+/// Ticks the rows of `members` on the Members page, chooses Role → Viewer
+/// in the bulk form and reviews the selection: the confirmation lists each
+/// of them and what changes, and Apply answers "Done" for each; both with
+/// and without scripts.
+async fn bulk_make_viewers(
+    client: &Client,
+    app: &crate::helpers::TestApp,
+    org: &str,
+    members: &[(String, String)],
+) {
+    client
+        .goto(&format!("{}/orgs/{org}/members", app.address))
+        .await
+        .expect("members");
+    for (id, _) in members {
+        let tick = client
+            .wait()
+            .for_element(Locator::Css(&format!(
+                "input[type=checkbox][name=member][value='{id}'][form=bulk]"
+            )))
+            .await
+            .expect("the row's checkbox");
+        tick.click().await.expect("tick the row");
+        assert!(
+            tick.prop("checked")
+                .await
+                .expect("checked")
+                .is_some_and(|v| v == "true"),
+            "the row {id} is ticked"
+        );
+    }
+    client
+        .find(Locator::Css("form#bulk select[name=action]"))
+        .await
+        .expect("the bulk action")
+        .select_by_value("role")
+        .await
+        .expect("choose a role change");
+    client
+        .find(Locator::Css("form#bulk select[name=role]"))
+        .await
+        .expect("the bulk role")
+        .select_by_value("viewer")
+        .await
+        .expect("choose Viewer");
+    client
+        .find(Locator::XPath(
+            "//form[@id='bulk']//button[contains(normalize-space(.), 'Review selected')]",
+        ))
+        .await
+        .expect("Review selected")
+        .click()
+        .await
+        .expect("review the selection");
+    let apply_label = format!("Apply to {}", members.len());
+    let apply = client
+        .wait()
+        .for_element(Locator::XPath(&format!(
+            "//main//form//button[contains(normalize-space(.), '{apply_label}')]"
+        )))
+        .await
+        .expect("the confirmation's Apply button");
+    let confirmation = client
+        .find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text");
+    for (_, address) in members {
+        assert!(
+            confirmation.contains(address.as_str()),
+            "the confirmation lists {address}: {confirmation}"
+        );
+    }
+    assert!(
+        confirmation.contains("Member → Viewer"),
+        "the confirmation says what changes: {confirmation}"
+    );
+    apply.click().await.expect("apply");
+    // The result page (its summary is not on the confirmation, whose rows
+    // name the same people), one row per person, each done.
+    let summary = client
+        .wait()
+        .for_element(Locator::Id("bulk-summary"))
+        .await
+        .expect("the result")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        summary.contains(&format!("{} done, 0 refused", members.len())),
+        "{summary}"
+    );
+    for (_, address) in members {
+        let row = client
+            .find(Locator::XPath(&format!(
+                "//main//table//tr[contains(., '{address}')]"
+            )))
+            .await
+            .expect("the person's result row");
+        let text = row.text().await.expect("text");
+        assert!(text.contains("Done"), "{address}: {text}");
+        assert!(!text.contains("Refused"), "{address}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn bulk_selection_with_and_without_javascript_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner_email = email("olivia");
+    let (_, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let mut people = Vec::new();
+    for _ in 0..4 {
+        people.push(
+            app.add_member(&org, roster::domain::role::OrgRole::Member)
+                .await,
+        );
+    }
+    let untouched = app
+        .add_member(&org, roster::domain::role::OrgRole::Member)
+        .await;
+    let driver = start_driver().await;
+
+    // With JavaScript, the first two.
+    let scripted = chromium(&driver, true).await;
+    sign_in(&scripted, &app, &owner_email).await;
+    bulk_make_viewers(&scripted, &app, &org, &people[..2]).await;
+    scripted.close().await.expect("close");
+
+    // Without JavaScript, plain forms, the other two.
+    let plain = chromium(&driver, false).await;
+    sign_in(&plain, &app, &owner_email).await;
+    bulk_make_viewers(&plain, &app, &org, &people[2..]).await;
+    plain.close().await.expect("close");
+
+    for (_, address) in &people {
+        assert_eq!(
+            app.role_of(&org, address).await.as_deref(),
+            Some("viewer"),
+            "{address}"
+        );
+    }
+    assert_eq!(
+        app.role_of(&org, &untouched.1).await.as_deref(),
+        Some("member"),
+        "an unticked row is left alone"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE org_id = '{org}' \
+             AND action = 'member.role_changed'"
+        ))
+        .await,
+        4,
+        "one audit row per person"
+    );
 }

@@ -910,6 +910,9 @@ impl Browser {
                     ("email", email),
                     ("password", password),
                     ("org_name", org),
+                    // Their own organization, also when their domain's
+                    // organization is offered.
+                    ("org", "new"),
                 ],
             )
             .await;

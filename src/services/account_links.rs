@@ -357,8 +357,9 @@ fn domain_of(email_normalized: &str) -> Option<&str> {
 }
 
 /// Organizations that welcome anyone with a confirmed address on the
-/// domain of `email_normalized` (a verified auto-join domain), by name.
-/// Shown at sign-up, before any account exists.
+/// domain of `email_normalized`. Only a domain the organization has
+/// proven it controls welcomes anyone; a pending one offers nothing.
+/// Shown at sign-up too, before any account exists.
 pub async fn domain_offers(
     db: &Db,
     email_normalized: &str,
@@ -386,19 +387,7 @@ pub async fn auto_join_offers(
     if user.email_verified_at.is_none() {
         return Ok(Vec::new());
     }
-    let Some(domain) = domain_of(&user.email_normalized) else {
-        return Ok(Vec::new());
-    };
-    // Only a domain the organization has proven it controls welcomes
-    // anyone; a pending one offers nothing.
-    let listed = auto_join_domain::Entity::find()
-        .filter(auto_join_domain::Column::Domain.eq(domain))
-        .filter(auto_join_domain::Column::VerifiedAt.is_not_null())
-        .find_also_related(organization::Entity)
-        .order_by_asc(auto_join_domain::Column::OrgId)
-        .all(db.read())
-        .await
-        .context("failed to find auto-join organizations")?;
+    let listed = domain_offers(db, &user.email_normalized).await?;
     let mine: Vec<String> = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.id.as_str()))
         .all(db.read())
@@ -409,7 +398,6 @@ pub async fn auto_join_offers(
         .collect();
     Ok(listed
         .into_iter()
-        .filter_map(|(_, org)| org)
         .filter(|org| !mine.contains(&org.id))
         .collect())
 }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
 use super::acting::{Acting, refuse_unseen};
@@ -735,24 +735,60 @@ pub async fn fresh_link(
 }
 
 /// How many of the organization's invitations wait to be accepted, and
-/// how many expired unaccepted, at `now`.
-pub async fn waiting_counts(db: &Db, org_id: &str, now: i64) -> anyhow::Result<(u64, u64)> {
-    let waiting = || {
-        invitation::Entity::find()
-            .filter(invitation::Column::OrgId.eq(org_id))
-            .filter(invitation::Column::State.eq(StoredState::Pending))
+/// how many expired unaccepted, at `now`, in one statement: the
+/// unaccepted ones are counted by triggers (`invitation_counts`), the
+/// expired ones from their index, and the difference is pending.
+pub async fn waiting_counts<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    now: i64,
+) -> anyhow::Result<(u64, u64)> {
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT (SELECT waiting FROM invitation_counts WHERE org_id = $1), \
+             (SELECT COUNT(*) FROM invitations \
+              WHERE org_id = $1 AND state = 'pending' AND expires_at <= $2)",
+            [org_id.into(), now.into()],
+        ))
+        .await
+        .context("failed to count waiting invitations")?;
+    let (waiting, expired) = match row {
+        Some(row) => (
+            row.try_get_by_index::<Option<i64>>(0)
+                .context("waiting")?
+                .unwrap_or(0),
+            row.try_get_by_index::<i64>(1).context("expired")?,
+        ),
+        None => (0, 0),
     };
-    let pending = waiting()
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .count(db.read())
-        .await
-        .context("failed to count pending invitations")?;
-    let expired = waiting()
-        .filter(invitation::Column::ExpiresAt.lte(now))
-        .count(db.read())
-        .await
-        .context("failed to count expired invitations")?;
-    Ok((pending, expired))
+    let expired = u64::try_from(expired).unwrap_or(0);
+    let waiting = u64::try_from(waiting).unwrap_or(0);
+    Ok((waiting.saturating_sub(expired), expired))
+}
+
+/// [`waiting_counts`] as two scalar subqueries, for a statement that reads
+/// something else too: the unaccepted invitations (pending or expired;
+/// NULL before the organization's first) and the expired ones.
+pub(crate) fn waiting_exprs(org_id: &str, now: i64) -> (Expr, Expr) {
+    use sea_orm::ExprTrait;
+    use sea_orm::sea_query::{Alias, Query, QueryStatementBuilder};
+    let mut unaccepted = Query::select();
+    unaccepted
+        .column(Alias::new("waiting"))
+        .from(Alias::new("invitation_counts"))
+        .and_where(Expr::col(Alias::new("org_id")).eq(org_id));
+    let mut expired = Query::select();
+    expired
+        .expr(Expr::cust("CAST(COUNT(*) AS BIGINT)"))
+        .from(invitation::Entity)
+        .and_where(invitation::Column::OrgId.eq(org_id))
+        .and_where(invitation::Column::State.eq(StoredState::Pending))
+        .and_where(invitation::Column::ExpiresAt.lte(now));
+    (
+        Expr::SubQuery(None, Box::new(unaccepted.into_sub_query_statement())),
+        Expr::SubQuery(None, Box::new(expired.into_sub_query_statement())),
+    )
 }
 
 /// Pending invitations to `email_normalized`, as (organization, inviter)
@@ -875,6 +911,9 @@ pub struct ListQuery {
     /// Lower-cased fragment of the address.
     pub search: Option<String>,
     pub page: u64,
+    /// The total, when the caller knows it already (the Members page's
+    /// counts): the list does not count again.
+    pub known_total: Option<u64>,
 }
 
 /// A page of the organization's invitations, newest send first, and the
@@ -889,12 +928,18 @@ pub async fn list(
     let mut select = invitation::Entity::find().filter(invitation::Column::OrgId.eq(org_id));
     if let Some(state) = query.state {
         select = match state {
+            // The expiry is tested with a unary `+`, so SQLite walks the
+            // (org_id, state, sent_at) index newest first and stops after
+            // a page, instead of sorting every waiting invitation.
             State::Pending => select
                 .filter(invitation::Column::State.eq(StoredState::Pending))
-                .filter(invitation::Column::ExpiresAt.gt(now)),
+                .filter(Expr::cust_with_values("+invitations.expires_at > ?", [now])),
             State::Expired => select
                 .filter(invitation::Column::State.eq(StoredState::Pending))
-                .filter(invitation::Column::ExpiresAt.lte(now)),
+                .filter(Expr::cust_with_values(
+                    "+invitations.expires_at <= ?",
+                    [now],
+                )),
             State::Accepted => select.filter(invitation::Column::State.eq(StoredState::Accepted)),
             State::Revoked => select.filter(invitation::Column::State.eq(StoredState::Revoked)),
         };
@@ -904,13 +949,17 @@ pub async fn list(
             invitation::Column::EmailNormalized.like(crate::services::search::contains(search)),
         );
     }
-    let total = select
-        .clone()
-        .count(db.read())
-        .await
-        .context("failed to count invitations")?;
-    let rows = select
-        .find_also_related(outbox_message::Entity)
+    let total = match query.known_total {
+        Some(total) => total,
+        None => select
+            .clone()
+            .count(db.read())
+            .await
+            .context("failed to count invitations")?,
+    };
+    // The page first, then its messages by id: joined before the sort,
+    // every matching invitation would carry its message's bodies through it.
+    let page = select
         .order_by_desc(invitation::Column::SentAt)
         .order_by_desc(invitation::Column::Id)
         .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
@@ -918,11 +967,28 @@ pub async fn list(
         .all(db.read())
         .await
         .context("failed to list invitations")?;
+    let message_ids: Vec<String> = page.iter().filter_map(|i| i.message_id.clone()).collect();
+    let mut messages: std::collections::HashMap<String, outbox_message::Model> =
+        if message_ids.is_empty() {
+            Default::default()
+        } else {
+            outbox_message::Entity::find()
+                .filter(outbox_message::Column::Id.is_in(message_ids))
+                .all(db.read())
+                .await
+                .context("failed to load the invitations' messages")?
+                .into_iter()
+                .map(|m| (m.id.clone(), m))
+                .collect()
+        };
     Ok((
-        rows.into_iter()
-            .map(|(invitation, message)| InvitationRow {
+        page.into_iter()
+            .map(|invitation| InvitationRow {
+                message: invitation
+                    .message_id
+                    .as_ref()
+                    .and_then(|id| messages.remove(id)),
                 invitation,
-                message,
             })
             .collect(),
         total,

@@ -306,6 +306,33 @@ pub async fn list(
     org_id: &str,
     query: &MemberQuery,
 ) -> anyhow::Result<(Vec<MemberRow>, u64)> {
+    let (rows, total, _) = list_inner(db, org_id, query, None).await?;
+    Ok((rows, total))
+}
+
+/// A page of members as [`list`] gives it, with the organization's
+/// waiting invitations counted at `now` as (pending, expired), read in the
+/// page's own round trip when it can be.
+pub async fn list_with_waiting(
+    db: &Db,
+    org_id: &str,
+    query: &MemberQuery,
+    now: i64,
+) -> anyhow::Result<(Vec<MemberRow>, u64, (u64, u64))> {
+    let (rows, total, waiting) = list_inner(db, org_id, query, Some(now)).await?;
+    let waiting = match waiting {
+        Some(waiting) => waiting,
+        None => super::invitations::waiting_counts(db.read(), org_id, now).await?,
+    };
+    Ok((rows, total, waiting))
+}
+
+async fn list_inner(
+    db: &Db,
+    org_id: &str,
+    query: &MemberQuery,
+    waiting_at: Option<i64>,
+) -> anyhow::Result<(Vec<MemberRow>, u64, Option<(u64, u64)>)> {
     let backend = db.backend();
     // Previous walks back from its cursor; the page is then put in order
     // by the outer query.
@@ -332,13 +359,43 @@ pub async fn list(
     );
     // The stored counts answer only for the whole organization by role.
     let counted_by_triggers = query.search.is_none() && query.workspace.is_none();
+    let mut waiting = None;
     let (mut rows, total) = if counted_by_triggers {
-        let counted = person_columns(page)
-            .column_as(member_counts::total_expr(org_id, query.role), "total")
-            .into_model::<CountedRow>()
-            .all(db.read())
-            .await
-            .context("failed to load a page of members")?;
+        let mut select =
+            person_columns(page).column_as(member_counts::total_expr(org_id, query.role), "total");
+        if let Some(now) = waiting_at {
+            let (unaccepted, expired) = super::invitations::waiting_exprs(org_id, now);
+            select = select
+                .column_as(unaccepted, "unaccepted")
+                .column_as(expired, "expired");
+        }
+        let counted = if waiting_at.is_some() {
+            select
+                .into_model::<CountedWaitingRow>()
+                .all(db.read())
+                .await
+                .context("failed to load a page of members")?
+                .into_iter()
+                .map(|row| {
+                    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                    let expired = count(row.expired);
+                    waiting = Some((
+                        count(row.unaccepted.unwrap_or(0)).saturating_sub(expired),
+                        expired,
+                    ));
+                    CountedRow {
+                        member: row.member,
+                        total: row.total,
+                    }
+                })
+                .collect::<Vec<_>>()
+        } else {
+            select
+                .into_model::<CountedRow>()
+                .all(db.read())
+                .await
+                .context("failed to load a page of members")?
+        };
         let total = match counted.first() {
             Some(first) => u64::try_from(first.total).unwrap_or(0),
             // Past the last page: the total still has to be shown.
@@ -351,7 +408,7 @@ pub async fn list(
             .await
             .context("failed to count members")?;
         if total == 0 {
-            return Ok((Vec::new(), 0));
+            return Ok((Vec::new(), 0, None));
         }
         let rows = with_person(page)
             .all(db.read())
@@ -360,7 +417,18 @@ pub async fn list(
         (rows, total)
     };
     rows.retain(|row| row.org_id == org_id);
-    Ok((rows, total))
+    Ok((rows, total, waiting))
+}
+
+/// A member row with the total of the view and the organization's
+/// waiting invitations beside it.
+#[derive(FromQueryResult)]
+struct CountedWaitingRow {
+    #[sea_orm(nested)]
+    member: MemberRow,
+    total: i64,
+    unaccepted: Option<i64>,
+    expired: i64,
 }
 
 /// A member row with the total of the view beside it.

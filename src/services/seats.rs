@@ -7,13 +7,10 @@
 //! counted one after the other.
 
 use anyhow::Context;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::error::ServiceError;
 use crate::domain::role::OrgRole;
-use crate::entities::invitation::{self, StoredState};
 use crate::entities::{member_count, membership, organization};
 
 /// How many seats are taken, and how many the organization has.
@@ -51,22 +48,11 @@ pub async fn of<C: ConnectionTrait>(conn: &C, org_id: &str, now: i64) -> anyhow:
         .await
         .context("failed to count the members")?;
     let members = u64::try_from(members.iter().sum::<i64>()).unwrap_or(0);
-    let pending = pending(conn, org_id, now).await?;
+    let (pending, _) = super::invitations::waiting_counts(conn, org_id, now).await?;
     Ok(Seats {
         used: members + pending,
         limit,
     })
-}
-
-/// Pending invitations that have not expired.
-async fn pending<C: ConnectionTrait>(conn: &C, org_id: &str, now: i64) -> anyhow::Result<u64> {
-    invitation::Entity::find()
-        .filter(invitation::Column::OrgId.eq(org_id))
-        .filter(invitation::Column::State.eq(StoredState::Pending))
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .count(conn)
-        .await
-        .context("failed to count pending invitations")
 }
 
 /// Refuses, with how many seats are left and whom to ask, when the

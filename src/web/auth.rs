@@ -101,6 +101,7 @@ pub async fn signup(
             .collect(),
         None => Vec::new(),
     };
+    let mut refused_choice = false;
     let joining = match form.org.trim() {
         "" | "new" => None,
         choice => match choice
@@ -113,12 +114,13 @@ pub async fn signup(
                     "org",
                     "Choose one of the organizations offered, or create your own.",
                 );
+                refused_choice = true;
                 None
             }
         },
     };
     let asking = !offers.is_empty() && form.org.trim().is_empty();
-    let org_name = if joining.is_some() || asking {
+    let org_name = if joining.is_some() || asking || refused_choice {
         None
     } else {
         OrgName::parse(&form.org_name)

@@ -156,6 +156,7 @@ impl InvitationsQuery {
             state,
             search: (!search.is_empty()).then_some(search),
             page: super::render::offset_page(self.page)?,
+            known_total: None,
         })
     }
 }
@@ -469,6 +470,15 @@ impl ReturnTo {
     fn members(&self) -> bool {
         self.from == "members"
     }
+
+    /// The list to go back to once done.
+    fn list(&self, org_id: &str) -> String {
+        if self.members() {
+            format!("/orgs/{org_id}/members?status=pending")
+        } else {
+            format!("/orgs/{org_id}/invitations")
+        }
+    }
 }
 
 async fn answer(
@@ -498,11 +508,7 @@ async fn answer(
         });
     }
     session::flash(ctx.session(), "success", message);
-    Ok(see_other(&if from.members() {
-        format!("/orgs/{}/members?status=all", ctx.org.id)
-    } else {
-        format!("/orgs/{}/invitations", ctx.org.id)
-    }))
+    Ok(see_other(&from.list(&ctx.org.id)))
 }
 
 pub async fn resend(
@@ -557,11 +563,7 @@ pub async fn copy_link(
         &path.1,
     )
     .await?;
-    let back = if from.members() {
-        format!("/orgs/{}/members?status=pending", ctx.org.id)
-    } else {
-        format!("/orgs/{}/invitations", ctx.org.id)
-    };
+    let back = from.list(&ctx.org.id);
     page(&LinkPage {
         layout: Layout::org(&ctx, Section::Members, "Invitation link"),
         email: invitation.email,

@@ -299,8 +299,19 @@ pub async fn list(
         ),
     };
     let (mut rows, mut total) = (Vec::new(), 0);
+    // Those who see invitations get their counts in the page's round trip.
+    let mut counts = None;
     if matches!(status, Status::Active | Status::All) {
-        (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
+        if sees_invitations {
+            let (found, count, waiting) =
+                members::list_with_waiting(&state.db, &ctx.org.id, &query, now).await?;
+            (rows, total, counts) = (found, count, Some(waiting));
+        } else {
+            (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
+        }
+    }
+    if sees_invitations && counts.is_none() {
+        counts = Some(invitations::waiting_counts(state.db.read(), &ctx.org.id, now).await?);
     }
     let mut invitations = Vec::new();
     let mut invitation_total = 0;
@@ -320,6 +331,12 @@ pub async fn list(
                     state: Some(*state_filter),
                     search: query.search.clone(),
                     page: if status == Status::All { 1 } else { query.page },
+                    // Unsearched, the counts above are the totals.
+                    known_total: match (counts, &query.search, state_filter) {
+                        (Some((pending, _)), None, State::Pending) => Some(pending),
+                        (Some((_, expired)), None, State::Expired) => Some(expired),
+                        _ => None,
+                    },
                 },
             )
             .await?;
@@ -332,18 +349,26 @@ pub async fn list(
             }
         }
     }
-    let counts = if sees_invitations {
-        Some(invitations::waiting_counts(&state.db, &ctx.org.id, now).await?)
+    // Everyone with any access: the view's own total when it is unfiltered.
+    let unfiltered = status != Status::Pending
+        && status != Status::Expired
+        && query.search.is_none()
+        && query.role.is_none()
+        && query.workspace.is_none();
+    let everyone = if unfiltered && total > 0 {
+        total
+    } else if counts.is_some() || ctx.org.seat_limit.is_some() {
+        member_counts::total(&state.db, &ctx.org.id, None).await?
     } else {
-        None
+        0
     };
     let seats = match ctx.org.seat_limit {
         Some(limit) => {
-            let members = member_counts::total(&state.db, &ctx.org.id, None).await?;
+            let members = everyone;
             let pending = match counts {
                 Some((pending, _)) => pending,
                 None => {
-                    invitations::waiting_counts(&state.db, &ctx.org.id, now)
+                    invitations::waiting_counts(state.db.read(), &ctx.org.id, now)
                         .await?
                         .0
                 }
@@ -357,7 +382,7 @@ pub async fn list(
     };
     let tabs = match counts {
         Some((pending, expired)) => {
-            let active = member_counts::total(&state.db, &ctx.org.id, None).await?;
+            let active = everyone;
             Status::ALL
                 .iter()
                 .map(|&tab| StatusTab {
@@ -403,7 +428,8 @@ pub async fn list(
             view
         })
         .collect();
-    let mut select_all_href = page_href(&query, status, query.page, None);
+    // The same page, reached the same way, with every box ticked.
+    let mut select_all_href = page_href(&query, status, query.page, query.cursor.as_ref());
     select_all_href.push_str("&select=all");
     page(&MembersPage {
         layout: Layout::org(&ctx, Section::Members, "Members"),

@@ -230,7 +230,7 @@ async fn every_covered_action_writes_its_row_with_actor_target_and_change() {
     owner
         .post_form(
             &format!("/orgs/{org}/workspaces/{harbor}/transfer"),
-            &[("email", &heir_ws_email)],
+            &[("email", &heir_ws_email), ("password", PASSWORD)],
         )
         .await;
     checks.push((

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
 use roster::web::ROUTES;
 
-use crate::helpers::{Fixture, PASSWORD, TestApp, Who, spawn_app};
+use crate::helpers::{Fixture, PASSWORD, TestApp, Who, email, spawn_app};
 
 /// Expected statuses in the order of [`Who::ALL`]: anonymous, outsider,
 /// removed, guest, viewer, member, admin, owner.
@@ -45,6 +45,11 @@ fn expected(method: &str, path: &str) -> Option<Row> {
             [303, 422, 422, 422, 422, 422, 422, 422]
         }
         ("post", "/account/sign-out-everywhere") => [303; 8],
+        // Each person renames themself, or asks to move to an address of
+        // their own (with their password): the Account page follows.
+        ("post", "/account/name") | ("post", "/account/email") => [303; 8],
+        // The token here is no address-change link.
+        ("get", "/account/email/{token}") | ("post", "/account/email/{token}") => [410; 8],
         ("get", "/orgs/{org_id}") => [303, 404, 404, 303, 303, 303, 303, 303],
         ("get", "/orgs/{org_id}/members") | ("get", "/orgs/{org_id}/members/{member_id}") => {
             [303, 404, 404, 403, 200, 200, 200, 200]
@@ -57,6 +62,8 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         | ("post", "/orgs/{org_id}/members/{member_id}/remove") => {
             [303, 404, 404, 403, 403, 403, 303, 303]
         }
+        // The cell's fresh Member made a Viewer: the page of results.
+        ("post", "/orgs/{org_id}/members/bulk") => [303, 404, 404, 403, 403, 403, 200, 200],
         ("get", "/orgs/{org_id}/leave") => [303, 404, 404, 200, 200, 200, 200, 200],
         ("post", "/orgs/{org_id}/leave") => [303, 404, 404, 303, 303, 303, 303, 403],
         ("get", "/orgs/{org_id}/transfer") => [303, 404, 404, 403, 403, 403, 403, 200],
@@ -67,6 +74,10 @@ fn expected(method: &str, path: &str) -> Option<Row> {
             [303, 404, 404, 403, 403, 403, 303, 303]
         }
         ("get", "/orgs/{org_id}/invitations/{invitation_id}/cancel") => {
+            [303, 404, 404, 403, 403, 403, 200, 200]
+        }
+        // A new link for the cell's fresh invitation, shown on the page.
+        ("post", "/orgs/{org_id}/invitations/{invitation_id}/link") => {
             [303, 404, 404, 403, 403, 403, 200, 200]
         }
         // Without SMTP settings, as here, the Mailbox page exists.
@@ -189,11 +200,15 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         | ("get", "/auto-join/{org_id}")
         | ("get", "/account/verify")
         | ("get", "/account/password")
+        | ("get", "/account/name")
+        | ("get", "/account/email")
         | ("get", "/account/sign-out-everywhere")
         | ("get", "/orgs")
         | ("get", "/invitations/{token}/accept")
         | ("get", "/invitations/{token}/signup") => [303; 8],
         ("get", "/orgs/{org_id}/invitations/{invitation_id}/resend")
+        | ("get", "/orgs/{org_id}/invitations/{invitation_id}/link")
+        | ("get", "/orgs/{org_id}/members/bulk")
         | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/transfer")
         | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/delete")
         | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role")
@@ -221,11 +236,22 @@ fn expected(method: &str, path: &str) -> Option<Row> {
 fn body(
     path: &str,
     fixture: &Fixture,
+    target: &str,
     target_email: &str,
     workspace: &str,
     role_id: &str,
 ) -> Vec<(String, String)> {
+    // An address nobody has, of its own for each cell.
+    let moved = format!("moved-{target_email}");
     let pairs: Vec<(&str, &str)> = match path {
+        "/orgs/{org_id}/members/bulk" => vec![
+            ("action", "role"),
+            ("role", "viewer"),
+            ("member", target),
+            ("confirm", "yes"),
+        ],
+        "/account/name" => vec![("name", "Matrix Person")],
+        "/account/email" => vec![("email", &moved), ("password", PASSWORD)],
         // A name of its own for each cell (role names are unique).
         "/orgs/{org_id}/roles" | "/orgs/{org_id}/roles/{role_id}" => vec![
             ("name", target_email),
@@ -270,7 +296,9 @@ fn body(
         "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role" => {
             vec![("role", "viewer")]
         }
-        "/orgs/{org_id}/workspaces/{workspace_id}/transfer" => vec![("email", target_email)],
+        "/orgs/{org_id}/workspaces/{workspace_id}/transfer" => {
+            vec![("email", target_email), ("password", PASSWORD)]
+        }
         "/orgs/{org_id}/workspaces/{workspace_id}/delete" => vec![("confirm_title", "General")],
         // A title of its own for each cell (titles are unique).
         "/orgs/{org_id}/workspaces" | "/orgs/{org_id}/workspaces/{workspace_id}" => {
@@ -358,7 +386,14 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
         let response = if method == "get" {
             browser.get(&path).await
         } else {
-            let fields = body(pattern, &fixture, &target_email, &workspace, &role_id);
+            let fields = body(
+                pattern,
+                &fixture,
+                &target,
+                &target_email,
+                &workspace,
+                &role_id,
+            );
             let borrowed: Vec<(&str, &str)> = fields
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -447,6 +482,237 @@ async fn every_route_is_in_the_matrix() {
 #[tokio::test]
 async fn matrix_for_organization_member_routes() {
     check(|p| p.starts_with("/orgs/{org_id}/members")).await;
+}
+
+/// The Members page by status (`?status=`): the active list answers
+/// whoever the page answers; the lists with invitations (pending, expired,
+/// all), with their counts and their Resend, Cancel and Copy link buttons,
+/// are for those who manage members.
+#[tokio::test]
+async fn matrix_for_the_members_list_by_status() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let fixture = app.fixture().await;
+    let org = &fixture.org_id;
+    let (pending, _) = app.add_invitation(org, OrgRole::Member).await;
+    let (expired, _) = app.add_invitation(org, OrgRole::Member).await;
+    app.db
+        .write()
+        .execute_unprepared(&format!(
+            "UPDATE invitations SET expires_at = {} WHERE id = '{expired}'",
+            app.clock.now() - 60
+        ))
+        .await
+        .expect("expire an invitation");
+    let mut failures = Vec::new();
+    for (status, row) in [
+        ("active", [303, 404, 404, 403, 200, 200, 200, 200]),
+        // Lists with invitations are for those who see invitations (as
+        // the Invitations page is).
+        ("pending", [303, 404, 404, 403, 403, 403, 200, 200]),
+        ("expired", [303, 404, 404, 403, 403, 403, 200, 200]),
+        ("all", [303, 404, 404, 403, 403, 403, 200, 200]),
+    ] {
+        for (who, want) in Who::ALL.into_iter().zip(row) {
+            let path = format!("/orgs/{org}/members?status={status}");
+            let response = fixture.browser(who).get(&path).await;
+            let got = response.status().as_u16();
+            if got != want {
+                failures.push(format!("get {path} as {who:?}: expected {want}, got {got}"));
+            }
+            if got != 200 {
+                continue;
+            }
+            let page = response.text().await.expect("body");
+            let manages = matches!(who, Who::Admin | Who::Owner);
+            if manages {
+                for count in ["Pending (1)", "Expired (1)"] {
+                    if !page.contains(count) {
+                        failures.push(format!("get {path} as {who:?}: no {count:?}"));
+                    }
+                }
+                if !page.contains("aria-label=\"Status\"") {
+                    failures.push(format!("get {path} as {who:?}: no Status nav"));
+                }
+            }
+            for (id, listed) in [
+                (&pending, matches!(status, "pending" | "all")),
+                (&expired, matches!(status, "expired" | "all")),
+            ] {
+                let shown = page.contains(&format!("id=\"invitation-{id}\""));
+                let buttons = [
+                    format!("/orgs/{org}/invitations/{id}/resend"),
+                    format!("/orgs/{org}/invitations/{id}/cancel"),
+                    format!("/orgs/{org}/invitations/{id}/link"),
+                ];
+                if manages {
+                    if shown != listed {
+                        failures.push(format!(
+                            "get {path} as {who:?}: invitation {id} shown: {shown}, expected {listed}"
+                        ));
+                    }
+                    for button in buttons.iter().filter(|_| listed) {
+                        if !page.contains(button.as_str()) {
+                            failures.push(format!("get {path} as {who:?}: no {button}"));
+                        }
+                    }
+                } else {
+                    // A Viewer or Member sees no invitations (the
+                    // Invitations page is not theirs), let alone buttons.
+                    if shown {
+                        failures.push(format!("get {path} as {who:?}: invitation {id} shown"));
+                    }
+                    for button in &buttons {
+                        if page.contains(button.as_str()) {
+                            failures.push(format!("get {path} as {who:?}: a button {button}"));
+                        }
+                    }
+                    if page.contains("Pending (") || page.contains("Expired (") {
+                        failures.push(format!("get {path} as {who:?}: invitation counts shown"));
+                    }
+                }
+            }
+        }
+    }
+    // Any other status is a bad request.
+    for who in [Who::Viewer, Who::Member, Who::Admin, Who::Owner] {
+        for bad in ["status=lost", "status=PENDING"] {
+            let path = format!("/orgs/{org}/members?{bad}");
+            let got = fixture.browser(who).get(&path).await.status().as_u16();
+            if got != 400 {
+                failures.push(format!("get {path} as {who:?}: expected 400, got {got}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the Members page by status:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The new routes take no id of another organization: a new link for its
+/// invitation answers 404, and each bulk row naming its people or
+/// invitations is "Refused: not found" while the organization's own row
+/// still applies; nothing changes over there.
+#[tokio::test]
+async fn new_routes_refuse_ids_of_another_organization() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let (_, other) = app.signed_up("Oscar", &email("oscar"), "Elsewhere").await;
+    let (own, own_email) = app.add_member(&org, OrgRole::Member).await;
+    let (foreign, foreign_email) = app.add_member(&other, OrgRole::Member).await;
+    let (foreign_invitation, foreign_token) = app.add_invitation(&other, OrgRole::Member).await;
+    let invitation_sql = format!(
+        "SELECT state || ' ' || token_hash || ' ' || CAST(sent_at AS TEXT) || ' ' || \
+         CAST(expires_at AS TEXT) FROM invitations WHERE id = '{foreign_invitation}'"
+    );
+    let invitation_before = app.scalar_text(&invitation_sql).await;
+    assert!(invitation_before.contains(&roster::domain::token::hash(&foreign_token)));
+    let audit_sql = format!("SELECT COUNT(*) FROM audit_events WHERE org_id = '{other}'");
+    let audit_before = app.scalar(&audit_sql).await;
+    let mail_before = app.count("outbox").await;
+
+    let link = owner
+        .post_form(
+            &format!("/orgs/{org}/invitations/{foreign_invitation}/link"),
+            &[],
+        )
+        .await;
+    assert_eq!(link.status(), StatusCode::NOT_FOUND, "a new link");
+
+    for (action, field, id) in [
+        ("role", "member", &foreign),
+        ("remove", "member", &foreign),
+        ("resend", "invitation", &foreign_invitation),
+        ("cancel", "invitation", &foreign_invitation),
+    ] {
+        let response = owner
+            .post_form(
+                &format!("/orgs/{org}/members/bulk"),
+                &[
+                    ("action", action),
+                    ("role", "viewer"),
+                    (field, id),
+                    ("confirm", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "bulk {action}");
+        let rows = result_rows(&response.text().await.expect("body"));
+        assert_eq!(rows.len(), 1, "bulk {action}: {rows:?}");
+        assert!(
+            rows[0].to_lowercase().contains("refused: not found"),
+            "bulk {action}: {rows:?}"
+        );
+    }
+    // With a row of the organization's own: that one applies.
+    let response = owner
+        .post_form(
+            &format!("/orgs/{org}/members/bulk"),
+            &[
+                ("action", "role"),
+                ("role", "viewer"),
+                ("member", &foreign),
+                ("member", &own),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "bulk role, mixed");
+    let rows = result_rows(&response.text().await.expect("body"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        if row.contains(&own_email) {
+            assert!(row.contains("Done") && !row.contains("Refused"), "{row}");
+        } else {
+            assert!(row.to_lowercase().contains("refused: not found"), "{row}");
+            assert!(!row.contains("Done"), "{row}");
+        }
+    }
+    assert!(rows.iter().any(|r| r.contains(&own_email)), "{rows:?}");
+    assert_eq!(
+        app.role_of(&org, &own_email).await.as_deref(),
+        Some("viewer")
+    );
+
+    assert_eq!(
+        app.role_of(&other, &foreign_email).await.as_deref(),
+        Some("member")
+    );
+    assert_eq!(app.scalar_text(&invitation_sql).await, invitation_before);
+    assert_eq!(app.scalar(&audit_sql).await, audit_before);
+    assert_eq!(app.count("outbox").await, mail_before, "no mail sent");
+}
+
+/// The rows of a bulk action's result table, as text (tags dropped,
+/// spaces collapsed).
+fn result_rows(page: &str) -> Vec<String> {
+    let Some(body) = page
+        .split("<tbody>")
+        .nth(1)
+        .and_then(|rest| rest.split("</tbody>").next())
+    else {
+        return Vec::new();
+    };
+    body.split("</tr>")
+        .filter(|row| row.contains("<tr"))
+        .map(|row| {
+            let mut text = String::new();
+            let mut in_tag = false;
+            for c in row.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    _ if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
 }
 
 #[tokio::test]

@@ -229,7 +229,7 @@ async fn every_address_a_form_posts_to_answers_a_get_with_its_form() {
         ),
         (
             format!("/orgs/{org}/workspaces/{general}/transfer"),
-            vec![("email", "nobody@example.com")],
+            vec![("email", "nobody@example.com"), ("password", PASSWORD)],
             "Transfer ownership",
         ),
     ] {

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
 
-use crate::helpers::{TestApp, email, location, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, email, location, spawn_app};
 
 const PRODUCT_TAKEN: &str = "This workspace already has a product with this name.";
 const TITLE_TAKEN: &str = "Another workspace of this organization has this title.";
@@ -333,7 +333,7 @@ async fn a_guest_cannot_tell_members_from_strangers_by_transferring_a_workspace(
     let transferred = owner
         .post_form(
             &format!("/orgs/{org}/workspaces/{store}/transfer"),
-            &[("email", &guest_email)],
+            &[("email", &guest_email), ("password", PASSWORD)],
         )
         .await;
     assert_eq!(transferred.status(), StatusCode::SEE_OTHER);
@@ -341,10 +341,14 @@ async fn a_guest_cannot_tell_members_from_strangers_by_transferring_a_workspace(
     let stranger = email("stranger");
     let path = format!("/orgs/{org}/workspaces/{store}/transfer");
 
-    let member_answer = guest.post_form(&path, &[("email", &member_email)]).await;
+    let member_answer = guest
+        .post_form(&path, &[("email", &member_email), ("password", PASSWORD)])
+        .await;
     let member_status = member_answer.status();
     let member_body = member_answer.text().await.expect("body");
-    let stranger_answer = guest.post_form(&path, &[("email", &stranger)]).await;
+    let stranger_answer = guest
+        .post_form(&path, &[("email", &stranger), ("password", PASSWORD)])
+        .await;
     let stranger_status = stranger_answer.status();
     let stranger_body = stranger_answer.text().await.expect("body");
     assert_eq!(member_status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -363,7 +367,9 @@ async fn a_guest_cannot_tell_members_from_strangers_by_transferring_a_workspace(
     );
 
     // The organization's Owner sees every member and still transfers.
-    let moved = owner.post_form(&path, &[("email", &member_email)]).await;
+    let moved = owner
+        .post_form(&path, &[("email", &member_email), ("password", PASSWORD)])
+        .await;
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.scalar_text(&format!(

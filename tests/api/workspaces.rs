@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
 
-use crate::helpers::{TestApp, email, location, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, email, location, spawn_app};
 
 #[tokio::test]
 async fn admins_create_workspaces_with_titles_unique_in_the_organization() {
@@ -517,9 +517,58 @@ async fn ownership_moves_by_transfer_and_stays_single_under_concurrent_transfers
         ))
         .await;
     let transfer = format!("/orgs/{org}/workspaces/{store}/transfer");
+    let owner_of_store = || {
+        let app = &app;
+        let store = store.clone();
+        async move {
+            app.scalar_text(&format!(
+                "SELECT u.email_normalized FROM workspace_members wm JOIN users u ON u.id = wm.user_id \
+                 WHERE wm.workspace_id = '{store}' AND wm.role = 'owner'"
+            ))
+            .await
+        }
+    };
+
+    // The workspace Owner's password confirms a transfer: wrong or
+    // missing, nothing changes.
+    for fields in [
+        vec![
+            ("email", m1.as_str()),
+            ("password", "not the password at all"),
+        ],
+        vec![("email", m1.as_str()), ("password", "")],
+        vec![("email", m1.as_str())],
+    ] {
+        let refused = admin.post_form(&transfer, &fields).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{fields:?}"
+        );
+        assert!(
+            refused
+                .text()
+                .await
+                .expect("body")
+                .contains("Your password is not correct."),
+            "{fields:?}"
+        );
+        assert_eq!(owner_of_store().await, admin_email.to_lowercase());
+    }
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'workspace.ownership_transferred'"
+        )
+        .await,
+        0,
+        "nothing was transferred"
+    );
 
     let unknown = admin
-        .post_form(&transfer, &[("email", "nobody@example.test")])
+        .post_form(
+            &transfer,
+            &[("email", "nobody@example.test"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -530,7 +579,9 @@ async fn ownership_moves_by_transfer_and_stays_single_under_concurrent_transfers
             .contains("Nobody in this organization has that email address.")
     );
     // The organization's Owner may transfer any workspace.
-    let moved = owner.post_form(&transfer, &[("email", &m1)]).await;
+    let moved = owner
+        .post_form(&transfer, &[("email", &m1), ("password", PASSWORD)])
+        .await;
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     let role_of = |address: String| {
         let app = &app;
@@ -551,12 +602,17 @@ async fn ownership_moves_by_transfer_and_stays_single_under_concurrent_transfers
         "the old Owner stays Admin"
     );
     // The old Owner, now only an Admin here, may not transfer it.
-    let refused = admin.post_form(&transfer, &[("email", &admin_email)]).await;
+    let refused = admin
+        .post_form(
+            &transfer,
+            &[("email", &admin_email), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     // Two transfers at once: one wins, no 500, one Owner.
-    let to_m2 = [("email", m2.as_str())];
-    let to_admin = [("email", admin_email.as_str())];
+    let to_m2 = [("email", m2.as_str()), ("password", PASSWORD)];
+    let to_admin = [("email", admin_email.as_str()), ("password", PASSWORD)];
     let (a, b) = tokio::join!(
         owner.post_form(&transfer, &to_m2),
         owner.post_form(&transfer, &to_admin),

@@ -91,6 +91,7 @@ pub async fn list(
         state,
         search,
         page,
+        known_total: None,
     };
     let (rows, total) =
         invitations::list(&ctx.state.db, &ctx.state.clock, ctx.org_id(), &query).await?;
