@@ -457,7 +457,7 @@ pub async fn auto_join(
     crate::db::lock_orgs(&txn, &[&org.id]).await?;
     let joined = super::memberships::insert(&txn, &org.id, &user, role, now, 0).await;
     super::unique_or(joined, AutoJoinError::AlreadyMember)?;
-    match super::seats::require_within(&txn, &org.id, 1, now).await {
+    match super::seats::require_within_for_joiner(&txn, &org.id, now).await {
         Ok(()) => {}
         Err(ServiceError::NoSeats(message)) => return Err(AutoJoinError::NoSeats(message)),
         Err(err) => return Err(AutoJoinError::Unexpected(anyhow::anyhow!(err))),

@@ -10,7 +10,7 @@
 use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
@@ -693,6 +693,7 @@ pub async fn fresh_link(
         )
         .await?;
     authorize_on(&txn, acting, &existing).await?;
+    require_confirmed(&txn, acting).await?;
     if existing.state != StoredState::Pending {
         return Err(ServiceError::Conflict(
             "Only a pending or expired invitation has a link to copy.",
@@ -771,7 +772,6 @@ pub async fn waiting_counts<C: ConnectionTrait>(
 /// something else too: the unaccepted invitations (pending or expired;
 /// NULL before the organization's first) and the expired ones.
 pub(crate) fn waiting_exprs(org_id: &str, now: i64) -> (Expr, Expr) {
-    use sea_orm::ExprTrait;
     use sea_orm::sea_query::{Alias, Query, QueryStatementBuilder};
     let mut unaccepted = Query::select();
     unaccepted
@@ -933,13 +933,10 @@ pub async fn list(
             // a page, instead of sorting every waiting invitation.
             State::Pending => select
                 .filter(invitation::Column::State.eq(StoredState::Pending))
-                .filter(Expr::cust_with_values("+invitations.expires_at > ?", [now])),
+                .filter(unindexed_expiry().gt(now)),
             State::Expired => select
                 .filter(invitation::Column::State.eq(StoredState::Pending))
-                .filter(Expr::cust_with_values(
-                    "+invitations.expires_at <= ?",
-                    [now],
-                )),
+                .filter(unindexed_expiry().lte(now)),
             State::Accepted => select.filter(invitation::Column::State.eq(StoredState::Accepted)),
             State::Revoked => select.filter(invitation::Column::State.eq(StoredState::Revoked)),
         };
@@ -993,6 +990,11 @@ pub async fn list(
             .collect(),
         total,
     ))
+}
+
+/// `+invitations.expires_at`: the expiry as a value no index answers.
+fn unindexed_expiry() -> Expr {
+    Expr::cust("+invitations.expires_at")
 }
 
 /// One invitation of the organization with its delivery state.
@@ -1131,7 +1133,7 @@ pub async fn accept(
     join_workspace(&txn, &invitation, &person, now).await?;
     // The invitation's seat passes to the member; a limit lowered since
     // it was sent can still leave no seat.
-    match super::seats::require_within(&txn, &invitation.org_id, 0, now).await {
+    match super::seats::require_within_for_joiner(&txn, &invitation.org_id, now).await {
         Ok(()) => {}
         Err(ServiceError::NoSeats(message)) => return Err(AcceptError::NoSeats(message)),
         Err(err) => return Err(AcceptError::Unexpected(anyhow::anyhow!(err))),

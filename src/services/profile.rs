@@ -9,7 +9,9 @@
 
 use anyhow::Context;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 
 use super::accounts::{self, Checked};
 use super::audit::{self, Actor, AuditAction, Entry};
@@ -18,11 +20,13 @@ use crate::db::Db;
 use crate::domain::email::EmailAddress;
 use crate::domain::names::PersonName;
 use crate::domain::token;
-use crate::entities::{email_change, membership, user};
+use crate::entities::{account_token, email_change, membership, user};
 use crate::mail::{outbox, templates};
 
 /// How long a confirmation link works.
 pub const CONFIRM_SECS: i64 = 24 * 3600;
+/// Address changes one person may ask for in 24 hours.
+pub const MAX_REQUESTS_PER_DAY: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmailChangeError {
@@ -34,6 +38,11 @@ pub enum EmailChangeError {
     Same,
     #[error("This address belongs to another account.")]
     Taken,
+    #[error(
+        "You asked for several address changes in the last day. Use the link we sent, or try \
+         again tomorrow."
+    )]
+    TooManyRequests,
     /// The link is unknown, used or expired.
     #[error("This link is not valid: it was used already, expired, or replaced by a newer one.")]
     Invalid,
@@ -153,6 +162,15 @@ pub async fn request_email_change(
     if taken(&txn, new.normalized()).await? {
         return Err(EmailChangeError::Taken);
     }
+    // Each request mails an address the person typed: a few a day.
+    let recent = email_change::Entity::find()
+        .filter(email_change::Column::UserId.eq(user.id.as_str()))
+        .filter(email_change::Column::CreatedAt.gt(now - 24 * 3600))
+        .count(&txn)
+        .await?;
+    if recent >= MAX_REQUESTS_PER_DAY {
+        return Err(EmailChangeError::TooManyRequests);
+    }
     // One request at a time: an older link stops working.
     email_change::Entity::update_many()
         .col_expr(email_change::Column::UsedAt, Expr::value(Some(now)))
@@ -269,6 +287,14 @@ pub async fn confirm_email_change(
             Expr::value(change.new_email_normalized.as_str()),
         )
         .filter(membership::Column::UserId.eq(before.id.as_str()))
+        .exec(&txn)
+        .await?;
+    // Links sent to the old address (a password reset, a confirmation)
+    // stop working: that mailbox no longer speaks for the account.
+    account_token::Entity::update_many()
+        .col_expr(account_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(account_token::Column::UserId.eq(before.id.as_str()))
+        .filter(account_token::Column::UsedAt.is_null())
         .exec(&txn)
         .await?;
     record_own(

@@ -77,6 +77,25 @@ pub async fn require_within<C: ConnectionTrait>(
     Err(ServiceError::NoSeats(refusal(before, limit, added, &owner)))
 }
 
+/// [`require_within`] for someone joining (accepting an invitation,
+/// auto-join), who can free no seat: the refusal tells them whom to ask.
+pub async fn require_within_for_joiner<C: ConnectionTrait>(
+    conn: &C,
+    org_id: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let seats = of(conn, org_id, now).await?;
+    match seats.limit {
+        Some(limit) if seats.used > limit => Err(ServiceError::NoSeats(
+            "This organization has no seat free for you at the moment. Ask the person who \
+             invited you, or the organization's Owner, to free a seat; your link or offer \
+             stays valid until then."
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The message of a refusal.
 pub fn refusal(used: u64, limit: u64, wanted: u64, owner: &str) -> String {
     let left = limit.saturating_sub(used);

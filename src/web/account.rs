@@ -146,6 +146,10 @@ pub async fn change_email(
             Err(err @ (EmailChangeError::Same | EmailChangeError::Taken)) => {
                 errors.add("email", err.to_string())
             }
+            Err(err @ EmailChangeError::TooManyRequests) => {
+                status = StatusCode::TOO_MANY_REQUESTS;
+                errors.add("email", err.to_string())
+            }
             Err(EmailChangeError::Invalid) => errors.add("email", "Try again."),
             Err(EmailChangeError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
         },

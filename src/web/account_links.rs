@@ -275,7 +275,14 @@ pub async fn verify(
                 ));
             }
             Err(AutoJoinError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
-            Err(_) => message.push_str(
+            Err(AutoJoinError::AlreadyMember) => {
+                message.push_str(" You are already a member of the organization you chose.")
+            }
+            Err(AutoJoinError::NotVerified) => message.push_str(
+                " Your address changed since you signed up, so the organization you chose \
+                 was not joined; its offer is on your account page if it welcomes your address.",
+            ),
+            Err(AutoJoinError::NotOffered) => message.push_str(
                 " The organization you chose no longer welcomes your address; \
                  you can create your own organization.",
             ),

@@ -433,6 +433,10 @@ pub async fn send(
             errors.add("emails", err.to_string());
             (StatusCode::FORBIDDEN, Vec::new(), form)
         }
+        Err(err @ ServiceError::NoSeats(_)) => {
+            errors.add("emails", err.to_string());
+            (StatusCode::CONFLICT, Vec::new(), form)
+        }
         Err(err) => return Err(err.into()),
     };
     render_page(

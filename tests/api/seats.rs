@@ -123,6 +123,18 @@ fn seats_text(page: &str) -> String {
 
 /// Asserts a refusal for want of seats: it says how many are left and
 /// whom to ask.
+/// Someone joining cannot free a seat: they are told whom to ask.
+fn assert_joiner_told_no_seat(page: &str) {
+    assert!(
+        page.contains("no seat free for you"),
+        "says there is no seat: {page}"
+    );
+    assert!(
+        page.contains("Ask the person who invited you"),
+        "says whom to ask: {page}"
+    );
+}
+
 fn assert_no_seats_message(page: &str) {
     assert!(page.contains("seats left"), "says the seats left: {page}");
     assert!(page.contains("ask the Owner"), "says whom to ask: {page}");
@@ -274,12 +286,12 @@ async fn a_link_accepted_after_the_limit_was_lowered_is_refused_and_joins_nobody
         )
         .await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
-    assert_no_seats_message(&refused.text().await.expect("body"));
+    assert_joiner_told_no_seat(&refused.text().await.expect("body"));
     assert_eq!(app.role_of(&org, "alice@example.test").await, None);
 
     let refused = carol.post_form(&format!("{carol_link}/accept"), &[]).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
-    assert_no_seats_message(&refused.text().await.expect("body"));
+    assert_joiner_told_no_seat(&refused.text().await.expect("body"));
     assert_eq!(app.role_of(&org, &carol_address).await, None);
     assert_eq!(pending_of(&app, &org).await, 2, "both still pending");
     assert_eq!(audit_rows(&app, &org, "invitation.accepted").await, 0);
@@ -330,7 +342,7 @@ async fn auto_join_is_refused_when_no_seat_is_left() {
     set_limit(&app, &org, Some(1)).await;
     let refused = bea.post_form(&format!("/auto-join/{org}"), &[]).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
-    assert_no_seats_message(&refused.text().await.expect("body"));
+    assert_joiner_told_no_seat(&refused.text().await.expect("body"));
     assert_eq!(app.role_of(&org, &bea_address).await, None);
     assert_eq!(audit_rows(&app, &org, "member.auto_joined").await, 0);
     app.assert_counts_match(&org).await;

@@ -281,8 +281,8 @@ async fn without_a_seat_left_the_link_says_so_and_a_new_organization_is_open() {
     let (_, status, page) = follow(&bea, &next).await;
     assert_eq!(status, StatusCode::OK);
     let flash = flash_of(&page);
-    assert!(flash.contains("seats left"), "{page}");
-    assert!(flash.contains("ask the Owner"), "{flash}");
+    assert!(flash.contains("no seat free for you"), "{page}");
+    assert!(flash.contains("Ask the person who invited you"), "{flash}");
     let (status, new_org) = bea.get_html("/orgs/new").await;
     assert_eq!(status, StatusCode::OK);
     assert!(new_org.contains("action=\"/orgs\""));
