@@ -380,3 +380,75 @@ async fn a_pending_change_blocks_nobody_and_loses_to_an_account_made_meanwhile()
     assert_eq!(sign_in_status(&app, &old).await, StatusCode::SEE_OTHER);
     assert_eq!(audited(&app, "account.email_changed").await, 0);
 }
+
+#[tokio::test]
+async fn address_changes_are_limited_to_five_a_day() {
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let sam_email = email("sam");
+    let (sam, _) = app.signed_up("Sam Stone", &sam_email, "Sam Co").await;
+    for n in 1..=5 {
+        let asked = ask_for_email_change(&sam, &email(&format!("sam-{n}")), PASSWORD).await;
+        assert_eq!(asked.status(), StatusCode::SEE_OTHER, "request {n}");
+    }
+    let sixth = email("sam-6");
+    let refused = ask_for_email_change(&sam, &sixth, PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let page = refused.text().await.expect("body");
+    assert!(page.contains("several address changes"), "{page}");
+    assert_eq!(mail_to(&app, &sixth).await, 0, "nothing sent to the sixth");
+    assert_eq!(audited(&app, "account.email_change_requested").await, 5);
+
+    // A day later (signed in again: the session has ended) the person may
+    // ask again.
+    app.clock.advance(24 * 3600 + 1);
+    let sam = app.new_browser();
+    let signed_in = sam.sign_in(&sam_email, PASSWORD).await;
+    let status = signed_in.status();
+    let body = signed_in.text().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::SEE_OTHER, "{}", main_of(&body));
+    let asked = ask_for_email_change(&sam, &sixth, PASSWORD).await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(mail_to(&app, &sixth).await, 1);
+}
+
+#[tokio::test]
+async fn a_confirmed_change_ends_the_links_sent_to_the_old_address() {
+    let app = spawn_app().await;
+    let old = email("tess");
+    let new = email("tess-new");
+    let (tess, _) = app.signed_up("Tess Ryan", &old, "Tess Co").await;
+    app.new_browser()
+        .post_form("/password/forgot", &[("email", old.as_str())])
+        .await;
+    let reset = app.outbox_link(&old, "/password/reset/").await;
+    let (status, _) = app.new_browser().get_html(&reset).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the reset link works before the change"
+    );
+
+    let asked = ask_for_email_change(&tess, &new, PASSWORD).await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let link = app.outbox_link(&new, "/account/email/").await;
+    let confirmed = tess.post_form(&link, &[]).await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.user(&new).await.email, new);
+
+    // The old mailbox no longer speaks for the account.
+    let (status, _) = app.new_browser().get_html(&reset).await;
+    assert_eq!(status, StatusCode::GONE, "the old reset link is dead");
+    let stolen = app
+        .new_browser()
+        .post_form(
+            &reset,
+            &[
+                ("new_password", "another long passphrase 42"),
+                ("confirm_password", "another long passphrase 42"),
+            ],
+        )
+        .await;
+    assert_eq!(stolen.status(), StatusCode::GONE);
+    assert_eq!(sign_in_status(&app, &new).await, StatusCode::SEE_OTHER);
+}
