@@ -1057,3 +1057,45 @@ impl TestApp {
         }
     }
 }
+
+/// The id of the newest invitation of `org` to `address`.
+pub async fn invitation_id(app: &TestApp, org: &str, address: &str) -> String {
+    app.scalar_text(&format!(
+        "SELECT id FROM invitations WHERE org_id = '{org}' AND email_normalized = '{}' \
+         ORDER BY created_at DESC",
+        address.to_lowercase()
+    ))
+    .await
+}
+
+/// A fresh browser signed in as `address` (after the clock moved on and
+/// an earlier session ended, too).
+pub async fn signed_in(app: &TestApp, address: &str) -> Browser {
+    let browser = app.new_browser();
+    let response = browser.sign_in(address, PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in as {address}"
+    );
+    browser
+}
+
+/// The text a person reads in an HTML fragment: tags dropped (each as a
+/// space), whitespace collapsed.
+pub fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -9,7 +9,9 @@ use roster::mail::Mailer;
 use roster::services::invitations::VALID_SECS;
 use sea_orm::ConnectionTrait;
 
-use crate::helpers::{PASSWORD, TestApp, email, location, smtp_to, spawn_app, spawn_app_with};
+use crate::helpers::{
+    PASSWORD, TestApp, email, invitation_id, location, smtp_to, spawn_app, spawn_app_with,
+};
 use crate::smtp::SmtpSink;
 
 async fn app_with_sink() -> (TestApp, SmtpSink) {
@@ -33,16 +35,6 @@ async fn invite(
         .await;
     let status = response.status();
     (status, response.text().await.expect("body"))
-}
-
-/// The invitation's id, from its row on the Invitations page.
-async fn invitation_id(app: &TestApp, org: &str, address: &str) -> String {
-    app.scalar_text(&format!(
-        "SELECT id FROM invitations WHERE org_id = '{org}' AND email_normalized = '{}' \
-         ORDER BY created_at DESC",
-        address.to_lowercase()
-    ))
-    .await
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@ use reqwest::StatusCode;
 use roster::domain::role::OrgRole;
 use roster::services::invitations::VALID_SECS;
 
-use crate::helpers::{Browser, PASSWORD, TestApp, email, spawn_app};
+use crate::helpers::{
+    Browser, PASSWORD, TestApp, email, invitation_id, signed_in, spawn_app, text_of,
+};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -22,14 +24,6 @@ async fn invite(browser: &Browser, org: &str, emails: &str, role: &str) {
     assert_eq!(response.status(), StatusCode::OK, "invited {emails}");
 }
 
-async fn invitation_id(app: &TestApp, org: &str, address: &str) -> String {
-    app.scalar_text(&format!(
-        "SELECT id FROM invitations WHERE org_id = '{org}' AND email_normalized = '{}'",
-        address.to_lowercase()
-    ))
-    .await
-}
-
 /// Invitation messages in the outbox for `address`.
 async fn mail_to(app: &TestApp, address: &str) -> i64 {
     app.scalar(&format!(
@@ -37,36 +31,6 @@ async fn mail_to(app: &TestApp, address: &str) -> i64 {
         address.to_lowercase()
     ))
     .await
-}
-
-async fn signed_in(app: &TestApp, address: &str) -> Browser {
-    let browser = app.new_browser();
-    let response = browser.sign_in(address, PASSWORD).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "sign-in as {address}"
-    );
-    browser
-}
-
-/// The text a person reads in an HTML fragment: tags dropped, whitespace
-/// collapsed.
-fn text_of(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                out.push(' ');
-            }
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The text of the Status nav.

@@ -14,7 +14,10 @@ use roster::services::seats::{self, Seats};
 use serde_json::{Value, json};
 
 use super::domain_proof::{app_with_dns, prove, save_domains};
-use crate::helpers::{Browser, PASSWORD, TestApp, email, location, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Browser, PASSWORD, TestApp, email, invitation_id, location, signed_in, spawn_app,
+    spawn_app_with, text_of,
+};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -66,46 +69,6 @@ async fn audit_rows(app: &TestApp, org: &str, action: &str) -> i64 {
         "SELECT COUNT(*) FROM audit_events WHERE org_id = '{org}' AND action = '{action}'"
     ))
     .await
-}
-
-async fn invitation_id(app: &TestApp, org: &str, address: &str) -> String {
-    app.scalar_text(&format!(
-        "SELECT id FROM invitations WHERE org_id = '{org}' AND email_normalized = '{}'",
-        address.to_lowercase()
-    ))
-    .await
-}
-
-/// A fresh browser signed in as `address` (after the clock moved on and
-/// the earlier session ended).
-async fn signed_in(app: &TestApp, address: &str) -> Browser {
-    let browser = app.new_browser();
-    let response = browser.sign_in(address, PASSWORD).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "sign-in as {address}"
-    );
-    browser
-}
-
-/// The text a person reads in an HTML fragment: tags dropped, whitespace
-/// collapsed.
-fn text_of(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                out.push(' ');
-            }
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The text of the element with `id` (and a little after it).
