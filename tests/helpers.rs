@@ -362,6 +362,7 @@ impl TestApp {
             created_at: Set(self.clock.now()),
             last_active_at: Set(None),
             join_org_id: Set(None),
+            two_factor_at: Set(None),
         }
         .insert(self.db.write())
         .await
@@ -876,6 +877,12 @@ impl Browser {
             return token;
         }
         let (_, body) = self.get_html("/account").await;
+        if let Some(token) = csrf_in(&body) {
+            return token;
+        }
+        // A session ended elsewhere: the cookie still claimed it (so the
+        // sign-in page sent it home), and asking for a page cleared it.
+        let (_, body) = self.get_html("/signin").await;
         csrf_in(&body).expect("a page with a CSRF token")
     }
 

@@ -20,6 +20,7 @@ mod m20261202_000010_domain_verification;
 mod m20261204_000011_api_keys;
 mod m20261205_000012_custom_roles;
 mod m20261205_000013_members_page;
+mod m20261205_000014_security;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_api_keys::Migration),
             Box::new(m20261205_000012_custom_roles::Migration),
             Box::new(m20261205_000013_members_page::Migration),
+            Box::new(m20261205_000014_security::Migration),
         ]
     }
 }

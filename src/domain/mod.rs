@@ -13,4 +13,6 @@ pub mod policy;
 pub mod product;
 pub mod role;
 pub mod token;
+pub mod totp;
+pub mod user_agent;
 pub mod workspace;

@@ -14,6 +14,14 @@ pub struct Model {
     /// The most seats (members and pending invitations) the operator
     /// allows; `None` for no limit.
     pub seat_limit: Option<i64>,
+    /// When the Owner or an Admin began requiring two-factor sign-in.
+    pub two_factor_required_at: Option<i64>,
+    /// Days members have to set two-factor up once it is required.
+    pub two_factor_grace_days: i32,
+    /// An idle timeout stricter than the server's, for every member.
+    pub session_idle_minutes: Option<i32>,
+    /// A session lifetime stricter than the server's, for every member.
+    pub session_lifetime_hours: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     /// The organization the person chose at sign-up to join once their
     /// address is confirmed.
     pub join_org_id: Option<String>,
+    /// When two-factor sign-in was turned on; `None` while it is off.
+    pub two_factor_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,12 @@ pub struct Model {
     pub id: String,
     pub user_id: String,
     pub created_at: i64,
+    /// The address the session signed in from.
+    pub address: Option<String>,
+    /// The browser's User-Agent at sign-in.
+    pub user_agent: Option<String>,
+    /// When the session was last used, to the minute.
+    pub last_seen_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

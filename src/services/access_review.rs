@@ -14,7 +14,7 @@ use super::members::MemberRow;
 use super::product_access::{self, Summary};
 use crate::db::Db;
 use crate::domain::workspace::WorkspaceRole;
-use crate::entities::{membership, workspace, workspace_member};
+use crate::entities::{membership, user, workspace, workspace_member};
 
 pub const PER_PAGE: u64 = 50;
 pub const DEFAULT_DAYS: u32 = 90;
@@ -26,6 +26,8 @@ pub struct ReviewQuery {
     pub days: u32,
     /// Only the flagged ones.
     pub only_inactive: bool,
+    /// Only people with (`true`) or without (`false`) two-factor sign-in.
+    pub two_factor: Option<bool>,
     /// 1-based.
     pub page: u64,
 }
@@ -48,11 +50,23 @@ pub fn cutoff(now: i64, days: u32) -> i64 {
 fn members_in(
     org_id: &str,
     only_inactive_before: Option<i64>,
+    two_factor: Option<bool>,
 ) -> sea_orm::Select<membership::Entity> {
     // Everyone with any access, workspace guests included.
     let mut select = membership::Entity::find().filter(membership::Column::OrgId.eq(org_id));
     if let Some(cutoff) = only_inactive_before {
         select = select.filter(membership::Column::LastActiveAt.lt(cutoff));
+    }
+    if let Some(on) = two_factor {
+        let mut with = Query::select();
+        with.column(user::Column::Id)
+            .from(user::Entity)
+            .and_where(user::Column::TwoFactorAt.is_not_null());
+        select = select.filter(if on {
+            membership::Column::UserId.in_subquery(with)
+        } else {
+            membership::Column::UserId.not_in_subquery(with)
+        });
     }
     select
 }
@@ -69,14 +83,19 @@ pub async fn page(
     let filter = query.only_inactive.then_some(before);
     // Every member: the counts the triggers keep.
     let everyone = super::member_counts::total(db, org_id, None).await?;
-    let total = match filter {
-        Some(before) => inactive_total(db, org_id, before, everyone).await?,
-        None => everyone,
+    let total = match (filter, query.two_factor) {
+        (_, Some(_)) => members_in(org_id, filter, query.two_factor)
+            .count(db.read())
+            .await
+            .context("failed to count members for review")?,
+        (Some(before), None) => inactive_total(db, org_id, before, everyone).await?,
+        (None, None) => everyone,
     };
     let members = rows(
         db,
         org_id,
         filter,
+        query.two_factor,
         query.page.saturating_sub(1).saturating_mul(PER_PAGE),
         None,
         PER_PAGE,
@@ -95,7 +114,7 @@ const ACTIVE_COUNT_CAP: u64 = 20_000;
 /// subtracting from the stored total reads far fewer index entries; past
 /// the cap the inactive ones are counted directly.
 async fn inactive_total(db: &Db, org_id: &str, before: i64, everyone: u64) -> anyhow::Result<u64> {
-    let active = members_in(org_id, None)
+    let active = members_in(org_id, None, None)
         .filter(membership::Column::LastActiveAt.gte(before))
         .select_only()
         .column(membership::Column::Id)
@@ -118,7 +137,7 @@ async fn inactive_total(db: &Db, org_id: &str, before: i64, everyone: u64) -> an
     if active < ACTIVE_COUNT_CAP {
         return Ok(everyone.saturating_sub(active));
     }
-    members_in(org_id, Some(before))
+    members_in(org_id, Some(before), None)
         .count(db.read())
         .await
         .context("failed to count inactive members")
@@ -137,11 +156,12 @@ pub async fn rows(
     db: &Db,
     org_id: &str,
     only_inactive_before: Option<i64>,
+    two_factor: Option<bool>,
     offset: u64,
     after: Option<&After>,
     limit: u64,
 ) -> anyhow::Result<Vec<MemberRow>> {
-    let mut select = members_in(org_id, only_inactive_before);
+    let mut select = members_in(org_id, only_inactive_before, two_factor);
     if let Some(after) = after {
         select = select.filter(
             Expr::tuple([

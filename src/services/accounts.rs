@@ -6,7 +6,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::account_links::{self, AccountLink};
-use super::audit::Actor;
+use super::audit::{Actor, AuditAction};
+use super::security_log::{self, Origin};
 use super::{blocking, is_unique_violation, new_id, orgs, rate_limit};
 use crate::clock::Clock;
 use crate::db::Db;
@@ -60,13 +61,19 @@ async fn checked_password(
     stored: Option<String>,
     attempt: &str,
     address: Option<&str>,
+    second_factor_follows: bool,
 ) -> anyhow::Result<Checked> {
     let Some(reservation) = rate_limit::reserve(db, account, address, now).await? else {
         return Ok(Checked::RateLimited);
     };
     let attempt = attempt.to_string();
     let matched = blocking(move || password::verify(&attempt, stored.as_deref())).await?;
-    if matched {
+    if matched && second_factor_follows {
+        // The account's failures stand until the code is right too: a
+        // right password must not buy more guesses at the code.
+        rate_limit::took_back(db, reservation).await?;
+        Ok(Checked::Matched)
+    } else if matched {
         rate_limit::succeeded(db, reservation).await?;
         Ok(Checked::Matched)
     } else {
@@ -155,6 +162,7 @@ pub async fn sign_up(
             Landing::Join { org_id } => Some(org_id.clone()),
             Landing::Create { .. } => None,
         }),
+        two_factor_at: Set(None),
     }
     .insert(&txn)
     .await;
@@ -240,14 +248,24 @@ pub async fn sign_in(
     clock: &Clock,
     email: &str,
     password: &str,
-    address: Option<&str>,
+    origin: &Origin,
 ) -> Result<user::Model, SignInError> {
     let account = normalize_lookup(email);
     let found = find_by_email(db, &account).await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
-    match checked_password(db, clock.now(), &account, stored, password, address).await? {
+    let second = found.as_ref().is_some_and(|u| u.two_factor_at.is_some());
+    let address = origin.address.as_deref();
+    let now = clock.now();
+    match checked_password(db, now, &account, stored, password, address, second).await? {
         Checked::Matched => found.ok_or(SignInError::InvalidCredentials),
-        Checked::Wrong => Err(SignInError::InvalidCredentials),
+        Checked::Wrong => {
+            if let Some(user) = &found {
+                let detail = Some("Wrong password".to_string());
+                let action = AuditAction::SignInFailed;
+                security_log::record(db.write(), user, action, origin, detail, now).await?;
+            }
+            Err(SignInError::InvalidCredentials)
+        }
         Checked::RateLimited => Err(SignInError::RateLimited),
     }
 }
@@ -270,6 +288,7 @@ pub async fn check_password(
         stored,
         attempt,
         address,
+        false,
     )
     .await
 }
@@ -312,70 +331,23 @@ pub async fn change_password(
         .await
         .context("failed to end the account's sessions")?;
     let epoch = current_epoch(&txn, &user.id).await?;
+    let origin = Origin {
+        address: address.map(str::to_string),
+        user_agent: None,
+    };
+    security_log::record(
+        &txn,
+        user,
+        AuditAction::PasswordChanged,
+        &origin,
+        None,
+        clock.now(),
+    )
+    .await?;
     txn.commit()
         .await
         .context("failed to commit a password change")?;
     Ok(epoch)
-}
-
-/// Makes every existing session of the account invalid.
-pub async fn sign_out_everywhere(db: &Db, user_id: &str) -> anyhow::Result<()> {
-    let txn = db.begin_write().await.context("failed to begin")?;
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::SessionEpoch,
-            Expr::col(user::Column::SessionEpoch).add(1),
-        )
-        .filter(user::Column::Id.eq(user_id))
-        .exec(&txn)
-        .await
-        .context("failed to end the account's sessions")?;
-    user_session::Entity::delete_many()
-        .filter(user_session::Column::UserId.eq(user_id))
-        .exec(&txn)
-        .await
-        .context("failed to end the account's sessions")?;
-    txn.commit()
-        .await
-        .context("failed to commit signing out everywhere")?;
-    Ok(())
-}
-
-/// Records a new signed-in session and returns its id; forgets the
-/// account's sessions older than `lifetime_secs`.
-pub async fn start_session(
-    db: &Db,
-    user_id: &str,
-    now: i64,
-    lifetime_secs: i64,
-) -> anyhow::Result<String> {
-    let txn = db.begin_write().await.context("failed to begin")?;
-    user_session::Entity::delete_many()
-        .filter(user_session::Column::UserId.eq(user_id))
-        .filter(user_session::Column::CreatedAt.lt(now - lifetime_secs))
-        .exec(&txn)
-        .await
-        .context("failed to forget expired sessions")?;
-    let id = super::token_id();
-    user_session::ActiveModel {
-        id: Set(id.clone()),
-        user_id: Set(user_id.to_string()),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .context("failed to record the session")?;
-    txn.commit().await.context("failed to commit the session")?;
-    Ok(id)
-}
-
-/// Ends one session (signing out in one browser).
-pub async fn end_session(db: &Db, session_id: &str) -> anyhow::Result<()> {
-    user_session::Entity::delete_by_id(session_id.to_string())
-        .exec(db.write())
-        .await
-        .context("failed to end the session")?;
-    Ok(())
 }
 
 /// A signed-in person with every organization they belong to.

@@ -66,11 +66,22 @@ pub enum AuditAction {
     EmailChangeRequested,
     EmailChanged,
     SeatLimitChanged,
+    SignedIn,
+    SignInFailed,
+    PasswordChanged,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    RecoveryCodeUsed,
+    RecoveryCodesRenewed,
+    SessionEnded,
+    SignedOutEverywhere,
+    MemberSignedOut,
+    SecuritySettingsChanged,
 }
 
 impl AuditAction {
     /// Every action, in the order the log's filter offers them.
-    pub const ALL: [AuditAction; 47] = [
+    pub const ALL: [AuditAction; 58] = [
         AuditAction::OrganizationCreated,
         AuditAction::OrganizationDeleted,
         AuditAction::SettingsChanged,
@@ -118,6 +129,17 @@ impl AuditAction {
         AuditAction::EmailChangeRequested,
         AuditAction::EmailChanged,
         AuditAction::SeatLimitChanged,
+        AuditAction::SignedIn,
+        AuditAction::SignInFailed,
+        AuditAction::PasswordChanged,
+        AuditAction::TwoFactorEnabled,
+        AuditAction::TwoFactorDisabled,
+        AuditAction::RecoveryCodeUsed,
+        AuditAction::RecoveryCodesRenewed,
+        AuditAction::SessionEnded,
+        AuditAction::SignedOutEverywhere,
+        AuditAction::MemberSignedOut,
+        AuditAction::SecuritySettingsChanged,
     ];
 
     /// The name stored in `audit_events.action`.
@@ -170,6 +192,17 @@ impl AuditAction {
             AuditAction::EmailChangeRequested => "account.email_change_requested",
             AuditAction::EmailChanged => "account.email_changed",
             AuditAction::SeatLimitChanged => "settings.seat_limit_changed",
+            AuditAction::SignedIn => "account.signed_in",
+            AuditAction::SignInFailed => "account.sign_in_failed",
+            AuditAction::PasswordChanged => "account.password_changed",
+            AuditAction::TwoFactorEnabled => "account.two_factor_enabled",
+            AuditAction::TwoFactorDisabled => "account.two_factor_disabled",
+            AuditAction::RecoveryCodeUsed => "account.recovery_code_used",
+            AuditAction::RecoveryCodesRenewed => "account.recovery_codes_renewed",
+            AuditAction::SessionEnded => "account.session_ended",
+            AuditAction::SignedOutEverywhere => "account.signed_out_everywhere",
+            AuditAction::MemberSignedOut => "member.signed_out",
+            AuditAction::SecuritySettingsChanged => "settings.security_changed",
         }
     }
 
@@ -223,6 +256,17 @@ impl AuditAction {
             AuditAction::EmailChangeRequested => "Email change requested",
             AuditAction::EmailChanged => "Email address changed",
             AuditAction::SeatLimitChanged => "Seat limit changed",
+            AuditAction::SignedIn => "Signed in",
+            AuditAction::SignInFailed => "Sign-in failed",
+            AuditAction::PasswordChanged => "Password changed",
+            AuditAction::TwoFactorEnabled => "Two-factor turned on",
+            AuditAction::TwoFactorDisabled => "Two-factor turned off",
+            AuditAction::RecoveryCodeUsed => "Recovery code used",
+            AuditAction::RecoveryCodesRenewed => "New recovery codes",
+            AuditAction::SessionEnded => "Session ended",
+            AuditAction::SignedOutEverywhere => "Signed out everywhere",
+            AuditAction::MemberSignedOut => "Member signed out everywhere",
+            AuditAction::SecuritySettingsChanged => "Security settings changed",
         }
     }
 

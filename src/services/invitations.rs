@@ -1209,6 +1209,7 @@ async fn person_joining(
         created_at: Set(now),
         last_active_at: Set(Some(now)),
         join_org_id: Set(None),
+        two_factor_at: Set(None),
     }
     .insert(txn)
     .await;

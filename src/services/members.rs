@@ -54,6 +54,8 @@ pub struct MemberRow {
     pub role: OrgRole,
     pub joined_at: i64,
     pub last_active_at: i64,
+    /// When the person turned two-factor sign-in on; `None` while off.
+    pub two_factor_at: Option<i64>,
 }
 
 impl MemberRow {
@@ -102,6 +104,8 @@ pub struct MemberQuery {
     /// organization's, checked by the caller): everyone with an
     /// organization role, and the guests who hold a role in it.
     pub workspace: Option<String>,
+    /// Only people with (`true`) or without (`false`) two-factor sign-in.
+    pub two_factor: Option<bool>,
     /// 1-based.
     pub page: u64,
     /// Set when the page was reached by Next or Previous: it then starts
@@ -239,6 +243,17 @@ fn filtered(backend: DbBackend, org_id: &str, query: &MemberQuery) -> Select<mem
                 .add(membership::Column::UserId.in_subquery(direct)),
         );
     }
+    if let Some(on) = query.two_factor {
+        let mut with = Query::select();
+        with.column(user::Column::Id)
+            .from(user::Entity)
+            .and_where(user::Column::TwoFactorAt.is_not_null());
+        select = select.filter(if on {
+            membership::Column::UserId.in_subquery(with)
+        } else {
+            membership::Column::UserId.not_in_subquery(with)
+        });
+    }
     // "All" is everyone with any access, workspace guests included.
     match query.role {
         Some(role) => select.filter(membership::Column::Role.eq(role)),
@@ -292,6 +307,7 @@ pub(crate) fn person_columns(select: Select<membership::Entity>) -> Select<membe
         .column_as(membership::Column::Role, "role")
         .column_as(membership::Column::CreatedAt, "joined_at")
         .column_as(membership::Column::LastActiveAt, "last_active_at")
+        .column_as(user::Column::TwoFactorAt, "two_factor_at")
         .join(JoinType::InnerJoin, membership::Relation::User.def())
 }
 
@@ -358,7 +374,8 @@ async fn list_inner(
         false,
     );
     // The stored counts answer only for the whole organization by role.
-    let counted_by_triggers = query.search.is_none() && query.workspace.is_none();
+    let counted_by_triggers =
+        query.search.is_none() && query.workspace.is_none() && query.two_factor.is_none();
     let mut waiting = None;
     let (mut rows, total) = if counted_by_triggers {
         let mut select =

@@ -25,7 +25,11 @@ pub mod rate_leases;
 pub mod rate_limit;
 pub mod search;
 pub mod seats;
+pub mod security_log;
+pub mod security_policy;
 pub mod seed;
+pub mod sessions;
+pub mod two_factor;
 pub mod workspaces;
 
 /// A new random id for a row whose id may appear in a URL.

@@ -34,6 +34,10 @@ pub async fn create_in<C: ConnectionTrait>(
         created_at: Set(now),
         auto_join_role: Set(OrgRole::Member),
         seat_limit: Set(seat_limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX))),
+        two_factor_required_at: Set(None),
+        two_factor_grace_days: Set(7),
+        session_idle_minutes: Set(None),
+        session_lifetime_hours: Set(None),
     }
     .insert(conn)
     .await

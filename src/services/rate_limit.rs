@@ -137,6 +137,12 @@ pub async fn succeeded(db: &Db, reservation: Reservation) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The password matched but a second factor is still to come: the attempt
+/// was no failure, and the account's earlier failures still count.
+pub async fn took_back(db: &Db, reservation: Reservation) -> anyhow::Result<()> {
+    delete_rows(db, &reservation.row_ids).await
+}
+
 /// The password did not match: the reserved rows stay as the failure.
 pub fn failed(reservation: Reservation) {
     drop(reservation);

@@ -101,6 +101,7 @@ pub async fn seed(
         created_at: Set(now),
         last_active_at: Set(Some(now)),
         join_org_id: Set(None),
+        two_factor_at: Set(None),
     };
     let txn = db.begin_write().await.context("failed to begin seeding")?;
     let owner = owner
@@ -209,6 +210,7 @@ pub async fn seed(
                 created_at: Set(joined),
                 last_active_at: Set((active > 0).then_some(active)),
                 join_org_id: Set(None),
+                two_factor_at: Set(None),
             });
         }
         let txn = db.begin_write().await.context("failed to begin a batch")?;

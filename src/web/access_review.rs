@@ -26,6 +26,8 @@ use crate::services::access_review::{
 pub struct ReviewParams {
     pub days: Option<String>,
     pub inactive: String,
+    /// `on` or `off`: only people with or without two-factor sign-in.
+    pub two_factor: String,
     pub page: Option<u64>,
 }
 
@@ -52,8 +54,15 @@ impl ReviewParams {
                 }
             },
         };
+        let two_factor = match self.two_factor.as_str() {
+            "" => None,
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => return Err(AppError::bad_request("Unknown two-factor filter.")),
+        };
         let query = ReviewQuery {
             days,
+            two_factor,
             only_inactive: matches!(self.inactive.as_str(), "1" | "on" | "true"),
             page: super::render::offset_page(self.page)?,
         };
@@ -73,6 +82,9 @@ fn href(base: &str, query: &ReviewQuery, page: Option<u64>) -> String {
     let mut pairs = vec![("days", query.days.to_string())];
     if query.only_inactive {
         pairs.push(("inactive", "1".to_string()));
+    }
+    if let Some(on) = query.two_factor {
+        pairs.push(("two_factor", if on { "on" } else { "off" }.to_string()));
     }
     if let Some(page) = page {
         pairs.push(("page", page.to_string()));
@@ -127,6 +139,8 @@ fn products(row: &ReviewRow) -> String {
 struct ReviewPage {
     layout: Layout,
     org_id: String,
+    /// "on", "off" or "" (anyone).
+    two_factor_filter: &'static str,
     rows: Vec<ReviewView>,
     total: u64,
     page: u64,
@@ -179,6 +193,11 @@ pub async fn review(
             days_input: params.days_input(&query),
             errors,
             only_inactive: query.only_inactive,
+            two_factor_filter: match query.two_factor {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "",
+            },
             prev_href: href(&base, &query, Some(query.page.saturating_sub(1).max(1))),
             next_href: href(&base, &query, Some(query.page + 1)),
             export_href: href(
@@ -214,6 +233,7 @@ pub async fn export(
     let org_id = ctx.org.id.clone();
     let cutoff = access_review::cutoff(state.clock.now(), query.days);
     let only = query.only_inactive.then_some(cutoff);
+    let two_factor = query.two_factor;
     let body = stream::unfold(Export::Header, move |step| {
         let db = db.clone();
         let org_id = org_id.clone();
@@ -229,6 +249,7 @@ pub async fn export(
                         "Products",
                         "Last active",
                         "Inactive",
+                        "Two-factor",
                     ]);
                     return Some(match header {
                         Ok(header) => (Ok(web::Bytes::from(header)), Export::After(None)),
@@ -238,9 +259,16 @@ pub async fn export(
                 Export::After(after) => after,
             };
             let batch = async {
-                let members =
-                    access_review::rows(&db, &org_id, only, 0, after.as_ref(), EXPORT_BATCH)
-                        .await?;
+                let members = access_review::rows(
+                    &db,
+                    &org_id,
+                    only,
+                    two_factor,
+                    0,
+                    after.as_ref(),
+                    EXPORT_BATCH,
+                )
+                .await?;
                 access_review::with_details(&db, &org_id, cutoff, members).await
             }
             .await;
@@ -267,6 +295,11 @@ pub async fn export(
                                 products(row).as_str(),
                                 last_active(row.member.last_active_at).as_str(),
                                 if row.inactive { "yes" } else { "no" },
+                                if row.member.two_factor_at.is_some() {
+                                    "on"
+                                } else {
+                                    "off"
+                                },
                             ])
                         })
                         .collect::<anyhow::Result<String>>();

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::errors::AppError;
-use super::extract::{ClientAddr, CurrentUser};
+use super::extract::{ClientAddr, ClientOrigin, CurrentUser};
 use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
@@ -15,11 +15,15 @@ use super::state::AppState;
 use crate::domain::email::EmailAddress;
 use crate::domain::names::PersonName;
 use crate::domain::password::NewPassword;
-use crate::entities::organization;
+use crate::domain::user_agent;
+use crate::entities::{organization, user};
 use crate::mail::templates;
 use crate::services::account_links;
 use crate::services::accounts::{self, PasswordChangeError};
+use crate::services::audit::AuditAction;
 use crate::services::profile::{self, EmailChangeError};
+use crate::services::security_policy::{self, SessionLimits};
+use crate::services::{security_log, sessions};
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -33,6 +37,57 @@ struct AccountPage {
     name: String,
     /// The new-address field's value.
     new_email: String,
+    /// When two-factor sign-in was turned on.
+    two_factor_since: Option<String>,
+    /// Where the person is signed in, this session first.
+    sessions: Vec<SessionView>,
+    /// The limits their sessions are held to, in words.
+    limits: Vec<String>,
+}
+
+/// One session as the Account page lists it.
+pub struct SessionView {
+    pub id: String,
+    pub browser: String,
+    pub address: String,
+    pub signed_in: String,
+    pub last_active: String,
+    pub current: bool,
+}
+
+/// "after 10 minutes without activity (set by Acme)".
+fn limit_words(limits: &SessionLimits) -> Vec<String> {
+    let by = |org: &Option<String>| match org {
+        Some(org) => format!(", set by {org}"),
+        None => String::new(),
+    };
+    vec![
+        format!(
+            "You are signed out after {} without activity{}.",
+            duration_words(limits.idle_secs),
+            by(&limits.idle_by)
+        ),
+        format!(
+            "Every session ends {} after signing in{}.",
+            duration_words(limits.lifetime_secs),
+            by(&limits.lifetime_by)
+        ),
+    ]
+}
+
+fn duration_words(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    if secs % 3600 == 0 {
+        plural(secs / 3600, "hour")
+    } else {
+        plural(secs / 60, "minute")
+    }
 }
 
 impl AccountPage {
@@ -53,8 +108,39 @@ impl AccountPage {
             offers: account_links::auto_join_offers(&state.db, &current.user).await?,
             name: current.user.name.clone(),
             new_email: String::new(),
+            two_factor_since: current.user.two_factor_at.map(super::format::date),
+            sessions: session_views(state, current).await?,
+            limits: limit_words(&security_policy::session_limits(
+                current.memberships.iter().map(|(org, _)| org),
+                i64::try_from(state.config.idle_timeout.as_secs()).unwrap_or(i64::MAX),
+                i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
+            )),
         })
     }
+}
+
+async fn session_views(
+    state: &AppState,
+    current: &CurrentUser,
+) -> Result<Vec<SessionView>, AppError> {
+    let this = session::auth(&current.session).map(|a| a.session_id);
+    let mut views: Vec<SessionView> = sessions::list(&state.db, &current.user.id)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            current: this.as_deref() == Some(s.id.as_str()),
+            browser: s
+                .user_agent
+                .as_deref()
+                .map_or_else(|| "Unknown browser".to_string(), user_agent::describe),
+            address: s.address.unwrap_or_else(|| "unknown".to_string()),
+            signed_in: super::format::date_time(s.created_at),
+            last_active: super::format::date_time(s.last_seen_at),
+            id: s.id,
+        })
+        .collect();
+    views.sort_by_key(|v| !v.current);
+    Ok(views)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,6 +342,7 @@ pub async fn change_password(
     _slot: PasswordSlot,
     current: CurrentUser,
     addr: ClientAddr,
+    origin: ClientOrigin,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
@@ -282,8 +369,12 @@ pub async fn change_password(
         {
             Ok(epoch) => {
                 // This browser stays signed in; every other session ends.
-                super::auth::begin_session(&state, &current.session, &current.user.id, epoch)
-                    .await?;
+                let user = user::Model {
+                    session_epoch: epoch,
+                    ..current.user.clone()
+                };
+                let origin = origin.0;
+                super::auth::begin_session(&state, &current.session, &user, &origin).await?;
                 session::flash(
                     &current.session,
                     "success",
@@ -307,8 +398,109 @@ pub async fn change_password(
 pub async fn sign_out_everywhere(
     state: web::Data<AppState>,
     current: CurrentUser,
+    origin: ClientOrigin,
 ) -> Result<HttpResponse, AppError> {
-    accounts::sign_out_everywhere(&state.db, &current.user.id).await?;
+    sessions::end_all(&state.db, &current.user, &origin.0, state.clock.now()).await?;
     current.session.purge();
     Ok(see_other("/signin?signed_out=1"))
+}
+
+/// Ends one of the person's other sessions (a browser left signed in).
+pub async fn end_session(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    origin: ClientOrigin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let session_id = path.into_inner();
+    let now = state.clock.now();
+    let ended = sessions::end_one(&state.db, &current.user, &session_id, &origin.0, now).await?;
+    if !ended {
+        return Err(AppError::NotFound);
+    }
+    let this_one = session::auth(&current.session).is_some_and(|a| a.session_id == session_id);
+    if this_one {
+        current.session.purge();
+        return Ok(see_other("/signin?signed_out=1"));
+    }
+    session::flash(&current.session, "success", "That session has ended.");
+    Ok(see_other("/account"))
+}
+
+/// Ends every session of the person but this one.
+pub async fn end_other_sessions(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    origin: ClientOrigin,
+) -> Result<HttpResponse, AppError> {
+    let keep = session::auth(&current.session)
+        .map(|a| a.session_id)
+        .unwrap_or_default();
+    let now = state.clock.now();
+    sessions::end_others(&state.db, &current.user, &keep, &origin.0, now).await?;
+    session::flash(
+        &current.session,
+        "success",
+        "Every other session has ended.",
+    );
+    Ok(see_other("/account"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LogQuery {
+    pub page: Option<u64>,
+}
+
+/// One row of the security log as the page shows it.
+pub struct LogRow {
+    pub when: String,
+    pub what: &'static str,
+    pub detail: String,
+    pub by: String,
+    pub address: String,
+}
+
+#[derive(Template)]
+#[template(path = "security_log.html")]
+struct SecurityLogPage {
+    layout: Layout,
+    rows: Vec<LogRow>,
+    page: u64,
+    more: bool,
+}
+
+/// The person's own security log, newest first.
+pub async fn security_log(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    query: web::Query<LogQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page_number = super::render::offset_page(query.page)?;
+    let (rows, more) = security_log::page(&state.db, &current.user.id, page_number).await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| LogRow {
+            when: super::format::date_time(row.created_at),
+            what: AuditAction::parse(&row.action).map_or("Account change", AuditAction::label),
+            detail: row.after_value.unwrap_or_default(),
+            by: if row.actor_user_id.as_deref() == Some(current.user.id.as_str()) {
+                String::new()
+            } else {
+                row.actor_label
+            },
+            address: row.address.unwrap_or_default(),
+        })
+        .collect();
+    page(&SecurityLogPage {
+        layout: Layout::account(
+            &current.session,
+            &current.user,
+            current.orgs(),
+            "Your security log",
+        ),
+        rows,
+        page: page_number,
+        more,
+    })
 }

@@ -8,9 +8,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::begin_session;
+use super::auth::sign_in_or_ask_code;
 use super::errors::AppError;
-use super::extract::{ClientAddr, CurrentUser};
+use super::extract::{ClientAddr, ClientOrigin, CurrentUser};
 use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
@@ -163,7 +163,7 @@ pub async fn reset(
     state: web::Data<AppState>,
     _slot: PasswordSlot,
     session: Session,
-    addr: ClientAddr,
+    origin: ClientOrigin,
     path: web::Path<String>,
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -190,9 +190,19 @@ pub async fn reset(
             },
         );
     };
-    match account_links::reset_password(&state.db, &state.clock, &token, new, addr.0).await {
+    let origin = origin.0;
+    let address = origin.address.clone();
+    match account_links::reset_password(&state.db, &state.clock, &token, new, address).await {
         Ok(user) => {
-            begin_session(&state, &session, &user.id, user.session_epoch).await?;
+            if let Some(ask) = sign_in_or_ask_code(&state, &session, &user, &origin, "/").await? {
+                session::flash(
+                    &session,
+                    "success",
+                    "Your password is changed, and every session of your account has ended. \
+                     Enter the code from your authenticator app to sign in.",
+                );
+                return Ok(ask);
+            }
             session::flash(
                 &session,
                 "success",
@@ -249,6 +259,7 @@ pub async fn verify(
     state: web::Data<AppState>,
     session: Session,
     addr: ClientAddr,
+    origin: ClientOrigin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
@@ -308,9 +319,15 @@ pub async fn verify(
         // person, so it signs them in (after sign-up, this is how they
         // arrive in their organization).
         None => {
-            begin_session(&state, &session, &user.id, user.session_epoch).await?;
+            let next = landing.unwrap_or_else(|| "/".into());
+            if let Some(ask) =
+                sign_in_or_ask_code(&state, &session, &user, &origin.0, &next).await?
+            {
+                session::flash(&session, "success", message);
+                return Ok(ask);
+            }
             message = format!("Welcome to Roster, {}. {message}", user.name);
-            landing.unwrap_or_else(|| "/".into())
+            next
         }
     };
     session::flash(&session, "success", message);

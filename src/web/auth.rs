@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::errors::AppError;
-use super::extract::ClientAddr;
+use super::extract::{ClientAddr, ClientOrigin};
 use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, page, see_other};
 use super::session;
@@ -15,9 +15,13 @@ use super::state::AppState;
 use crate::domain::email::EmailAddress;
 use crate::domain::names::{OrgName, PersonName};
 use crate::domain::password::NewPassword;
+use crate::entities::user;
 use crate::mail::templates;
 use crate::services::account_links;
 use crate::services::accounts::{self, Landing, SignInError, SignUp, SignedUp};
+use crate::services::security_log::Origin;
+use crate::services::sessions;
+use crate::services::two_factor::{self, TwoFactorError, Verified};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -268,22 +272,26 @@ pub async fn signin(
     state: web::Data<AppState>,
     _slot: PasswordSlot,
     session: Session,
-    addr: ClientAddr,
+    origin: ClientOrigin,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
+    let origin = origin.0;
     let result = accounts::sign_in(
         &state.db,
         &state.clock,
         &form.email,
         &form.password,
-        addr.0.as_deref(),
+        &origin,
     )
     .await;
     let (status, error) = match result {
         Ok(user) => {
-            begin_session(&state, &session, &user.id, user.session_epoch).await?;
-            return Ok(see_other(safe_next(&form.next).unwrap_or("/")));
+            let next = safe_next(&form.next).unwrap_or("/");
+            if let Some(ask) = sign_in_or_ask_code(&state, &session, &user, &origin, next).await? {
+                return Ok(ask);
+            }
+            return Ok(see_other(next));
         }
         Err(err @ SignInError::InvalidCredentials) => {
             (StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
@@ -302,18 +310,156 @@ pub async fn signin(
     )
 }
 
-/// Records a new session for `user_id` and puts it in the cookie.
+/// Records a new session for `user` and puts it in the cookie.
 pub(crate) async fn begin_session(
     state: &AppState,
     session: &Session,
-    user_id: &str,
-    epoch: i64,
+    user: &user::Model,
+    origin: &Origin,
 ) -> Result<(), AppError> {
     let now = state.clock.now();
     let lifetime = i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
-    let session_id = accounts::start_session(&state.db, user_id, now, lifetime).await?;
-    session::sign_in(session, session_id, user_id, epoch, now)?;
+    let session_id = sessions::start(&state.db, user, origin, now, lifetime).await?;
+    session::sign_in(session, session_id, &user.id, user.session_epoch, now)?;
     Ok(())
+}
+
+/// Signs `user` in after their password (or a link that proves them),
+/// unless they have two-factor on: then nobody is signed in yet, and the
+/// answer leads to the code's page, which goes on to `next`.
+pub(crate) async fn sign_in_or_ask_code(
+    state: &AppState,
+    session: &Session,
+    user: &user::Model,
+    origin: &Origin,
+    next: &str,
+) -> Result<Option<HttpResponse>, AppError> {
+    if user.two_factor_at.is_none() {
+        begin_session(state, session, user, origin).await?;
+        return Ok(None);
+    }
+    session::set_pending_sign_in(
+        session,
+        &session::PendingSignIn {
+            user_id: user.id.clone(),
+            epoch: user.session_epoch,
+            started_at: state.clock.now(),
+            next: next.to_string(),
+        },
+    )?;
+    Ok(Some(see_other(SECOND_FACTOR_PATH)))
+}
+
+const SECOND_FACTOR_PATH: &str = "/signin/two-factor";
+
+/// How long the code's page waits after the password.
+const PENDING_SECS: i64 = 10 * 60;
+
+#[derive(Template)]
+#[template(path = "signin_code.html")]
+struct SignInCodePage {
+    layout: Layout,
+    error: String,
+}
+
+/// The person the pending sign-in is for, while it is fresh and their
+/// sessions have not been ended since.
+async fn pending_person(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<(session::PendingSignIn, user::Model)>, AppError> {
+    let Some(pending) = session::pending_sign_in(session) else {
+        return Ok(None);
+    };
+    if state.clock.now() - pending.started_at > PENDING_SECS {
+        session::clear_pending_sign_in(session);
+        return Ok(None);
+    }
+    let user = accounts::find_by_id(&state.db, &pending.user_id)
+        .await?
+        .filter(|u| u.session_epoch == pending.epoch && u.two_factor_at.is_some());
+    match user {
+        Some(user) => Ok(Some((pending, user))),
+        None => {
+            session::clear_pending_sign_in(session);
+            Ok(None)
+        }
+    }
+}
+
+const SIGN_IN_AGAIN: &str = "Your sign-in waited too long for its code. Enter your password again.";
+
+pub async fn second_factor_page(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    if pending_person(&state, &session).await?.is_none() {
+        if session::auth(&session).is_some() {
+            return Ok(see_other("/"));
+        }
+        return Ok(see_other("/signin"));
+    }
+    page(&SignInCodePage {
+        layout: Layout::public(&session, "Enter your code"),
+        error: String::new(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CodeForm {
+    pub code: String,
+}
+
+/// The second step: a code from the app, or a recovery code.
+pub async fn second_factor(
+    state: web::Data<AppState>,
+    _slot: PasswordSlot,
+    session: Session,
+    origin: ClientOrigin,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let origin = origin.0;
+    let Some((pending, user)) = pending_person(&state, &session).await? else {
+        session::flash(&session, "error", SIGN_IN_AGAIN);
+        return Ok(see_other("/signin"));
+    };
+    let (status, error) = match two_factor::verify_sign_in(
+        &state.db,
+        &state.clock,
+        &user,
+        &form.code,
+        &origin,
+    )
+    .await
+    {
+        Ok(verified) => {
+            begin_session(&state, &session, &user, &origin).await?;
+            if let Verified::Recovery { left } = verified {
+                session::flash(
+                    &session,
+                    "success",
+                    format!(
+                        "You used a recovery code: {left} left. Make new ones on your account's Two-factor authentication page if you are running low."
+                    ),
+                );
+            }
+            return Ok(see_other(safe_next(&pending.next).unwrap_or("/")));
+        }
+        Err(TwoFactorError::TooManyAttempts) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            SignInError::RateLimited.to_string(),
+        ),
+        Err(TwoFactorError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+        Err(other) => (StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
+    };
+    html(
+        status,
+        &SignInCodePage {
+            layout: Layout::public(&session, "Enter your code"),
+            error,
+        },
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -330,7 +476,7 @@ pub async fn signout(
     form: Option<web::Form<SignOutForm>>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(auth) = session::auth(&session) {
-        accounts::end_session(&state.db, &auth.session_id).await?;
+        sessions::end_current(&state.db, &auth.session_id).await?;
     }
     session.purge();
     let next = form.as_ref().and_then(|f| safe_next(&f.next));

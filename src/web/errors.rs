@@ -28,6 +28,17 @@ pub enum AppError {
     Forbidden(String),
     #[error("Please sign in to continue.")]
     SignInRequired { next: Option<String>, htmx: bool },
+    /// The organization requires two-factor sign-in and its grace period
+    /// is over: a page load is led to the set-up page, anything else is
+    /// refused with the way there.
+    #[error(
+        "{org_name} requires two-factor authentication. Set it up on your account's Two-factor authentication page to continue."
+    )]
+    TwoFactorRequired {
+        org_id: String,
+        org_name: String,
+        redirect: bool,
+    },
     #[error("{0}")]
     BadRequest(String),
     /// A form the page cannot accept, answered with its message (422).
@@ -142,6 +153,10 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::SignInRequired { htmx: true, .. } => StatusCode::UNAUTHORIZED,
             AppError::SignInRequired { htmx: false, .. } => StatusCode::SEE_OTHER,
+            AppError::TwoFactorRequired { redirect: true, .. } => StatusCode::SEE_OTHER,
+            AppError::TwoFactorRequired {
+                redirect: false, ..
+            } => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) | AppError::PageTooDeep => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -174,6 +189,16 @@ impl ResponseError for AppError {
                         .finish()
                 }
             }
+            AppError::TwoFactorRequired {
+                org_id,
+                redirect: true,
+                ..
+            } => HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!("/account/two-factor?required_by={}", url_encode(org_id)),
+                ))
+                .finish(),
             // Requests in flight end within moments.
             AppError::Busy { status, .. } => HttpResponse::build(*status)
                 .insert_header((header::RETRY_AFTER, "1"))
@@ -249,11 +274,19 @@ pub fn render_error_page<B: MessageBody>(
             Some((first_page_of(res.request()), "Go to the first page")),
         ),
         Some(AppError::TooManyRunning) => ("Too many requests at once", None),
+        Some(AppError::TwoFactorRequired { .. }) => (
+            "Two-factor authentication required",
+            Some((
+                "/account/two-factor".to_string(),
+                "Set up two-factor authentication",
+            )),
+        ),
         _ => (heading(status), None),
     };
     let message = match res.response().error() {
         Some(err) => match err.as_error::<AppError>() {
-            Some(AppError::SignInRequired { .. }) => {
+            Some(AppError::SignInRequired { .. })
+            | Some(AppError::TwoFactorRequired { redirect: true, .. }) => {
                 return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
             }
             Some(app) => app.to_string(),

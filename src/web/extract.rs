@@ -18,7 +18,9 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::entities::{membership, organization, user};
-use crate::services::{accounts, audit, orgs};
+use crate::services::security_log::Origin;
+use crate::services::security_policy::{self, TwoFactorStanding};
+use crate::services::{accounts, audit, orgs, sessions};
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
@@ -50,22 +52,53 @@ impl FromRequest for Htmx {
 #[derive(Clone, Debug)]
 pub struct ClientAddr(pub Option<String>);
 
+fn client_addr(req: &HttpRequest) -> Option<String> {
+    let trust_proxy = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.trust_proxy);
+    if trust_proxy {
+        req.connection_info()
+            .realip_remote_addr()
+            .map(str::to_string)
+    } else {
+        req.peer_addr().map(|a| a.ip().to_string())
+    }
+}
+
 impl FromRequest for ClientAddr {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trust_proxy = req
-            .app_data::<web::Data<AppState>>()
-            .is_some_and(|s| s.config.trust_proxy);
-        let addr = if trust_proxy {
-            req.connection_info()
-                .realip_remote_addr()
-                .map(str::to_string)
-        } else {
-            req.peer_addr().map(|a| a.ip().to_string())
-        };
-        ready(Ok(ClientAddr(addr)))
+        ready(Ok(ClientAddr(client_addr(req))))
+    }
+}
+
+/// The longest User-Agent kept with a session.
+const MAX_USER_AGENT: usize = 512;
+
+/// Where the request came from: the client's address and its browser.
+#[derive(Clone, Debug)]
+pub struct ClientOrigin(pub Origin);
+
+pub fn origin_of(req: &HttpRequest) -> Origin {
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+    Origin {
+        address: client_addr(req),
+        user_agent,
+    }
+}
+
+impl FromRequest for ClientOrigin {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(ClientOrigin(origin_of(req))))
     }
 }
 
@@ -152,11 +185,21 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         session.purge();
         return Err(sign_in_required);
     };
+    // The strictest limits among the person's organizations hold too.
+    let limits =
+        security_policy::session_limits(memberships.iter().map(|(org, _)| org), idle, lifetime);
+    if now - auth.last_seen_at > limits.idle_secs || now - auth.signed_in_at > limits.lifetime_secs
+    {
+        sessions::end_current(&state.db, &auth.session_id).await?;
+        session.purge();
+        return Err(sign_in_required);
+    }
     // Rewriting the cookie at most once a minute keeps most responses free
     // of a fresh Set-Cookie; the idle timeout is measured to the minute.
     if now - auth.last_seen_at >= SEEN_RESOLUTION_SECS {
         auth.last_seen_at = now;
         session::set_auth(&session, &auth)?;
+        sessions::touch(&state.db, &auth.session_id, now).await?;
     }
     accounts::touch(&state.db, &user, now).await?;
     let address = ClientAddr::extract(req).await?.0;
@@ -182,6 +225,9 @@ pub struct OrgCtx {
     /// The organization role and what custom roles held
     /// organization-wide add to it, as of this request.
     roles: Roles,
+    /// Whether the organization requires two-factor sign-in the person
+    /// has not set up (never `Blocked`: such a request is refused).
+    two_factor: TwoFactorStanding,
 }
 
 impl OrgCtx {
@@ -192,6 +238,10 @@ impl OrgCtx {
     /// The person's roles in the organization, custom roles included.
     pub fn roles(&self) -> Roles {
         self.roles
+    }
+
+    pub fn two_factor_standing(&self) -> TwoFactorStanding {
+        self.two_factor
     }
 
     pub fn user(&self) -> &user::Model {
@@ -249,6 +299,17 @@ impl FromRequest for OrgCtx {
                 .position(|(org, _)| org.id == org_id)
                 .ok_or(AppError::NotFound)?;
             let (org, membership) = current.memberships[position].clone();
+            let now = state.clock.now();
+            let two_factor =
+                security_policy::standing(&org, current.user.two_factor_at.is_some(), now);
+            if two_factor == TwoFactorStanding::Blocked {
+                let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+                return Err(AppError::TwoFactorRequired {
+                    org_id: org.id.clone(),
+                    org_name: org.name.clone(),
+                    redirect: reads && !is_htmx(&req),
+                });
+            }
             orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
             let custom =
                 crate::services::acting::custom_levels(state.db.read(), &membership.id, None)
@@ -261,6 +322,7 @@ impl FromRequest for OrgCtx {
                 membership,
                 orgs,
                 roles,
+                two_factor,
             })
         })
     }

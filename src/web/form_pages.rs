@@ -97,3 +97,17 @@ pub async fn api_keys(ctx: OrgCtx) -> HttpResponse {
 pub async fn roles(ctx: OrgCtx) -> HttpResponse {
     see_other(&format!("/orgs/{}/roles", ctx.org.id))
 }
+
+/// Two-factor's forms: its page.
+pub async fn two_factor() -> HttpResponse {
+    see_other("/account/two-factor")
+}
+
+/// Signing a member out: the member's page.
+pub async fn member(ctx: OrgCtx, req: HttpRequest) -> HttpResponse {
+    see_other(&format!(
+        "/orgs/{}/members/{}",
+        ctx.org.id,
+        segment(&req, "member_id")
+    ))
+}

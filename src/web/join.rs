@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::begin_session;
 use super::errors::AppError;
-use super::extract::{ClientAddr, CurrentUser};
+use super::extract::{ClientAddr, ClientOrigin, CurrentUser};
 use super::password_slot::PasswordSlot;
 use super::render::{FieldErrors, Layout, html, see_other};
 use super::session;
@@ -287,6 +287,7 @@ pub async fn signup(
     _slot: PasswordSlot,
     session: Session,
     addr: ClientAddr,
+    origin: ClientOrigin,
     path: web::Path<String>,
     form: web::Form<JoinSignUpForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -330,7 +331,7 @@ pub async fn signup(
     .await;
     match joined {
         Ok((org_id, user)) => {
-            begin_session(&state, &session, &user.id, user.session_epoch).await?;
+            begin_session(&state, &session, &user, &origin.0).await?;
             session::flash(
                 &session,
                 "success",

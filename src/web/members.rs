@@ -86,6 +86,8 @@ pub struct ListQuery {
     pub status: String,
     /// `all`: every row of the page starts ticked for the bulk actions.
     pub select: String,
+    /// `on` or `off`: only people with or without two-factor sign-in.
+    pub two_factor: String,
 }
 
 /// Which people the Members page lists: members, invitations waiting to
@@ -178,10 +180,17 @@ impl ListQuery {
                 ));
             }
         };
+        let two_factor = match self.two_factor.as_str() {
+            "" => None,
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => return Err(AppError::bad_request("Unknown two-factor filter.")),
+        };
         Ok(MemberQuery {
             search: (!search.is_empty()).then_some(search),
             role,
             workspace,
+            two_factor,
             sort,
             page,
             cursor,
@@ -204,6 +213,9 @@ fn page_href(query: &MemberQuery, status: Status, page: u64, cursor: Option<&Cur
     }
     if let Some(workspace) = &query.workspace {
         pairs.push(("ws", workspace.clone()));
+    }
+    if let Some(on) = query.two_factor {
+        pairs.push(("two_factor", if on { "on" } else { "off" }.to_string()));
     }
     if query.sort != MemberSort::Name {
         pairs.push(("sort", query.sort.as_str().to_string()));
@@ -242,6 +254,8 @@ struct MembersPage {
     pages: u64,
     search: String,
     role_filter: String,
+    /// "on", "off" or "" (anyone).
+    two_factor_filter: &'static str,
     sort: &'static str,
     prev_href: String,
     next_href: String,
@@ -265,7 +279,10 @@ struct MembersPage {
 
 impl MembersPage {
     fn filtered(&self) -> bool {
-        !self.search.is_empty() || !self.role_filter.is_empty() || self.workspace.is_some()
+        !self.search.is_empty()
+            || !self.role_filter.is_empty()
+            || self.workspace.is_some()
+            || !self.two_factor_filter.is_empty()
     }
 }
 
@@ -447,6 +464,11 @@ pub async fn list(
             .role
             .map(|r| r.as_str().to_string())
             .unwrap_or_default(),
+        two_factor_filter: match query.two_factor {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "",
+        },
         sort: query.sort.as_str(),
         prev_href: page_href(&query, status, prev_page, prev_cursor.as_ref()),
         next_href: page_href(&query, status, query.page + 1, next_cursor.as_ref()),
@@ -891,6 +913,7 @@ mod tests {
             search: Some("ada lo".into()),
             role: Some(OrgRole::Admin),
             workspace: None,
+            two_factor: None,
             sort: MemberSort::Joined,
             page: 2,
             cursor: None,

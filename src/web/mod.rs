@@ -32,9 +32,11 @@ pub mod products;
 pub mod render;
 pub mod role_help;
 pub mod roles;
+pub mod security;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod two_factor;
 pub mod workspaces;
 
 use actix_web::{Route, guard, web};
@@ -78,6 +80,8 @@ route_table! {
     post "/signup" => auth::signup,
     get "/signin" => auth::signin_page,
     post "/signin" => auth::signin,
+    get "/signin/two-factor" => auth::second_factor_page,
+    post "/signin/two-factor" => auth::second_factor,
     post "/signout" => auth::signout,
     get "/signout" => form_pages::home,
     get "/password/forgot" => account_links::forgot_page,
@@ -101,6 +105,17 @@ route_table! {
     get "/account/password" => form_pages::account,
     post "/account/sign-out-everywhere" => account::sign_out_everywhere,
     get "/account/sign-out-everywhere" => form_pages::account,
+    post "/account/sessions/end-others" => account::end_other_sessions,
+    get "/account/sessions/end-others" => form_pages::account,
+    post "/account/sessions/{session_id}/end" => account::end_session,
+    get "/account/sessions/{session_id}/end" => form_pages::account,
+    get "/account/security" => account::security_log,
+    get "/account/two-factor" => two_factor::show,
+    post "/account/two-factor" => two_factor::confirm,
+    post "/account/two-factor/disable" => two_factor::disable,
+    get "/account/two-factor/disable" => form_pages::two_factor,
+    post "/account/two-factor/recovery-codes" => two_factor::renew_codes,
+    get "/account/two-factor/recovery-codes" => form_pages::two_factor,
     get "/orgs/new" => orgs::new_page,
     post "/orgs" => orgs::create,
     get "/orgs" => form_pages::new_org,
@@ -113,6 +128,8 @@ route_table! {
     post "/orgs/{org_id}/members/{member_id}/role" => members::change_role,
     get "/orgs/{org_id}/members/{member_id}/roles" => member_roles::show,
     post "/orgs/{org_id}/members/{member_id}/roles" => member_roles::save,
+    post "/orgs/{org_id}/members/{member_id}/sign-out" => security::sign_member_out,
+    get "/orgs/{org_id}/members/{member_id}/sign-out" => form_pages::member,
     get "/orgs/{org_id}/members/{member_id}/remove" => members::confirm_remove,
     post "/orgs/{org_id}/members/{member_id}/remove" => members::remove,
     get "/orgs/{org_id}/leave" => members::confirm_leave,
@@ -170,6 +187,8 @@ route_table! {
     get "/orgs/{org_id}/settings/auto-join" => form_pages::settings,
     post "/orgs/{org_id}/settings/auto-join/{domain_id}/check" => settings::check_domain,
     get "/orgs/{org_id}/settings/auto-join/{domain_id}/check" => form_pages::settings,
+    get "/orgs/{org_id}/settings/security" => security::show,
+    post "/orgs/{org_id}/settings/security" => security::save,
     post "/orgs/{org_id}/delete" => settings::delete_org,
     get "/orgs/{org_id}/delete" => form_pages::settings,
     get "/orgs/{org_id}/audit" => audit::log,

@@ -1,6 +1,7 @@
 //! The shared page frame ([`Layout`]) and the helper that turns a template
 //! into a response.
 
+use crate::services::security_policy::TwoFactorStanding;
 use actix_session::Session;
 use actix_web::HttpResponse;
 use actix_web::http::header;
@@ -26,10 +27,11 @@ pub enum Section {
     AccessReview,
     ApiKeys,
     Roles,
+    Security,
 }
 
 impl Section {
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 11] = [
         Section::Members,
         Section::Invitations,
         Section::Workspaces,
@@ -37,6 +39,7 @@ impl Section {
         Section::ProductAccess,
         Section::General,
         Section::Roles,
+        Section::Security,
         Section::AuditLog,
         Section::AccessReview,
         Section::ApiKeys,
@@ -54,6 +57,7 @@ impl Section {
             Section::AccessReview => "Access review",
             Section::ApiKeys => "API keys",
             Section::Roles => "Roles",
+            Section::Security => "Security",
         }
     }
 
@@ -69,6 +73,7 @@ impl Section {
             Section::AccessReview => "access-review",
             Section::ApiKeys => "api-keys",
             Section::Roles => "roles",
+            Section::Security => "settings/security",
         }
     }
 
@@ -86,6 +91,7 @@ impl Section {
             Section::AccessReview => Some(Permission::ManageMembers),
             Section::ApiKeys => Some(Permission::UsePersonalKeys),
             Section::Roles => Some(Permission::ViewSettings),
+            Section::Security => Some(Permission::EditSettings),
         }
     }
 }
@@ -94,6 +100,13 @@ pub struct NavLink {
     pub href: String,
     pub label: &'static str,
     pub current: bool,
+}
+
+pub struct TwoFactorNotice {
+    pub org_name: String,
+    pub days_left: i64,
+    /// The deadline, as a date.
+    pub deadline: String,
 }
 
 pub struct UserNav {
@@ -116,6 +129,9 @@ pub struct Layout {
     pub orgs: Vec<OrgSummary>,
     pub sidebar: Vec<NavLink>,
     pub flash: Option<Flash>,
+    /// The organization requires two-factor sign-in, which the person has
+    /// not set up yet: a banner until the deadline.
+    pub two_factor_notice: Option<TwoFactorNotice>,
     pub css_href: String,
     pub htmx_href: String,
     pub js_href: String,
@@ -132,6 +148,7 @@ impl Layout {
             orgs: Vec::new(),
             sidebar: Vec::new(),
             flash: None,
+            two_factor_notice: None,
             css_href: super::assets::url("css/roster.css"),
             htmx_href: super::assets::url("vendor/htmx/htmx.min.js"),
             js_href: super::assets::url("js/roster.js"),
@@ -182,6 +199,17 @@ impl Layout {
                 role: ctx.role().label(),
             }),
             sidebar,
+            two_factor_notice: match ctx.two_factor_standing() {
+                TwoFactorStanding::Grace {
+                    days_left,
+                    deadline,
+                } => Some(TwoFactorNotice {
+                    org_name: ctx.org.name.clone(),
+                    days_left,
+                    deadline: super::format::date(deadline),
+                }),
+                _ => None,
+            },
             ..Layout::account(ctx.session(), ctx.user(), ctx.orgs.clone(), title)
         }
     }

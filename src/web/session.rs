@@ -12,6 +12,7 @@ const AUTH: &str = "auth";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
 const LAST_ORG: &str = "org";
+const SECOND_FACTOR: &str = "second_factor";
 
 /// The signed-in person, as recorded at sign-in.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -24,6 +25,35 @@ pub struct SessionAuth {
     pub epoch: i64,
     pub signed_in_at: i64,
     pub last_seen_at: i64,
+}
+
+/// A sign-in whose password was right, waiting for the second factor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub user_id: String,
+    /// The session epoch when the password was checked: a password change
+    /// or "sign out everywhere" since then voids the pending sign-in.
+    pub epoch: i64,
+    pub started_at: i64,
+    /// Where to go once signed in (checked with `safe_next`).
+    pub next: String,
+}
+
+/// Remembers a sign-in waiting for its code; nobody is signed in yet.
+pub fn set_pending_sign_in(session: &Session, pending: &PendingSignIn) -> anyhow::Result<()> {
+    session.renew();
+    session.remove(AUTH);
+    session
+        .insert(SECOND_FACTOR, pending)
+        .map_err(|err| anyhow::anyhow!("failed to write the session: {err}"))
+}
+
+pub fn pending_sign_in(session: &Session) -> Option<PendingSignIn> {
+    session.get::<PendingSignIn>(SECOND_FACTOR).ok().flatten()
+}
+
+pub fn clear_pending_sign_in(session: &Session) {
+    session.remove(SECOND_FACTOR);
 }
 
 /// A one-time message shown on the next page.
@@ -54,6 +84,7 @@ pub fn sign_in(
 ) -> anyhow::Result<()> {
     session.renew();
     session.remove(CSRF);
+    session.remove(SECOND_FACTOR);
     set_auth(
         session,
         &SessionAuth {

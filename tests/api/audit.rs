@@ -680,10 +680,16 @@ async fn access_review_flags_inactive_members_and_exports_them() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "\"Name\",\"Email\",\"Role\",\"Workspace roles\",\"Products\",\"Last active\",\"Inactive\""
+        "\"Name\",\"Email\",\"Role\",\"Workspace roles\",\"Products\",\"Last active\",\"Inactive\",\"Two-factor\""
     );
     assert_eq!(lines.len(), 5);
-    assert_eq!(lines.iter().filter(|l| l.ends_with(",\"yes\"")).count(), 2);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with(",\"yes\",\"off\""))
+            .count(),
+        2
+    );
 
     let viewer = app
         .member_with_role(&org, &email("vic"), OrgRole::Viewer)

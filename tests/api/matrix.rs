@@ -45,6 +45,23 @@ fn expected(method: &str, path: &str) -> Option<Row> {
             [303, 422, 422, 422, 422, 422, 422, 422]
         }
         ("post", "/account/sign-out-everywhere") => [303; 8],
+        // Nobody has a password-checked sign-in waiting for its code.
+        ("get", "/signin/two-factor") | ("post", "/signin/two-factor") => [303; 8],
+        ("post", "/account/sessions/end-others") => [303; 8],
+        // No session of theirs has this id.
+        ("post", "/account/sessions/{session_id}/end") => [303, 404, 404, 404, 404, 404, 404, 404],
+        ("get", "/account/security") | ("get", "/account/two-factor") => SIGNED_IN,
+        // No code (and two-factor is off): the form comes back.
+        ("post", "/account/two-factor")
+        | ("post", "/account/two-factor/disable")
+        | ("post", "/account/two-factor/recovery-codes") => {
+            [303, 422, 422, 422, 422, 422, 422, 422]
+        }
+        ("get", "/orgs/{org_id}/settings/security") => [303, 404, 404, 403, 403, 403, 200, 200],
+        ("post", "/orgs/{org_id}/settings/security")
+        | ("post", "/orgs/{org_id}/members/{member_id}/sign-out") => {
+            [303, 404, 404, 403, 403, 403, 303, 303]
+        }
         // Each person renames themself, or asks to move to an address of
         // their own (with their password): the Account page follows.
         ("post", "/account/name") | ("post", "/account/email") => [303; 8],
@@ -203,12 +220,17 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         | ("get", "/account/name")
         | ("get", "/account/email")
         | ("get", "/account/sign-out-everywhere")
+        | ("get", "/account/sessions/end-others")
+        | ("get", "/account/sessions/{session_id}/end")
+        | ("get", "/account/two-factor/disable")
+        | ("get", "/account/two-factor/recovery-codes")
         | ("get", "/orgs")
         | ("get", "/invitations/{token}/accept")
         | ("get", "/invitations/{token}/signup") => [303; 8],
         ("get", "/orgs/{org_id}/invitations/{invitation_id}/resend")
         | ("get", "/orgs/{org_id}/invitations/{invitation_id}/link")
         | ("get", "/orgs/{org_id}/members/bulk")
+        | ("get", "/orgs/{org_id}/members/{member_id}/sign-out")
         | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/transfer")
         | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/delete")
         | ("get", "/orgs/{org_id}/workspaces/{workspace_id}/members/{member_id}/role")
@@ -381,6 +403,7 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
             .replace("{product_id}", &product)
             .replace("{token}", &token)
             .replace("{domain_id}", &domain_id)
+            .replace("{session_id}", "no-such-session")
             .replace("{path:.*}", "css/roster.css");
         let browser = fixture.browser(who);
         let response = if method == "get" {

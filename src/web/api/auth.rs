@@ -12,11 +12,13 @@ use super::problem::ApiError;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
-use crate::entities::api_key;
+use crate::entities::{api_key, organization, user};
 use crate::services::acting::Acting;
 use crate::services::api_keys::{self, Refusal};
+use crate::services::security_policy::{self, TwoFactorStanding};
 use crate::web::extract::ClientAddr;
 use crate::web::state::AppState;
+use sea_orm::EntityTrait;
 
 /// A request made with a working key.
 pub struct ApiCtx {
@@ -103,6 +105,9 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
             retry_after: Some(wait),
         });
     }
+    if authenticated.acting.org_key.is_none() {
+        refuse_without_two_factor(&state, &authenticated.acting).await?;
+    }
     let custom = authenticated
         .acting
         .custom_levels(state.db.read(), None)
@@ -116,4 +121,30 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
         role: authenticated.role,
         roles,
     })
+}
+
+/// A personal key acts as its person: once the organization's grace
+/// period for two-factor sign-in is over, a person without it is refused
+/// here as on the organization's pages.
+async fn refuse_without_two_factor(state: &AppState, acting: &Acting) -> Result<(), ApiError> {
+    let org = organization::Entity::find_by_id(acting.org_id.clone())
+        .one(state.db.read())
+        .await
+        .map_err(|err| ApiError::Unexpected(anyhow::Error::new(err)))?;
+    let Some(org) = org.filter(|org| org.two_factor_required_at.is_some()) else {
+        return Ok(());
+    };
+    let person = user::Entity::find_by_id(acting.user_id.clone())
+        .one(state.db.read())
+        .await
+        .map_err(|err| ApiError::Unexpected(anyhow::Error::new(err)))?;
+    let has_it = person.is_some_and(|p| p.two_factor_at.is_some());
+    match security_policy::standing(&org, has_it, state.clock.now()) {
+        TwoFactorStanding::Blocked => Err(ApiError::Forbidden(format!(
+            "{} requires two-factor authentication; this key's owner has not set it up. \
+             Set it up at {}/account/two-factor and the key works again.",
+            org.name, state.config.base_url
+        ))),
+        _ => Ok(()),
+    }
 }

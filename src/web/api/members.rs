@@ -104,6 +104,7 @@ pub async fn list(
         role: params.role.map(Into::into),
         sort,
         workspace: None,
+        two_factor: None,
         page: 1,
         cursor,
     };

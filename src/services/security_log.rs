@@ -1,0 +1,106 @@
+//! A person's own security log: what happened to their account (sign-ins,
+//! failed ones, password, address and two-factor changes, sessions ended),
+//! newest first. The rows are audit rows with no organization, about the
+//! account (`target_type` "account", `target_id` the user id), so each is
+//! written in the transaction of the change it records.
+
+use anyhow::Context;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::audit::{self, Actor, AuditAction, Entry};
+use crate::db::Db;
+use crate::domain::user_agent;
+use crate::entities::{audit_event, user};
+
+pub const PER_PAGE: u64 = 25;
+
+/// Where a request came from: its address and its browser.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Origin {
+    /// "Firefox on Linux", or `None` when the browser sent no User-Agent.
+    pub fn browser(&self) -> Option<String> {
+        self.user_agent.as_deref().map(user_agent::describe)
+    }
+}
+
+/// Records `action` on `user`'s account, done by the person themself.
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    action: AuditAction,
+    origin: &Origin,
+    detail: Option<String>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let actor = Actor {
+        user_id: Some(user.id.clone()),
+        label: user.email.clone(),
+        address: origin.address.clone(),
+    };
+    record_by(conn, &actor, user, action, detail, now).await
+}
+
+/// Records `action` on `user`'s account, done by `actor` (an
+/// administrator signing them out, say).
+pub async fn record_by<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    user: &user::Model,
+    action: AuditAction,
+    detail: Option<String>,
+    now: i64,
+) -> anyhow::Result<()> {
+    audit::record(
+        conn,
+        actor,
+        Entry {
+            org_id: None,
+            action,
+            target_type: Some("account"),
+            target_id: Some(&user.id),
+            target_label: Some(&user.email_normalized),
+            before: None,
+            after: detail,
+        },
+        now,
+    )
+    .await
+}
+
+/// One page of a person's log, newest first, and whether another follows.
+pub async fn page(
+    db: &Db,
+    user_id: &str,
+    page: u64,
+) -> anyhow::Result<(Vec<audit_event::Model>, bool)> {
+    let mut rows = audit_event::Entity::find()
+        .filter(audit_event::Column::OrgId.is_null())
+        .filter(audit_event::Column::TargetId.eq(user_id))
+        .order_by_desc(audit_event::Column::CreatedAt)
+        .order_by_desc(audit_event::Column::Id)
+        .offset(page.saturating_sub(1).saturating_mul(PER_PAGE))
+        .limit(PER_PAGE + 1)
+        .all(db.read())
+        .await
+        .context("failed to read the security log")?;
+    let more = rows.len() as u64 > PER_PAGE;
+    rows.truncate(PER_PAGE as usize);
+    Ok((rows, more))
+}
+
+/// How many rows a person's log holds.
+pub async fn count(db: &Db, user_id: &str) -> anyhow::Result<u64> {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::OrgId.is_null())
+        .filter(audit_event::Column::TargetId.eq(user_id))
+        .count(db.read())
+        .await
+        .context("failed to count the security log")
+}
