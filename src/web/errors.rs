@@ -251,6 +251,8 @@ fn first_page_of(req: &actix_web::HttpRequest) -> String {
 struct AlertFragment<'a> {
     kind: &'a str,
     message: &'a str,
+    /// A way on, as the whole page would offer it.
+    way_on: Option<(String, &'static str)>,
 }
 
 /// Gives every error response a body: a whole page for a normal request,
@@ -309,6 +311,7 @@ pub fn render_error_page<B: MessageBody>(
         AlertFragment {
             kind: "error",
             message: &message,
+            way_on: way_on.clone(),
         }
         .render()
     } else {

@@ -52,21 +52,21 @@ impl TwoFactorPage {
     ) -> Result<Self, AppError> {
         let setup = match current.user.two_factor_at {
             Some(_) => None,
-            None => {
-                let row = match two_factor::begin_setup(&state.db, &state.clock, &current.user)
-                    .await
-                {
-                    Ok(row) => row,
-                    Err(TwoFactorError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
-                    Err(other) => return Err(AppError::Conflict(other.to_string())),
-                };
-                let uri = totp::setup_uri(&row.secret, &current.user.email);
-                Some(Setup {
-                    qr: totp::qr_data_uri(&uri)?,
-                    grouped: totp::grouped(&row.secret),
-                    secret: row.secret,
-                })
-            }
+            None => match two_factor::begin_setup(&state.db, &state.clock, &current.user).await {
+                Ok(row) => {
+                    let uri = totp::setup_uri(&row.secret, &current.user.email);
+                    Some(Setup {
+                        qr: totp::qr_data_uri(&uri)?,
+                        grouped: totp::grouped(&row.secret),
+                        secret: row.secret,
+                    })
+                }
+                // Turned on since this request loaded the person (by
+                // this very request, when it confirms the set-up).
+                Err(TwoFactorError::AlreadyOn) => None,
+                Err(TwoFactorError::Unexpected(err)) => return Err(AppError::Unexpected(err)),
+                Err(other) => return Err(AppError::Conflict(other.to_string())),
+            },
         };
         let required_by = current
             .memberships
