@@ -114,10 +114,19 @@ pub fn stored_csrf_token(session: &Session) -> Option<String> {
     session.get::<String>(CSRF).ok().flatten()
 }
 
+/// The longest flash message kept: the session cookie holding it must
+/// stay under a browser's 4 KB (a larger one fails the response).
+const MAX_FLASH_CHARS: usize = 1000;
+
 pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
+    let mut message: String = message.into();
+    if message.chars().count() > MAX_FLASH_CHARS {
+        message = message.chars().take(MAX_FLASH_CHARS - 1).collect();
+        message.push('…');
+    }
     let flash = Flash {
         kind: kind.to_string(),
-        message: message.into(),
+        message,
     };
     if let Err(err) = session.insert(FLASH, flash) {
         tracing::warn!(%err, "failed to store a flash message");

@@ -367,6 +367,20 @@ async fn found(
     }
 }
 
+/// Addresses a workspace invitation's outcome names, and the characters
+/// of each it shows.
+const FLASHED_LINES: usize = 10;
+const FLASHED_CHARS: usize = 80;
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn shortened(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
 /// Invites people into the workspace as workspace guests, with a
 /// workspace role and any custom roles to hold there: a workspace Admin
 /// does so without any organization-level power.
@@ -417,8 +431,12 @@ pub async fn invite(
         Err(other) => return Err(other.into()),
     };
     super::invitations::log_links(&state, &links);
-    let summary: Vec<String> = lines
+    // The outcome goes into the session cookie as a flash message, which
+    // must stay well under a cookie's 4 KB: each address is cut short and
+    // at most a few are named.
+    let mut summary: Vec<String> = lines
         .iter()
+        .take(FLASHED_LINES)
         .map(|line| {
             let what = match &line.outcome {
                 crate::services::invitations::Outcome::Invited => "invited".to_string(),
@@ -428,11 +446,16 @@ pub async fn invite(
                 crate::services::invitations::Outcome::AlreadyInvited { .. } => {
                     "already invited".to_string()
                 }
-                crate::services::invitations::Outcome::Invalid(message) => message.clone(),
+                crate::services::invitations::Outcome::Invalid(message) => {
+                    shortened(message, FLASHED_CHARS)
+                }
             };
-            format!("{} ({what})", line.input)
+            format!("{} ({what})", shortened(&line.input, FLASHED_CHARS))
         })
         .collect();
+    if lines.len() > FLASHED_LINES {
+        summary.push(format!("and {} more", lines.len() - FLASHED_LINES));
+    }
     session::flash(
         ctx.session(),
         "success",

@@ -862,3 +862,46 @@ async fn custom_roles_of_someone_above_are_not_changed() {
     assert_eq!(on_viewer.status(), StatusCode::SEE_OTHER);
     assert_eq!(held(&app, &vic_id, "", None).await, 1);
 }
+
+/// The outcome of a workspace invitation is a flash message, which lives
+/// in the session cookie: a very long address (or very many) once made
+/// the cookie too large and the answer a 500.
+#[tokio::test]
+async fn a_huge_address_list_is_answered_with_a_short_outcome() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let long = "x".repeat(5001);
+    let many: Vec<String> = (0..40).map(|i| format!("person{i}@many.test")).collect();
+    for emails in [long.clone(), many.join("\n")] {
+        let response =
+            invite_into(&acme.owner, &acme.org, &acme.berlin, &emails, "viewer", &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let (status, page) = acme
+            .owner
+            .get_html(&format!(
+                "/orgs/{}/workspaces/{}/members",
+                acme.org, acme.berlin
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let flash = flash_on(&page).expect("the outcome is shown");
+        assert!(
+            flash.contains("Invitations into Berlin as Viewer"),
+            "{flash}"
+        );
+        assert!(flash.len() < 2500, "a short outcome: {} bytes", flash.len());
+    }
+    let (_, page) = acme
+        .owner
+        .get_html(&format!(
+            "/orgs/{}/workspaces/{}/members",
+            acme.org, acme.berlin
+        ))
+        .await;
+    assert!(!page.contains(&long), "the address is not echoed whole");
+    assert_eq!(
+        invitations_to(&app, "person39@many.test").await,
+        1,
+        "all 40 invited"
+    );
+}
