@@ -862,6 +862,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         format!("/orgs/{org}/transfer"),
         format!("/orgs/{org}/leave"),
         "/account".to_string(),
+        "/account/security".to_string(),
         "/orgs/new".to_string(),
     ] {
         audit.open(&owner, &app, &path).await;
@@ -1098,6 +1099,40 @@ async fn every_page_passes_axe_core_in_chromium() {
         audit.open(&viewer, &app, &path).await;
     }
     viewer.close().await.expect("close");
+
+    // Two-factor: the set-up, the recovery codes shown once, the page when
+    // it is on, and the sign-in step that asks for a code.
+    let tess_email = email("tess");
+    app.signed_up("Tess Two", &tess_email, "Tess Co").await;
+    let tess = chromium(&driver, true).await;
+    sign_in(&tess, &app, &tess_email).await;
+    audit.open(&tess, &app, "/account/two-factor").await;
+    let secret = shown_totp_secret(&tess).await;
+    fill_named(&tess, "code", &totp_code(&secret, app.clock.now())).await;
+    click(
+        &tess,
+        "main form[action='/account/two-factor'] button[type=submit]",
+    )
+    .await;
+    tess.wait()
+        .for_element(Locator::Id("recovery-codes"))
+        .await
+        .expect("the recovery codes");
+    audit
+        .shown(&tess, "two-factor, recovery codes shown once")
+        .await;
+    tess.goto(&format!("{}/account/two-factor", app.address))
+        .await
+        .expect("two-factor page");
+    audit.shown(&tess, "/account/two-factor when on").await;
+    click(&tess, "form[action='/signout'] button").await;
+    wait_for_path(&tess, |path| path == "/signin").await;
+    fill(&tess, "email", &tess_email).await;
+    fill(&tess, "password", PASSWORD).await;
+    click(&tess, "main form button[type=submit]").await;
+    wait_for_path(&tess, |path| path == "/signin/two-factor").await;
+    audit.shown(&tess, "/signin/two-factor").await;
+    tess.close().await.expect("close");
 
     // A phone-sized window: axe still passes there too, and
     // screenshots of the main pages are kept for a person to look at
@@ -2109,4 +2144,155 @@ async fn bulk_selection_with_and_without_javascript_in_chromium() {
         4,
         "one audit row per person"
     );
+}
+
+/// The code an authenticator app shows at `t` for `secret` (SHA-1, six
+/// digits, 30-second steps).
+fn totp_code(secret: &str, t: i64) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("a base32 secret");
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes)
+        .expect("a TOTP")
+        .generate(u64::try_from(t).expect("a time after 1970"))
+}
+
+/// The secret the set-up page shows in `#totp-secret`, as typed into an
+/// app (the spaces that group it dropped).
+async fn shown_totp_secret(client: &Client) -> String {
+    client
+        .wait()
+        .for_element(Locator::Id("totp-secret"))
+        .await
+        .expect("the secret")
+        .text()
+        .await
+        .expect("text")
+        .split_whitespace()
+        .collect()
+}
+
+/// Types `value` into the field named `name` in `<main>`.
+async fn fill_named(client: &Client, name: &str, value: &str) {
+    let field = client
+        .find(Locator::Css(&format!("main input[name='{name}']")))
+        .await
+        .expect(name);
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test]
+async fn turn_on_two_factor_and_sign_in_with_a_code_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let ada = email("ada");
+    app.signed_up("Ada Lovelace", &ada, "Acme").await;
+    let driver = start_driver().await;
+    let client = chromium(&driver, true).await;
+    sign_in(&client, &app, &ada).await;
+
+    // From the Account page to the set-up: a QR code the browser draws and
+    // the secret to type instead.
+    client
+        .goto(&format!("{}/account", app.address))
+        .await
+        .expect("account page");
+    click(&client, "main a[href='/account/two-factor']").await;
+    wait_for_path(&client, |path| path == "/account/two-factor").await;
+    wait_for_text(&client, "main", "Set up two-factor authentication").await;
+    let mut drawn = false;
+    for _ in 0..100 {
+        drawn = client
+            .execute(
+                "const i = document.querySelector('main img[alt=\"QR code for your authenticator app\"]'); \
+                 return !!i && i.complete && i.naturalWidth > 0;",
+                vec![],
+            )
+            .await
+            .expect("the QR code")
+            .as_bool()
+            == Some(true);
+        if drawn {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(drawn, "the QR code is drawn");
+    let secret = shown_totp_secret(&client).await;
+    let user_id = app.user_id(&ada).await;
+    assert_eq!(
+        secret,
+        app.scalar_text(&format!(
+            "SELECT secret FROM two_factor WHERE user_id = '{user_id}'"
+        ))
+        .await
+    );
+
+    // The app's code turns it on; the recovery codes are shown.
+    fill_named(&client, "code", &totp_code(&secret, app.clock.now())).await;
+    click(
+        &client,
+        "main form[action='/account/two-factor'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&client, "main", "Two-factor authentication is on").await;
+    let codes = client
+        .execute(
+            "return [...document.querySelectorAll('#recovery-codes code')].map(c => c.textContent.trim());",
+            vec![],
+        )
+        .await
+        .expect("the recovery codes");
+    let codes = codes.as_array().expect("a list");
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.as_str().is_some_and(|c| c.len() == 11 && c.contains('-'))),
+        "{codes:?}"
+    );
+
+    // Signing in again asks for a code after the password.
+    click(&client, "form[action='/signout'] button").await;
+    wait_for_path(&client, |path| path == "/signin").await;
+    app.clock.advance(30);
+    fill(&client, "email", &ada).await;
+    fill(&client, "password", PASSWORD).await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_path(&client, |path| path == "/signin/two-factor").await;
+    wait_for_text(
+        &client,
+        "main",
+        "Enter the code from your authenticator app",
+    )
+    .await;
+    fill_named(&client, "code", &totp_code(&secret, app.clock.now())).await;
+    click(
+        &client,
+        "main form[action='/signin/two-factor'] button[type=submit]",
+    )
+    .await;
+    wait_for_path(&client, |path| path.starts_with("/orgs/")).await;
+    let heading = client
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("members page");
+    assert_eq!(heading.text().await.expect("text"), "Members");
+    client.close().await.expect("close");
 }
