@@ -414,7 +414,6 @@ pub struct CodeForm {
 /// The second step: a code from the app, or a recovery code.
 pub async fn second_factor(
     state: web::Data<AppState>,
-    _slot: PasswordSlot,
     session: Session,
     origin: ClientOrigin,
     form: web::Form<CodeForm>,

@@ -111,7 +111,6 @@ pub struct ConfirmForm {
 /// Confirms the set-up with a code from the app.
 pub async fn confirm(
     state: web::Data<AppState>,
-    _slot: PasswordSlot,
     current: CurrentUser,
     origin: ClientOrigin,
     form: web::Form<ConfirmForm>,

@@ -311,7 +311,13 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
             "id, email, name, password_hash, email_verified_at, session_epoch",
         ),
         ("user_sessions", "id, user_id"),
-        ("organizations", "id, name, description, auto_join_role"),
+        (
+            "organizations",
+            "id, name, description, auto_join_role, two_factor_required_at, \
+             two_factor_grace_days, session_idle_minutes, session_lifetime_hours",
+        ),
+        ("two_factor", "user_id, confirmed_at"),
+        ("recovery_codes", "user_id, code_hash, used_at"),
         (
             "memberships",
             "id, org_id, user_id, role, products_restricted",

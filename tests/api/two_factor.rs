@@ -891,3 +891,41 @@ async fn a_pending_sign_in_lasts_ten_minutes() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(signed_in_to(&again, &org).await);
 }
+
+/// Eight sign-ins waiting for their code send the same code (or the same
+/// recovery code) at once: exactly one is signed in, on SQLite and on
+/// PostgreSQL alike, since the step (or the code) is taken by a
+/// conditional update.
+#[tokio::test]
+async fn simultaneous_sign_ins_with_one_code_sign_in_once() {
+    let app = spawn_app().await;
+    let (address, user_id, _, secret, codes) = person_with_two_factor(&app).await;
+    for code in [code_at(&secret, app.clock.now()), codes[0].clone()] {
+        let mut pending = Vec::new();
+        for _ in 0..8 {
+            let browser = password_step(&app, &address, None).await;
+            let (_, page) = browser.get_html("/signin/two-factor").await;
+            let token = csrf_in(&page).expect("a CSRF token on the code page");
+            pending.push((browser, token));
+        }
+        let before = sessions_of(&app, &user_id).await;
+        let answers =
+            futures_util::future::join_all(pending.iter().map(|(browser, token)| async {
+                let fields = [("code", code.as_str()), ("csrf_token", token.as_str())];
+                browser.post_raw("/signin/two-factor", &fields).await
+            }))
+            .await;
+        let statuses: Vec<StatusCode> = answers.iter().map(Response::status).collect();
+        let signed_in = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count();
+        let refused = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+            .count();
+        assert_eq!((signed_in, refused), (1, 7), "{code}: {statuses:?}");
+        assert_eq!(sessions_of(&app, &user_id).await, before + 1);
+        app.clock.advance(30);
+    }
+}
