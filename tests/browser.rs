@@ -2243,8 +2243,10 @@ async fn turn_on_two_factor_and_sign_in_with_a_code_in_chromium() {
         .await
     );
 
-    // The app's code turns it on; the recovery codes are shown.
+    // The app's code and the password turn it on; the recovery codes are
+    // shown.
     fill_named(&client, "code", &totp_code(&secret, app.clock.now())).await;
+    fill_named(&client, "password", PASSWORD).await;
     click(
         &client,
         "main form[action='/account/two-factor'] button[type=submit]",

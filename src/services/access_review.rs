@@ -6,8 +6,8 @@
 use anyhow::Context;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, RelationTrait,
 };
 
 use super::members::MemberRow;
@@ -50,25 +50,24 @@ pub fn cutoff(now: i64, days: u32) -> i64 {
 fn members_in(
     org_id: &str,
     only_inactive_before: Option<i64>,
-    two_factor: Option<bool>,
 ) -> sea_orm::Select<membership::Entity> {
     // Everyone with any access, workspace guests included.
     let mut select = membership::Entity::find().filter(membership::Column::OrgId.eq(org_id));
     if let Some(cutoff) = only_inactive_before {
         select = select.filter(membership::Column::LastActiveAt.lt(cutoff));
     }
-    if let Some(on) = two_factor {
-        let mut with = Query::select();
-        with.column(user::Column::Id)
-            .from(user::Entity)
-            .and_where(user::Column::TwoFactorAt.is_not_null());
-        select = select.filter(if on {
-            membership::Column::UserId.in_subquery(with)
-        } else {
-            membership::Column::UserId.not_in_subquery(with)
-        });
-    }
     select
+}
+
+/// People with (`true`) or without (`false`) two-factor sign-in, on a
+/// select that has joined their accounts.
+fn with_two_factor(on: bool) -> sea_orm::Condition {
+    let column = user::Column::TwoFactorAt;
+    sea_orm::Condition::all().add(if on {
+        column.is_not_null()
+    } else {
+        column.is_null()
+    })
 }
 
 /// A page of members, least recently active first (never active first of
@@ -84,7 +83,9 @@ pub async fn page(
     // Every member: the counts the triggers keep.
     let everyone = super::member_counts::total(db, org_id, None).await?;
     let total = match (filter, query.two_factor) {
-        (_, Some(_)) => members_in(org_id, filter, query.two_factor)
+        (_, Some(on)) => members_in(org_id, filter)
+            .join(JoinType::InnerJoin, membership::Relation::User.def())
+            .filter(with_two_factor(on))
             .count(db.read())
             .await
             .context("failed to count members for review")?,
@@ -114,7 +115,7 @@ const ACTIVE_COUNT_CAP: u64 = 20_000;
 /// subtracting from the stored total reads far fewer index entries; past
 /// the cap the inactive ones are counted directly.
 async fn inactive_total(db: &Db, org_id: &str, before: i64, everyone: u64) -> anyhow::Result<u64> {
-    let active = members_in(org_id, None, None)
+    let active = members_in(org_id, None)
         .filter(membership::Column::LastActiveAt.gte(before))
         .select_only()
         .column(membership::Column::Id)
@@ -137,7 +138,7 @@ async fn inactive_total(db: &Db, org_id: &str, before: i64, everyone: u64) -> an
     if active < ACTIVE_COUNT_CAP {
         return Ok(everyone.saturating_sub(active));
     }
-    members_in(org_id, Some(before), None)
+    members_in(org_id, Some(before))
         .count(db.read())
         .await
         .context("failed to count inactive members")
@@ -161,7 +162,7 @@ pub async fn rows(
     after: Option<&After>,
     limit: u64,
 ) -> anyhow::Result<Vec<MemberRow>> {
-    let mut select = members_in(org_id, only_inactive_before, two_factor);
+    let mut select = members_in(org_id, only_inactive_before);
     if let Some(after) = after {
         select = select.filter(
             Expr::tuple([
@@ -174,7 +175,11 @@ pub async fn rows(
             ])),
         );
     }
-    super::members::person_columns(select)
+    let mut select = super::members::person_columns(select);
+    if let Some(on) = two_factor {
+        select = select.filter(with_two_factor(on));
+    }
+    select
         .order_by_asc(membership::Column::LastActiveAt)
         .order_by_asc(membership::Column::Id)
         .offset(offset)

@@ -293,6 +293,21 @@ pub async fn check_password(
     .await
 }
 
+/// [`check_password`] when a two-factor code is checked next: a right
+/// password leaves the account's failures standing until the code is
+/// right too, so wrong codes stay limited.
+pub async fn check_password_before_code(
+    db: &Db,
+    clock: &Clock,
+    user: &user::Model,
+    attempt: &str,
+    address: Option<&str>,
+) -> anyhow::Result<Checked> {
+    let stored = Some(user.password_hash.clone());
+    let account = &user.email_normalized;
+    checked_password(db, clock.now(), account, stored, attempt, address, true).await
+}
+
 /// Sets a new password and ends every session of the account; returns the
 /// new session epoch so the caller can keep its own session.
 pub async fn change_password(

@@ -244,15 +244,14 @@ fn filtered(backend: DbBackend, org_id: &str, query: &MemberQuery) -> Select<mem
         );
     }
     if let Some(on) = query.two_factor {
-        let mut with = Query::select();
-        with.column(user::Column::Id)
-            .from(user::Entity)
-            .and_where(user::Column::TwoFactorAt.is_not_null());
-        select = select.filter(if on {
-            membership::Column::UserId.in_subquery(with)
-        } else {
-            membership::Column::UserId.not_in_subquery(with)
-        });
+        let column = user::Column::TwoFactorAt;
+        select = select
+            .join(JoinType::InnerJoin, membership::Relation::User.def())
+            .filter(if on {
+                column.is_not_null()
+            } else {
+                column.is_null()
+            });
     }
     // "All" is everyone with any access, workspace guests included.
     match query.role {

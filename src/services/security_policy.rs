@@ -321,11 +321,8 @@ pub async fn sign_member_out(
         .await
         .context("failed to load the organization")?
         .map(|org| org.name);
-    let detail = Some(format!(
-        "by {} ({})",
-        acting.actor.label,
-        org_name.unwrap_or_default()
-    ));
+    // The log names the actor; the detail says from which organization.
+    let detail = org_name.map(|name| format!("From {name}"));
     sessions::end_all_in(&txn, &person, &acting.actor, detail, now).await?;
     audit::record(
         &txn,

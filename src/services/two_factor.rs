@@ -139,15 +139,22 @@ async fn replace_recovery_codes<C: ConnectionTrait>(
     Ok(codes)
 }
 
-/// Confirms the set-up with a code from the app: two-factor is on, and
-/// the ten recovery codes are returned to be shown once.
+/// Confirms the set-up with the password (a borrowed session must not tie
+/// the account to someone else's app) and a code from the app: two-factor
+/// is on, and the ten recovery codes are returned to be shown once.
 pub async fn confirm_setup(
     db: &Db,
     clock: &Clock,
     user: &user::Model,
+    password: &str,
     code: &str,
     origin: &Origin,
 ) -> Result<Vec<String>, TwoFactorError> {
+    match accounts::check_password(db, clock, user, password, origin.address.as_deref()).await? {
+        Checked::Matched => {}
+        Checked::Wrong => return Err(TwoFactorError::WrongPassword),
+        Checked::RateLimited => return Err(TwoFactorError::TooManyAttempts),
+    }
     let now = clock.now();
     let Some(setup) = find(db.write(), &user.id).await? else {
         return Err(TwoFactorError::WrongCode);
@@ -300,18 +307,19 @@ async fn confirm_person(
     code: &str,
     origin: &Origin,
 ) -> Result<(), TwoFactorError> {
-    match accounts::check_password(db, clock, user, password, origin.address.as_deref()).await? {
+    if user.two_factor_at.is_none() {
+        return Err(TwoFactorError::NotOn);
+    }
+    let address = origin.address.as_deref();
+    match accounts::check_password_before_code(db, clock, user, password, address).await? {
         Checked::Matched => {}
         Checked::Wrong => return Err(TwoFactorError::WrongPassword),
         Checked::RateLimited => return Err(TwoFactorError::TooManyAttempts),
     }
-    if user.two_factor_at.is_none() {
-        return Err(TwoFactorError::NotOn);
-    }
-    match use_code(db, user, code, origin, clock.now()).await? {
-        Some(_) => Ok(()),
-        None => Err(TwoFactorError::WrongCode),
-    }
+    // The code under the sign-in limits, as at sign-in.
+    verify_sign_in(db, clock, user, code, origin)
+        .await
+        .map(|_| ())
 }
 
 /// Turns two-factor off: the secret and the recovery codes are deleted.

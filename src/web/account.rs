@@ -96,6 +96,11 @@ impl AccountPage {
         current: &CurrentUser,
         errors: FieldErrors,
     ) -> Result<Self, AppError> {
+        let limits = security_policy::session_limits(
+            current.memberships.iter().map(|(org, _)| org),
+            i64::try_from(state.config.idle_timeout.as_secs()).unwrap_or(i64::MAX),
+            i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
+        );
         Ok(AccountPage {
             layout: Layout::account(
                 &current.session,
@@ -109,24 +114,29 @@ impl AccountPage {
             name: current.user.name.clone(),
             new_email: String::new(),
             two_factor_since: current.user.two_factor_at.map(super::format::date),
-            sessions: session_views(state, current).await?,
-            limits: limit_words(&security_policy::session_limits(
-                current.memberships.iter().map(|(org, _)| org),
-                i64::try_from(state.config.idle_timeout.as_secs()).unwrap_or(i64::MAX),
-                i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
-            )),
+            sessions: session_views(state, current, &limits).await?,
+            limits: limit_words(&limits),
         })
     }
 }
 
+/// The person's sessions that still work (one past its limits ends at
+/// its next request), this one first.
 async fn session_views(
     state: &AppState,
     current: &CurrentUser,
+    limits: &SessionLimits,
 ) -> Result<Vec<SessionView>, AppError> {
     let this = session::auth(&current.session).map(|a| a.session_id);
+    let now = state.clock.now();
     let mut views: Vec<SessionView> = sessions::list(&state.db, &current.user.id)
         .await?
         .into_iter()
+        .filter(|s| {
+            this.as_deref() == Some(s.id.as_str())
+                || (now - s.last_seen_at <= limits.idle_secs
+                    && now - s.created_at <= limits.lifetime_secs)
+        })
         .map(|s| SessionView {
             current: this.as_deref() == Some(s.id.as_str()),
             browser: s

@@ -344,13 +344,21 @@ pub(crate) async fn sign_in_or_ask_code(
             user_id: user.id.clone(),
             epoch: user.session_epoch,
             started_at: state.clock.now(),
-            next: next.to_string(),
+            // The cookie holds it until the code: a long one goes home.
+            next: if next.len() <= MAX_PENDING_NEXT {
+                next.to_string()
+            } else {
+                "/".to_string()
+            },
         },
     )?;
     Ok(Some(see_other(SECOND_FACTOR_PATH)))
 }
 
 const SECOND_FACTOR_PATH: &str = "/signin/two-factor";
+
+/// The longest `next` a pending sign-in keeps in the session cookie.
+const MAX_PENDING_NEXT: usize = 512;
 
 /// How long the code's page waits after the password.
 const PENDING_SECS: i64 = 10 * 60;

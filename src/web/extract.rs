@@ -175,6 +175,7 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
     let idle = i64::try_from(config.idle_timeout.as_secs()).unwrap_or(i64::MAX);
     let lifetime = i64::try_from(config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
     if now - auth.last_seen_at > idle || now - auth.signed_in_at > lifetime {
+        sessions::end_current(&state.db, &auth.session_id).await?;
         session.purge();
         return Err(sign_in_required);
     }
@@ -302,7 +303,10 @@ impl FromRequest for OrgCtx {
             let now = state.clock.now();
             let two_factor =
                 security_policy::standing(&org, current.user.two_factor_at.is_some(), now);
-            if two_factor == TwoFactorStanding::Blocked {
+            // Leaving is never blocked: nobody is kept in an organization
+            // until they set up what it requires.
+            let leaving = req.path().ends_with("/leave");
+            if two_factor == TwoFactorStanding::Blocked && !leaving {
                 let reads = matches!(*req.method(), Method::GET | Method::HEAD);
                 return Err(AppError::TwoFactorRequired {
                     org_id: org.id.clone(),

@@ -16,9 +16,9 @@ use crate::services::error::ServiceError;
 use crate::services::members::{self, MemberQuery};
 use crate::services::security_policy::{self, SecurityForm, SecuritySettings, TwoFactorStanding};
 
-/// The most members the page lists with their two-factor standing; the
-/// Members page's filter finds the rest.
-const LISTED: u64 = 50;
+/// The most members the page lists with their two-factor standing (those
+/// without it first); the Members page's filter finds the rest.
+const LISTED: usize = 50;
 
 /// One member's two-factor standing, as the page lists it.
 struct MemberStanding {
@@ -66,11 +66,14 @@ async fn security_page(
         two_factor,
         ..MemberQuery::default()
     };
-    let (rows, total) = members::list(&state.db, &ctx.org.id, &query(None)).await?;
-    let (_, without) = members::list(&state.db, &ctx.org.id, &query(Some(false))).await?;
+    // Those without it first: they are the ones a requirement stops.
+    let (mut rows, without) = members::list(&state.db, &ctx.org.id, &query(Some(false))).await?;
+    let (with, with_total) = members::list(&state.db, &ctx.org.id, &query(Some(true))).await?;
+    rows.extend(with);
+    let total = without + with_total;
     let members = rows
         .into_iter()
-        .take(LISTED as usize)
+        .take(LISTED)
         .map(|row| {
             let on = row.two_factor_at.is_some();
             let standing = match security_policy::standing(&ctx.org, on, now) {

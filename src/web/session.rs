@@ -114,14 +114,22 @@ pub fn stored_csrf_token(session: &Session) -> Option<String> {
     session.get::<String>(CSRF).ok().flatten()
 }
 
-/// The longest flash message kept: the session cookie holding it must
-/// stay under a browser's 4 KB (a larger one fails the response).
-const MAX_FLASH_CHARS: usize = 1000;
+/// The most bytes a flash message may take in the session cookie (as
+/// JSON, inside the cookie's own JSON): the cookie must stay under a
+/// browser's 4 KB, or the response fails.
+const MAX_FLASH_BYTES: usize = 1200;
+
+/// The bytes `message` takes in the cookie: it is JSON-encoded twice.
+fn stored_len(message: &str) -> usize {
+    serde_json::to_string(message)
+        .and_then(|once| serde_json::to_string(&once))
+        .map_or(usize::MAX, |twice| twice.len())
+}
 
 pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
     let mut message: String = message.into();
-    if message.chars().count() > MAX_FLASH_CHARS {
-        message = message.chars().take(MAX_FLASH_CHARS - 1).collect();
+    if stored_len(&message) > MAX_FLASH_BYTES {
+        while stored_len(&message) > MAX_FLASH_BYTES - 8 && message.pop().is_some() {}
         message.push('…');
     }
     let flash = Flash {

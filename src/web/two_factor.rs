@@ -105,20 +105,28 @@ pub async fn show(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ConfirmForm {
+    pub password: String,
     pub code: String,
 }
 
 /// Confirms the set-up with a code from the app.
 pub async fn confirm(
     state: web::Data<AppState>,
+    _slot: PasswordSlot,
     current: CurrentUser,
     origin: ClientOrigin,
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
+    // Only the set-up page starts a set-up: a refused code must not.
+    let started = two_factor::find(state.db.write(), &current.user.id).await?;
+    if current.user.two_factor_at.is_none() && started.is_none() {
+        return Ok(start_first(&current));
+    }
     let result = two_factor::confirm_setup(
         &state.db,
         &state.clock,
         &current.user,
+        &form.password,
         &form.code,
         &origin.0,
     )
@@ -139,6 +147,28 @@ pub async fn confirm(
         Err(err) => refused(&state, &current, "code", err).await,
     }
 }
+
+/// A code sent before the set-up page was opened: that page starts it.
+fn start_first(current: &CurrentUser) -> HttpResponse {
+    session::flash(
+        &current.session,
+        "error",
+        "Scan the QR code with your authenticator app first, then enter the code it shows.",
+    );
+    see_other(SETUP_PATH)
+}
+
+/// Turning off or renewing codes while two-factor is off.
+fn already_off(current: &CurrentUser) -> HttpResponse {
+    session::flash(
+        &current.session,
+        "error",
+        "Two-factor authentication is off: there is nothing to turn off or renew.",
+    );
+    see_other(SETUP_PATH)
+}
+
+const SETUP_PATH: &str = "/account/two-factor";
 
 async fn refused(
     state: &AppState,
@@ -175,6 +205,9 @@ pub async fn disable(
     origin: ClientOrigin,
     form: web::Form<ConfirmPersonForm>,
 ) -> Result<HttpResponse, AppError> {
+    if current.user.two_factor_at.is_none() {
+        return Ok(already_off(&current));
+    }
     let result = two_factor::disable(
         &state.db,
         &state.clock,
@@ -191,7 +224,7 @@ pub async fn disable(
                 "success",
                 "Two-factor authentication is off.",
             );
-            Ok(see_other("/account/two-factor"))
+            Ok(see_other(SETUP_PATH))
         }
         Err(err) => refused(&state, &current, "code", err).await,
     }
@@ -205,6 +238,9 @@ pub async fn renew_codes(
     origin: ClientOrigin,
     form: web::Form<ConfirmPersonForm>,
 ) -> Result<HttpResponse, AppError> {
+    if current.user.two_factor_at.is_none() {
+        return Ok(already_off(&current));
+    }
     let result = two_factor::renew_recovery_codes(
         &state.db,
         &state.clock,

@@ -51,12 +51,11 @@ fn expected(method: &str, path: &str) -> Option<Row> {
         // No session of theirs has this id.
         ("post", "/account/sessions/{session_id}/end") => [303, 404, 404, 404, 404, 404, 404, 404],
         ("get", "/account/security") | ("get", "/account/two-factor") => SIGNED_IN,
-        // No code (and two-factor is off): the form comes back.
+        // Nobody has opened the set-up page, and two-factor is off: each
+        // is sent to the set-up page, which says so.
         ("post", "/account/two-factor")
         | ("post", "/account/two-factor/disable")
-        | ("post", "/account/two-factor/recovery-codes") => {
-            [303, 422, 422, 422, 422, 422, 422, 422]
-        }
+        | ("post", "/account/two-factor/recovery-codes") => [303; 8],
         ("get", "/orgs/{org_id}/settings/security") => [303, 404, 404, 403, 403, 403, 200, 200],
         ("post", "/orgs/{org_id}/settings/security")
         | ("post", "/orgs/{org_id}/members/{member_id}/sign-out") => {

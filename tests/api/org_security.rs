@@ -57,7 +57,10 @@ async fn turn_on_two_factor(app: &TestApp, browser: &Browser) -> String {
     let secret = secret_on(&page);
     let code = code_at(&secret, app.clock.now());
     let response = browser
-        .post_form("/account/two-factor", &[("code", &code)])
+        .post_form(
+            "/account/two-factor",
+            &[("code", &code), ("password", PASSWORD)],
+        )
         .await;
     let status = response.status();
     let page = response.text().await.expect("body");

@@ -227,7 +227,10 @@ async fn every_kind_of_event_shows_newest_first() {
     let on = firefox
         .post_form(
             "/account/two-factor",
-            &[("code", &code_at(&secret, app.clock.now()))],
+            &[
+                ("code", &code_at(&secret, app.clock.now())),
+                ("password", &password),
+            ],
         )
         .await;
     assert_eq!(on.status(), StatusCode::OK);

@@ -149,7 +149,10 @@ async fn turn_on(app: &TestApp, browser: &Browser) -> (String, Vec<String>) {
     let response = browser
         .post_form(
             "/account/two-factor",
-            &[("code", &code_at(&secret, app.clock.now()))],
+            &[
+                ("code", &code_at(&secret, app.clock.now())),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK, "the code confirms it");
@@ -313,7 +316,10 @@ async fn setting_up_shows_a_qr_code_and_the_secret_and_a_code_turns_it_on() {
     let wrong = browser
         .post_form(
             "/account/two-factor",
-            &[("code", &wrong_code(&secret, app.clock.now()))],
+            &[
+                ("code", &wrong_code(&secret, app.clock.now())),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -327,11 +333,36 @@ async fn setting_up_shows_a_qr_code_and_the_secret_and_a_code_turns_it_on() {
     assert!(!two_factor_on(&app, &user_id).await);
     assert_eq!(recovery_rows(&app, &user_id).await, 0);
 
+    // So does the right code with a wrong password: a borrowed session
+    // cannot tie the account to someone else's app.
+    let unproven = browser
+        .post_form(
+            "/account/two-factor",
+            &[
+                ("code", &code_at(&secret, app.clock.now())),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(unproven.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unproven
+            .text()
+            .await
+            .expect("body")
+            .contains("Your password is not correct.")
+    );
+    assert!(!two_factor_on(&app, &user_id).await);
+    assert_eq!(recovery_rows(&app, &user_id).await, 0);
+
     // The right code turns it on and shows ten recovery codes, once.
     let right = browser
         .post_form(
             "/account/two-factor",
-            &[("code", &code_at(&secret, app.clock.now()))],
+            &[
+                ("code", &code_at(&secret, app.clock.now())),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(right.status(), StatusCode::OK);
@@ -423,7 +454,10 @@ async fn setting_up_shows_a_qr_code_and_the_secret_and_a_code_turns_it_on() {
     let twice = browser
         .post_form(
             "/account/two-factor",
-            &[("code", &code_at(&secret, app.clock.now()))],
+            &[
+                ("code", &code_at(&secret, app.clock.now())),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(twice.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -928,4 +962,46 @@ async fn simultaneous_sign_ins_with_one_code_sign_in_once() {
         assert_eq!(sessions_of(&app, &user_id).await, before + 1);
         app.clock.advance(30);
     }
+}
+
+/// Turning two-factor off takes the password and a code; someone holding
+/// a session and the password still gets no more guesses at the code
+/// than a sign-in does.
+#[tokio::test]
+async fn guessing_the_code_to_turn_it_off_is_limited_like_a_sign_in() {
+    let app = spawn_app().await;
+    let address = email("ada");
+    let (browser, _) = app.signed_up("Ada Lovelace", &address, "Acme").await;
+    let (secret, _) = turn_on(&app, &browser).await;
+    let user_id = app.user_id(&address).await;
+    let wrong = wrong_code(&secret, app.clock.now());
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let response = browser
+            .post_form(
+                "/account/two-factor/disable",
+                &[("password", PASSWORD), ("code", &wrong)],
+            )
+            .await;
+        statuses.push(response.status());
+    }
+    assert!(
+        statuses[..10]
+            .iter()
+            .all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    let right = browser
+        .post_form(
+            "/account/two-factor/disable",
+            &[
+                ("password", PASSWORD),
+                ("code", &code_at(&secret, app.clock.now())),
+            ],
+        )
+        .await;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(two_factor_on(&app, &user_id).await, "still on");
+    assert!(logged(&app, &user_id, "account.sign_in_failed").await >= 10);
 }
