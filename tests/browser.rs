@@ -1109,6 +1109,7 @@ async fn every_page_passes_axe_core_in_chromium() {
     audit.open(&tess, &app, "/account/two-factor").await;
     let secret = shown_totp_secret(&tess).await;
     fill_named(&tess, "code", &totp_code(&secret, app.clock.now())).await;
+    fill_named(&tess, "password", PASSWORD).await;
     click(
         &tess,
         "main form[action='/account/two-factor'] button[type=submit]",
