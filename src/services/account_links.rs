@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor, AuditAction, Entry};
-use super::{blocking, new_id};
+use super::{blocking, new_id, security_log};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::normalize_lookup;
@@ -281,7 +281,15 @@ pub async fn reset_password(
         .one(&txn)
         .await?
         .ok_or(LinkError::Invalid)?;
-    record_own(&txn, &user, AuditAction::PasswordReset, address, now).await?;
+    security_log::record(
+        &txn,
+        &user,
+        AuditAction::PasswordReset,
+        &address.into(),
+        None,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -317,38 +325,17 @@ pub async fn verify_email(
             .exec(&txn)
             .await?;
     }
-    record_own(&txn, &user, AuditAction::EmailConfirmed, address, now).await?;
-    txn.commit().await?;
-    Ok(user)
-}
-
-/// An audit row for a change a person made to their own account.
-async fn record_own<C: ConnectionTrait>(
-    conn: &C,
-    user: &user::Model,
-    action: AuditAction,
-    address: Option<String>,
-    now: i64,
-) -> anyhow::Result<()> {
-    audit::record(
-        conn,
-        &Actor {
-            user_id: Some(user.id.clone()),
-            label: user.email.clone(),
-            address,
-        },
-        Entry {
-            org_id: None,
-            action,
-            target_type: Some("account"),
-            target_id: Some(&user.id),
-            target_label: Some(&user.email_normalized),
-            before: None,
-            after: None,
-        },
+    security_log::record(
+        &txn,
+        &user,
+        AuditAction::EmailConfirmed,
+        &address.into(),
+        None,
         now,
     )
-    .await
+    .await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 /// The domain of a normalized address.

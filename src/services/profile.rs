@@ -14,7 +14,8 @@ use sea_orm::{
 };
 
 use super::accounts::{self, Checked};
-use super::audit::{self, Actor, AuditAction, Entry};
+use super::audit::AuditAction;
+use super::security_log;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::email::EmailAddress;
@@ -56,40 +57,6 @@ impl From<sea_orm::DbErr> for EmailChangeError {
     }
 }
 
-fn own_actor(user: &user::Model, address: Option<String>) -> Actor {
-    Actor {
-        user_id: Some(user.id.clone()),
-        label: user.email.clone(),
-        address,
-    }
-}
-
-async fn record_own<C: ConnectionTrait>(
-    conn: &C,
-    user: &user::Model,
-    action: AuditAction,
-    before: Option<String>,
-    after: Option<String>,
-    address: Option<String>,
-    now: i64,
-) -> anyhow::Result<()> {
-    audit::record(
-        conn,
-        &own_actor(user, address),
-        Entry {
-            org_id: None,
-            action,
-            target_type: Some("account"),
-            target_id: Some(&user.id),
-            target_label: Some(&user.email_normalized),
-            before,
-            after,
-        },
-        now,
-    )
-    .await
-}
-
 /// Sets the person's display name; the member lists and their search
 /// follow at once.
 pub async fn change_name(
@@ -116,13 +83,13 @@ pub async fn change_name(
         .exec(&txn)
         .await
         .context("failed to change the name in the member lists")?;
-    record_own(
+    security_log::record_change(
         &txn,
         user,
         AuditAction::NameChanged,
+        &address.into(),
         Some(user.name.clone()),
         Some(name.as_str().to_string()),
-        address,
         now,
     )
     .await?;
@@ -195,13 +162,13 @@ pub async fn request_email_change(
     outbox::enqueue(&txn, confirm.render(new.as_str())?, now).await?;
     let notice = templates::AccountMessage::email_change_notice(&user.name, new.as_str(), base_url);
     outbox::enqueue(&txn, notice.render(&user.email)?, now).await?;
-    record_own(
+    security_log::record_change(
         &txn,
         user,
         AuditAction::EmailChangeRequested,
+        &address.into(),
         Some(user.email_normalized.clone()),
         Some(new.normalized().to_string()),
-        address,
         now,
     )
     .await?;
@@ -297,13 +264,13 @@ pub async fn confirm_email_change(
         .filter(account_token::Column::UsedAt.is_null())
         .exec(&txn)
         .await?;
-    record_own(
+    security_log::record_change(
         &txn,
         &before,
         AuditAction::EmailChanged,
+        &address.into(),
         Some(before.email_normalized.clone()),
         Some(change.new_email_normalized.clone()),
-        address,
         now,
     )
     .await?;

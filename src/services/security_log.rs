@@ -30,6 +30,16 @@ impl Origin {
     }
 }
 
+impl From<Option<String>> for Origin {
+    /// A request known by its address alone.
+    fn from(address: Option<String>) -> Self {
+        Origin {
+            address,
+            user_agent: None,
+        }
+    }
+}
+
 /// Records `action` on `user`'s account, done by the person themself.
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
@@ -39,12 +49,25 @@ pub async fn record<C: ConnectionTrait>(
     detail: Option<String>,
     now: i64,
 ) -> anyhow::Result<()> {
+    record_change(conn, user, action, origin, None, detail, now).await
+}
+
+/// [`record`] of a change from `before` to `after` (a name, an address).
+pub async fn record_change<C: ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    action: AuditAction,
+    origin: &Origin,
+    before: Option<String>,
+    after: Option<String>,
+    now: i64,
+) -> anyhow::Result<()> {
     let actor = Actor {
         user_id: Some(user.id.clone()),
         label: user.email.clone(),
         address: origin.address.clone(),
     };
-    record_by(conn, &actor, user, action, detail, now).await
+    write(conn, &actor, user, action, before, after, now).await
 }
 
 /// Records `action` on `user`'s account, done by `actor` (an
@@ -57,6 +80,18 @@ pub async fn record_by<C: ConnectionTrait>(
     detail: Option<String>,
     now: i64,
 ) -> anyhow::Result<()> {
+    write(conn, actor, user, action, None, detail, now).await
+}
+
+async fn write<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    user: &user::Model,
+    action: AuditAction,
+    before: Option<String>,
+    after: Option<String>,
+    now: i64,
+) -> anyhow::Result<()> {
     audit::record(
         conn,
         actor,
@@ -66,8 +101,8 @@ pub async fn record_by<C: ConnectionTrait>(
             target_type: Some("account"),
             target_id: Some(&user.id),
             target_label: Some(&user.email_normalized),
-            before: None,
-            after: detail,
+            before,
+            after,
         },
         now,
     )
