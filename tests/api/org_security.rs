@@ -764,3 +764,32 @@ async fn a_member_of_another_organization_is_not_found_and_nobody_is_signed_out(
     assert_eq!(audit_rows(&app, &acme, "member.signed_out").await, 0);
     assert_eq!(audit_rows(&app, &beta, "member.signed_out").await, 0);
 }
+
+/// A member the requirement stops may still leave the organization: the
+/// requirement keeps nobody in.
+#[tokio::test]
+async fn a_member_stopped_by_the_requirement_may_still_leave() {
+    let app = spawn_app().await;
+    let (owner, acme) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    let max = email("max");
+    let member = app.member_with_role(&acme, &max, OrgRole::Member).await;
+    saved(
+        &owner,
+        &acme,
+        &[("require_two_factor", "on"), ("grace_days", "0")],
+    )
+    .await;
+    let stopped = member.get(&format!("/orgs/{acme}/members")).await;
+    assert_eq!(stopped.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&stopped),
+        format!("/account/two-factor?required_by={acme}")
+    );
+    let (status, page) = member.get_html(&format!("/orgs/{acme}/leave")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let left = member.post_form(&format!("/orgs/{acme}/leave"), &[]).await;
+    assert_eq!(left.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.role_of(&acme, &max).await, None, "no longer a member");
+}
