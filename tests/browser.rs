@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use sea_orm::ConnectionTrait;
 
-use crate::helpers::{PASSWORD, email, spawn_app};
+use crate::helpers::{PASSWORD, code_at, email, spawn_app};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -1108,7 +1108,7 @@ async fn every_page_passes_axe_core_in_chromium() {
     sign_in(&tess, &app, &tess_email).await;
     audit.open(&tess, &app, "/account/two-factor").await;
     let secret = shown_totp_secret(&tess).await;
-    fill_named(&tess, "code", &totp_code(&secret, app.clock.now())).await;
+    fill_named(&tess, "code", &code_at(&secret, app.clock.now())).await;
     fill_named(&tess, "password", PASSWORD).await;
     click(
         &tess,
@@ -2147,18 +2147,6 @@ async fn bulk_selection_with_and_without_javascript_in_chromium() {
     );
 }
 
-/// The code an authenticator app shows at `t` for `secret` (SHA-1, six
-/// digits, 30-second steps).
-fn totp_code(secret: &str, t: i64) -> String {
-    use totp_rs::{Algorithm, Secret, TOTP};
-    let bytes = Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .expect("a base32 secret");
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes)
-        .expect("a TOTP")
-        .generate(u64::try_from(t).expect("a time after 1970"))
-}
-
 /// The secret the set-up page shows in `#totp-secret`, as typed into an
 /// app (the spaces that group it dropped).
 async fn shown_totp_secret(client: &Client) -> String {
@@ -2246,7 +2234,7 @@ async fn turn_on_two_factor_and_sign_in_with_a_code_in_chromium() {
 
     // The app's code and the password turn it on; the recovery codes are
     // shown.
-    fill_named(&client, "code", &totp_code(&secret, app.clock.now())).await;
+    fill_named(&client, "code", &code_at(&secret, app.clock.now())).await;
     fill_named(&client, "password", PASSWORD).await;
     click(
         &client,
@@ -2284,7 +2272,7 @@ async fn turn_on_two_factor_and_sign_in_with_a_code_in_chromium() {
         "Enter the code from your authenticator app",
     )
     .await;
-    fill_named(&client, "code", &totp_code(&secret, app.clock.now())).await;
+    fill_named(&client, "code", &code_at(&secret, app.clock.now())).await;
     click(
         &client,
         "main form[action='/signin/two-factor'] button[type=submit]",

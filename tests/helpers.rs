@@ -1106,3 +1106,29 @@ pub fn text_of(html: &str) -> String {
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// The six-digit code an authenticator app shows for `secret` at `t`
+/// (RFC 6238: SHA-1, 30-second steps), computed with totp-rs as an app
+/// would, independently of Roster's own check.
+pub fn code_at(secret: &str, t: i64) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("a base32 secret");
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes)
+        .expect("a TOTP")
+        .generate(u64::try_from(t).expect("a time after 1970"))
+}
+
+/// A six-digit code that is none of the codes accepted around `t`.
+pub fn wrong_code(secret: &str, t: i64) -> String {
+    let accepted = [
+        code_at(secret, t - 30),
+        code_at(secret, t),
+        code_at(secret, t + 30),
+    ];
+    (0..10)
+        .map(|d| d.to_string().repeat(6))
+        .find(|c| !accepted.contains(c))
+        .expect("a wrong code")
+}

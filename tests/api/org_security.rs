@@ -12,28 +12,13 @@ use roster::domain::role::OrgRole;
 use roster::entities::organization;
 use roster::services::api_keys::NewKind;
 use sea_orm::EntityTrait;
-use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::helpers::{
-    Browser, PASSWORD, TestApp, Who, csrf_in, email, location, signed_in, spawn_app, text_of,
+    Browser, PASSWORD, TestApp, Who, code_at, csrf_in, email, location, signed_in, spawn_app,
+    text_of,
 };
 
 const DAY: i64 = 24 * 60 * 60;
-
-/// The code an authenticator app shows for `secret` at `t`.
-fn code_at(secret: &str, t: i64) -> String {
-    TOTP::new(
-        Algorithm::SHA1,
-        6,
-        1,
-        30,
-        Secret::Encoded(secret.to_string())
-            .to_bytes()
-            .expect("a base32 secret"),
-    )
-    .expect("a TOTP")
-    .generate(u64::try_from(t).expect("a time after 1970"))
-}
 
 /// The secret shown on the set-up page, in the element with
 /// `id="totp-secret"`.

@@ -8,32 +8,11 @@
 
 use base64::Engine;
 use reqwest::{Response, StatusCode};
-use totp_rs::{Algorithm, Secret, TOTP};
+use totp_rs::Secret;
 
-use crate::helpers::{Browser, PASSWORD, TestApp, csrf_in, email, location, spawn_app, text_of};
-
-/// The six-digit code an authenticator app shows at `t` for `secret`.
-fn code_at(secret: &str, t: i64) -> String {
-    let bytes = Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .expect("a base32 secret");
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes)
-        .expect("a TOTP")
-        .generate(u64::try_from(t).expect("a time after 1970"))
-}
-
-/// A six-digit code that is none of the codes accepted around `t`.
-fn wrong_code(secret: &str, t: i64) -> String {
-    let accepted = [
-        code_at(secret, t - 30),
-        code_at(secret, t),
-        code_at(secret, t + 30),
-    ];
-    (0..10)
-        .map(|d| d.to_string().repeat(6))
-        .find(|c| !accepted.contains(c))
-        .expect("a wrong code")
-}
+use crate::helpers::{
+    Browser, PASSWORD, TestApp, code_at, csrf_in, email, location, spawn_app, text_of, wrong_code,
+};
 
 /// The flash message on a page.
 fn flash_of(page: &str) -> &str {
