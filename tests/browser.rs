@@ -707,7 +707,7 @@ async fn every_page_passes_axe_core_in_chromium() {
     let atlas = app.add_product(&general, "Atlas", None).await;
     let orphan = app.add_product(&general, "Orphan", None).await;
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE products SET needs_owner = TRUE WHERE id = '{orphan}'"
         ))
@@ -1062,7 +1062,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         .add_invitation(&org, roster::domain::role::OrgRole::Member)
         .await;
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE invitations SET state = 'accepted' WHERE token_hash = '{}'",
             roster::domain::token::hash(&member_token)

@@ -333,7 +333,7 @@ impl TestApp {
                 Expr::value(Some(self.clock.now())),
             )
             .filter(user::Column::EmailNormalized.eq(address.to_lowercase()))
-            .exec(self.db.write())
+            .exec(self.db.owner())
             .await
             .expect("confirm an address");
     }
@@ -342,7 +342,7 @@ impl TestApp {
     pub async fn user(&self, address: &str) -> user::Model {
         user::Entity::find()
             .filter(user::Column::EmailNormalized.eq(address.to_lowercase()))
-            .one(self.db.read())
+            .one(self.db.owner())
             .await
             .expect("query")
             .expect("an account")
@@ -364,7 +364,7 @@ impl TestApp {
             join_org_id: Set(None),
             two_factor_at: Set(None),
         }
-        .insert(self.db.write())
+        .insert(self.db.owner())
         .await
         .expect("insert user")
     }
@@ -385,7 +385,7 @@ impl TestApp {
         last_active_at: i64,
     ) -> String {
         memberships::insert(
-            self.db.write(),
+            self.db.owner(),
             org_id,
             user,
             role,
@@ -430,7 +430,7 @@ impl TestApp {
         let owner = membership::Entity::find()
             .filter(membership::Column::OrgId.eq(org_id))
             .filter(membership::Column::Role.eq(OrgRole::Owner))
-            .one(self.db.read())
+            .one(self.db.owner())
             .await
             .expect("query")
             .expect("the organization's Owner");
@@ -443,7 +443,7 @@ impl TestApp {
         let found = membership::Entity::find()
             .filter(membership::Column::OrgId.eq(org_id))
             .filter(membership::Column::UserId.eq(person.id.as_str()))
-            .one(self.db.read())
+            .one(self.db.owner())
             .await
             .expect("query")
             .expect("a membership");
@@ -502,7 +502,7 @@ impl TestApp {
     /// The holder of `membership` acting in its organization.
     async fn acting_as(&self, membership: membership::Model) -> Acting {
         let person = user::Entity::find_by_id(membership.user_id.clone())
-            .one(self.db.read())
+            .one(self.db.owner())
             .await
             .expect("query")
             .expect("the member's account");
@@ -521,7 +521,7 @@ impl TestApp {
 
     async fn workspace(&self, workspace_id: &str) -> workspace::Model {
         workspace::Entity::find_by_id(workspace_id.to_string())
-            .one(self.db.read())
+            .one(self.db.owner())
             .await
             .expect("query")
             .expect("a workspace")
@@ -529,7 +529,7 @@ impl TestApp {
 
     async fn membership(&self, membership_id: &str) -> membership::Model {
         membership::Entity::find_by_id(membership_id.to_string())
-            .one(self.db.read())
+            .one(self.db.owner())
             .await
             .expect("query")
             .expect("a membership")
@@ -565,7 +565,7 @@ impl TestApp {
             workspace_role: Set(None),
             invited_by_key_id: Set(None),
         }
-        .insert(self.db.write())
+        .insert(self.db.owner())
         .await
         .expect("insert invitation");
         (id, token)
@@ -577,7 +577,7 @@ impl TestApp {
         let role = WorkspaceRole::parse(role).expect("a workspace role");
         let ws = self.workspace(workspace_id).await;
         memberships::insert_direct_role(
-            self.db.write(),
+            self.db.owner(),
             &ws.org_id,
             &ws.id,
             user_id,
@@ -615,7 +615,7 @@ impl TestApp {
         let membership = membership::Entity::find()
             .filter(membership::Column::OrgId.eq(ws.org_id.as_str()))
             .filter(membership::Column::UserId.eq(owner))
-            .one(self.db.read())
+            .one(self.db.owner())
             .await
             .expect("query")
             .expect("the owner belongs to the organization");
@@ -630,7 +630,7 @@ impl TestApp {
     async fn add_unowned_product(&self, workspace_id: &str, name: &str) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         self.db
-            .write()
+            .owner()
             .execute_unprepared(&format!(
                 "INSERT INTO products (id, org_id, workspace_id, name, name_normalized, description, \
                  owner_id, needs_owner, created_at, updated_at) \
@@ -663,7 +663,7 @@ impl TestApp {
                 Expr::value(restricted),
             )
             .filter(membership::Column::Id.eq(membership_id))
-            .exec(self.db.write())
+            .exec(self.db.owner())
             .await
             .expect("store the restriction flag");
     }
@@ -707,10 +707,10 @@ impl TestApp {
 
     /// One text value from the database.
     pub async fn scalar_text(&self, sql: &str) -> String {
-        let backend = self.db.read().get_database_backend();
+        let backend = self.db.owner().get_database_backend();
         let row = self
             .db
-            .read()
+            .owner()
             .query_one_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
             .await
             .expect("query")
@@ -738,10 +738,10 @@ impl TestApp {
 
     /// The role a person holds in an organization, if any.
     pub async fn role_of(&self, org_id: &str, email: &str) -> Option<String> {
-        let backend = self.db.read().get_database_backend();
+        let backend = self.db.owner().get_database_backend();
         let row = self
             .db
-            .read()
+            .owner()
             .query_one_raw(sea_orm::Statement::from_sql_and_values(
                 backend,
                 match backend {
@@ -815,9 +815,9 @@ impl StoppedApp {
 }
 
 async fn scalar_on(db: &Db, sql: &str) -> i64 {
-    let backend = db.read().get_database_backend();
+    let backend = db.owner().get_database_backend();
     let row = db
-        .read()
+        .owner()
         .query_one_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
         .await
         .expect("query")
@@ -1032,7 +1032,7 @@ impl TestApp {
             .member_with_role(&org_id, &removed_email, OrgRole::Viewer)
             .await;
         self.db
-            .write()
+            .owner()
             .execute_unprepared(&format!(
                 "DELETE FROM memberships WHERE org_id = '{org_id}' AND email_normalized = '{}'",
                 removed_email.to_lowercase()

@@ -21,6 +21,9 @@ mod m20261204_000011_api_keys;
 mod m20261205_000012_custom_roles;
 mod m20261205_000013_members_page;
 mod m20261205_000014_security;
+mod m20261205_000015_row_level_security;
+
+pub use m20261205_000015_row_level_security::{APP_ROLE, CROSS_ROLE, role_statements};
 
 pub struct Migrator;
 
@@ -42,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_custom_roles::Migration),
             Box::new(m20261205_000013_members_page::Migration),
             Box::new(m20261205_000014_security::Migration),
+            Box::new(m20261205_000015_row_level_security::Migration),
         ]
     }
 }

@@ -5,12 +5,13 @@
 use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 
-use crate::db::Db;
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::entities::outbox_message;
+use sea_orm::IntoActiveModel;
 
 /// How long a worker holds a message while it delivers it. A worker that
 /// dies mid-send releases it when the lease runs out.
@@ -40,24 +41,28 @@ pub async fn enqueue<C: ConnectionTrait>(
     message: NewMessage<'_>,
     now: i64,
 ) -> anyhow::Result<outbox_message::Model> {
-    outbox_message::ActiveModel {
-        id: Set(crate::services::new_id()),
-        kind: Set(message.kind.to_string()),
-        org_id: Set(message.org_id.map(str::to_string)),
-        recipient: Set(message.recipient.to_string()),
-        subject: Set(message.subject.to_string()),
-        body_text: Set(message.body_text),
-        body_html: Set(message.body_html),
-        created_at: Set(now),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(0),
-        last_error: Set(None),
-        sent_at: Set(None),
-    }
-    .insert(conn)
-    .await
-    .context("failed to queue a message")
+    let queued = outbox_message::Model {
+        id: crate::services::new_id(),
+        kind: message.kind.to_string(),
+        org_id: message.org_id.map(str::to_string),
+        recipient: message.recipient.to_string(),
+        subject: message.subject.to_string(),
+        body_text: message.body_text,
+        body_html: message.body_html,
+        created_at: now,
+        attempts: 0,
+        next_attempt_at: now,
+        locked_until: 0,
+        last_error: None,
+        sent_at: None,
+    };
+    // Without RETURNING: account mail is written from anywhere but read
+    // back only by the mail worker (row-level security on PostgreSQL).
+    outbox_message::Entity::insert(queued.clone().into_active_model())
+        .exec_without_returning(conn)
+        .await
+        .context("failed to queue a message")?;
+    Ok(queued)
 }
 
 /// The wait before the next attempt after `attempts` failed ones.
@@ -101,14 +106,20 @@ pub async fn claim_due(
         sql,
         [(now + LEASE_SECS).into(), now.into(), limit.into()],
     );
-    outbox_message::Model::find_by_statement(statement)
-        .all(db.write())
+    let txn = db.begin_cross_org(CrossOrg::MailWorker).await?;
+    let claimed = outbox_message::Model::find_by_statement(statement)
+        .all(&txn)
         .await
-        .context("failed to claim messages from the outbox")
+        .context("failed to claim messages from the outbox")?;
+    txn.commit()
+        .await
+        .context("failed to claim messages from the outbox")?;
+    Ok(claimed)
 }
 
 /// Records a delivery and forgets the body.
 pub async fn mark_sent(db: &Db, id: &str, now: i64) -> anyhow::Result<()> {
+    let txn = db.begin_cross_org(CrossOrg::MailWorker).await?;
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::SentAt, now.into())
         .col_expr(
@@ -119,9 +130,10 @@ pub async fn mark_sent(db: &Db, id: &str, now: i64) -> anyhow::Result<()> {
         .col_expr(outbox_message::Column::BodyText, DELIVERED_BODY.into())
         .col_expr(outbox_message::Column::BodyHtml, DELIVERED_BODY.into())
         .filter(outbox_message::Column::Id.eq(id))
-        .exec(db.write())
+        .exec(&txn)
         .await
         .context("failed to record a delivery")?;
+    txn.commit().await.context("failed to record a delivery")?;
     Ok(())
 }
 
@@ -133,6 +145,7 @@ pub async fn mark_failed(
     now: i64,
 ) -> anyhow::Result<()> {
     let error: String = error.chars().take(500).collect();
+    let txn = db.begin_cross_org(CrossOrg::MailWorker).await?;
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::LastError, Some(error).into())
         .col_expr(
@@ -141,7 +154,10 @@ pub async fn mark_failed(
         )
         .col_expr(outbox_message::Column::LockedUntil, 0_i64.into())
         .filter(outbox_message::Column::Id.eq(message.id.as_str()))
-        .exec(db.write())
+        .exec(&txn)
+        .await
+        .context("failed to record a failed delivery")?;
+    txn.commit()
         .await
         .context("failed to record a failed delivery")?;
     Ok(())
@@ -155,6 +171,7 @@ pub async fn release(db: &Db, ids: &[&str]) -> anyhow::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
+    let txn = db.begin_cross_org(CrossOrg::MailWorker).await?;
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::LockedUntil, 0_i64.into())
         .col_expr(
@@ -163,7 +180,10 @@ pub async fn release(db: &Db, ids: &[&str]) -> anyhow::Result<()> {
         )
         .filter(outbox_message::Column::Id.is_in(ids.iter().copied()))
         .filter(outbox_message::Column::SentAt.is_null())
-        .exec(db.write())
+        .exec(&txn)
+        .await
+        .context("failed to hand messages back to the outbox")?;
+    txn.commit()
         .await
         .context("failed to hand messages back to the outbox")?;
     Ok(())
@@ -182,7 +202,7 @@ pub async fn of_org(
         .order_by_desc(outbox_message::Column::CreatedAt)
         .order_by_desc(outbox_message::Column::Id)
         .limit(limit)
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to read the mailbox")
 }

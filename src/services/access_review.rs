@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::members::MemberRow;
 use super::product_access::{self, Summary};
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::workspace::WorkspaceRole;
 use crate::entities::{membership, user, workspace, workspace_member};
 
@@ -86,7 +86,7 @@ pub async fn page(
         (_, Some(on)) => members_in(org_id, filter)
             .join(JoinType::InnerJoin, membership::Relation::User.def())
             .filter(with_two_factor(on))
-            .count(db.read())
+            .count(&db.read_in(Tenant::org(org_id)).await?)
             .await
             .context("failed to count members for review")?,
         (Some(before), None) => inactive_total(db, org_id, before, everyone).await?,
@@ -115,6 +115,7 @@ const ACTIVE_COUNT_CAP: u64 = 20_000;
 /// subtracting from the stored total reads far fewer index entries; past
 /// the cap the inactive ones are counted directly.
 async fn inactive_total(db: &Db, org_id: &str, before: i64, everyone: u64) -> anyhow::Result<u64> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let active = members_in(org_id, None)
         .filter(membership::Column::LastActiveAt.gte(before))
         .select_only()
@@ -126,8 +127,7 @@ async fn inactive_total(db: &Db, org_id: &str, before: i64, everyone: u64) -> an
         .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
         .from_subquery(active, "active");
     let backend = db.backend();
-    let active = db
-        .read()
+    let active = conn
         .query_one_raw(backend.build(&count))
         .await
         .context("failed to count active members")?
@@ -139,7 +139,7 @@ async fn inactive_total(db: &Db, org_id: &str, before: i64, everyone: u64) -> an
         return Ok(everyone.saturating_sub(active));
     }
     members_in(org_id, Some(before))
-        .count(db.read())
+        .count(&conn)
         .await
         .context("failed to count inactive members")
 }
@@ -162,6 +162,7 @@ pub async fn rows(
     after: Option<&After>,
     limit: u64,
 ) -> anyhow::Result<Vec<MemberRow>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let mut select = members_in(org_id, only_inactive_before);
     if let Some(after) = after {
         select = select.filter(
@@ -185,7 +186,7 @@ pub async fn rows(
         .offset(offset)
         .limit(limit)
         .into_model::<MemberRow>()
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to list members for review")
 }
@@ -202,7 +203,7 @@ pub async fn with_details(
         .filter(workspace_member::Column::OrgId.eq(org_id))
         .filter(workspace_member::Column::UserId.is_in(user_ids))
         .find_also_related(workspace::Entity)
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to read workspace roles")?;
     let ids: Vec<String> = members.iter().map(|m| m.membership_id.clone()).collect();

@@ -17,7 +17,7 @@ use sea_orm::{
 use super::audit::{self, Actor, AuditAction, Entry};
 use super::{blocking, new_id, security_log};
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::domain::email::normalize_lookup;
 use crate::domain::free_mail;
 use crate::domain::password::{self, NewPassword};
@@ -128,7 +128,7 @@ pub async fn resend_verification(
     if user.email_verified_at.is_some() {
         return Ok(None);
     }
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db.begin_accounts_write().await.context("failed to begin")?;
     let link = issue(&txn, user, Purpose::VerifyEmail, base_url, clock.now()).await?;
     txn.commit().await.context("failed to commit")?;
     Ok(Some(link))
@@ -147,7 +147,7 @@ pub async fn request_reset(
         return Ok(None);
     }
     let now = clock.now();
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db.begin_accounts_write().await.context("failed to begin")?;
     let Some(user) = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(normalized.as_str()))
         .one(&txn)
@@ -194,7 +194,7 @@ pub async fn valid_link(
         .filter(account_token::Column::Purpose.eq(purpose))
         .filter(account_token::Column::UsedAt.is_null())
         .filter(account_token::Column::ExpiresAt.gt(clock.now()))
-        .one(db.read())
+        .one(db.accounts_read())
         .await
         .context("failed to look up a link")?;
     Ok(found)
@@ -212,7 +212,7 @@ pub async fn reset_owner(
         return Ok(None);
     };
     user::Entity::find_by_id(link.user_id)
-        .one(db.read())
+        .one(db.accounts_read())
         .await
         .context("failed to look up the account of a reset link")
 }
@@ -262,8 +262,9 @@ pub async fn reset_password(
         .await?
         .map_err(|err| anyhow::anyhow!("failed to hash a password: {err}"))?;
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_accounts_write().await?;
     let link = consume(&txn, secret, Purpose::ResetPassword, now).await?;
+    crate::db::act_for(&txn, Tenant::Person(&link.user_id)).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(
@@ -302,8 +303,9 @@ pub async fn verify_email(
     address: Option<String>,
 ) -> Result<user::Model, LinkError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_accounts_write().await?;
     let link = consume(&txn, secret, Purpose::VerifyEmail, now).await?;
+    crate::db::act_for(&txn, Tenant::Person(&link.user_id)).await?;
     // Only the address the link was sent to: a later change of address
     // would need its own link.
     user::Entity::update_many()
@@ -359,7 +361,7 @@ pub async fn domain_offers(
         .filter(auto_join_domain::Column::VerifiedAt.is_not_null())
         .find_also_related(organization::Entity)
         .order_by_asc(auto_join_domain::Column::OrgId)
-        .all(db.read())
+        .all(&db.read_cross_org(CrossOrg::AutoJoin).await?)
         .await
         .context("failed to find auto-join organizations")?;
     Ok(listed.into_iter().filter_map(|(_, org)| org).collect())
@@ -377,7 +379,7 @@ pub async fn auto_join_offers(
     let listed = domain_offers(db, &user.email_normalized).await?;
     let mine: Vec<String> = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.id.as_str()))
-        .all(db.read())
+        .all(&db.read_in(Tenant::Person(&user.id)).await?)
         .await
         .context("failed to list memberships")?
         .into_iter()
@@ -420,7 +422,12 @@ pub async fn auto_join(
     address: Option<String>,
 ) -> Result<organization::Model, AutoJoinError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db
+        .begin_org_write(Tenant::Org {
+            org_id,
+            person: Some(user_id),
+        })
+        .await?;
     let user = user::Entity::find_by_id(user_id.to_string())
         .one(&txn)
         .await?
@@ -564,7 +571,19 @@ pub async fn set_auto_join(
         ));
     }
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    // Another organization's proof is not this one's to see: asked on the
+    // named path first. (The unique index on verified domains still holds
+    // against a proof that lands meanwhile.)
+    let mut taken_elsewhere = Vec::new();
+    {
+        let others = db.read_cross_org(CrossOrg::DomainClaim).await?;
+        for domain in domains {
+            if domain_proof::verified_elsewhere(&others, &acting.org_id, domain).await? {
+                taken_elsewhere.push(domain.as_str());
+            }
+        }
+    }
+    let txn = db.begin_org_write(acting.tenant()).await?;
     acting
         .authorize(
             &txn,
@@ -595,7 +614,7 @@ pub async fn set_auto_join(
             .await?;
     }
     for domain in domains.iter().filter(|d| !before.contains(d)) {
-        if domain_proof::verified_elsewhere(&txn, &acting.org_id, domain).await? {
+        if taken_elsewhere.contains(&domain.as_str()) {
             return Err(ServiceError::invalid(
                 "domains",
                 domain_proof::taken_message(domain),

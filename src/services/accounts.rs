@@ -10,7 +10,7 @@ use super::audit::{Actor, AuditAction};
 use super::security_log::{self, Origin};
 use super::{blocking, is_unique_violation, new_id, orgs, rate_limit};
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::domain::email::{EmailAddress, normalize_lookup};
 use crate::domain::names::{OrgName, PersonName};
 use crate::domain::password::{self, NewPassword};
@@ -138,7 +138,10 @@ pub async fn sign_up(
         .await?
         .map_err(|err| anyhow::anyhow!("failed to hash a password: {err}"))?;
     let now = clock.now();
-    let txn = db.begin_write().await.context("failed to begin sign-up")?;
+    let txn = db
+        .begin_accounts_write()
+        .await
+        .context("failed to begin sign-up")?;
     let existing = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(input.email.normalized()))
         .one(&txn)
@@ -196,7 +199,12 @@ async fn notify_taken(
     base_url: &str,
     now: i64,
 ) -> anyhow::Result<SignedUp> {
-    let txn = db.begin_write().await.context("failed to begin")?;
+    // Mail about an account belongs to no organization: only a named path
+    // reads it.
+    let txn = db
+        .begin_cross_org(CrossOrg::SignUpNotice)
+        .await
+        .context("failed to begin")?;
     let Some(owner) = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(normalized))
         .one(&txn)
@@ -229,14 +237,14 @@ async fn notify_taken(
 pub async fn find_by_email(db: &Db, normalized: &str) -> anyhow::Result<Option<user::Model>> {
     user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(normalized))
-        .one(db.read())
+        .one(db.accounts_read())
         .await
         .context("failed to look up an account by email")
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> anyhow::Result<Option<user::Model>> {
     user::Entity::find_by_id(id.to_string())
-        .one(db.read())
+        .one(db.accounts_read())
         .await
         .context("failed to load an account")
 }
@@ -262,7 +270,7 @@ pub async fn sign_in(
             if let Some(user) = &found {
                 let detail = Some("Wrong password".to_string());
                 let action = AuditAction::SignInFailed;
-                security_log::record(db.write(), user, action, origin, detail, now).await?;
+                security_log::record_alone(db, user, action, origin, detail, now).await?;
             }
             Err(SignInError::InvalidCredentials)
         }
@@ -327,7 +335,7 @@ pub async fn change_password(
         .await?
         .map_err(|err| anyhow::anyhow!("failed to hash a password: {err}"))?;
     let txn = db
-        .begin_write()
+        .begin_in(Tenant::Person(&user.id))
         .await
         .context("failed to begin a password change")?;
     user::Entity::update_many()
@@ -374,14 +382,25 @@ pub struct SessionUser {
 
 /// The person signed in with the `user_sessions` row `session_id`, with
 /// their organizations, in one query: every page needs both.
-pub async fn session_user(db: &Db, session_id: &str) -> anyhow::Result<Option<SessionUser>> {
+///
+/// `user_id` is whom the session cookie names: only that person's
+/// memberships are visible to the query.
+pub async fn session_user(
+    db: &Db,
+    session_id: &str,
+    user_id: &str,
+) -> anyhow::Result<Option<SessionUser>> {
+    let conn = db
+        .read_in(Tenant::Person(user_id))
+        .await
+        .context("failed to begin")?;
     let rows = user_session::Entity::find_by_id(session_id.to_string())
         .find_also_related(user::Entity)
         .and_also_related(membership::Entity)
         .find_also(membership::Entity, organization::Entity)
         .order_by_asc(organization::Column::Name)
         .order_by_asc(organization::Column::Id)
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to load the session")?;
     let mut found: Option<SessionUser> = None;
@@ -418,7 +437,7 @@ pub async fn touch(db: &Db, user: &user::Model, now: i64) -> anyhow::Result<()> 
     user::Entity::update_many()
         .col_expr(user::Column::LastActiveAt, Expr::value(now))
         .filter(user::Column::Id.eq(user.id.as_str()))
-        .exec(db.write())
+        .exec(db.accounts_write())
         .await
         .context("failed to record activity")?;
     Ok(())

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement}
 use super::audit::Actor;
 use super::error::ServiceError;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::module::{Level, Levels};
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::product::Grant;
@@ -74,6 +74,15 @@ impl OrgKey {
 }
 
 impl Acting {
+    /// The rows this actor's transactions may touch: the organization's,
+    /// and the acting person's own.
+    pub fn tenant(&self) -> Tenant<'_> {
+        Tenant::Org {
+            org_id: &self.org_id,
+            person: self.person(),
+        }
+    }
+
     /// The account acting, unless an organization key acts.
     pub fn person(&self) -> Option<&str> {
         match self.org_key {

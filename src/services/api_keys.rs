@@ -15,7 +15,7 @@ use super::audit::{self, Actor, AuditAction, Entry};
 use super::error::ServiceError;
 use super::new_id;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::domain::api_key;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action};
@@ -88,7 +88,7 @@ pub async fn create(
             "Choose a date after today.",
         ));
     }
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let me = acting.in_org(&txn).await?;
     let Some(person) = acting.person() else {
         return Err(ServiceError::Denied(policy::Denied::MissingPermission(
@@ -188,7 +188,7 @@ pub async fn create_as_owner(
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::Role.eq(OrgRole::Owner))
         .find_also_related(user::Entity)
-        .one(db.read())
+        .one(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to find the organization's Owner")?;
     let Some((owner, Some(person))) = found else {
@@ -217,7 +217,7 @@ pub async fn create_as_owner(
 pub async fn list(db: &Db, clock: &Clock, acting: &Acting) -> Result<Vec<KeyRow>, ServiceError> {
     let now = clock.now();
     record_expiries(db, &acting.org_id, now).await?;
-    let roles = acting.in_org(db.read()).await?;
+    let roles = acting.in_org(&db.read_in(acting.tenant()).await?).await?;
     let mut query = key_entity::Entity::find()
         .filter(key_entity::Column::OrgId.eq(acting.org_id.as_str()))
         .order_by_desc(key_entity::Column::CreatedAt)
@@ -225,11 +225,11 @@ pub async fn list(db: &Db, clock: &Clock, acting: &Acting) -> Result<Vec<KeyRow>
     if !policy::allows(roles, Action::Use(Permission::ManageApiKeys)) {
         query = query.filter(key_entity::Column::UserId.eq(acting.person().unwrap_or_default()));
     }
-    let keys = query.all(db.read()).await?;
+    let keys = query.all(&db.read_in(acting.tenant()).await?).await?;
     let member_ids: Vec<String> = keys.iter().filter_map(|k| k.user_id.clone()).collect();
     let names: std::collections::HashMap<String, String> = user::Entity::find()
         .filter(user::Column::Id.is_in(member_ids))
-        .all(db.read())
+        .all(&db.read_in(acting.tenant()).await?)
         .await?
         .into_iter()
         .map(|u| (u.id, u.name))
@@ -264,7 +264,7 @@ pub async fn revoke(
     key_id: &str,
 ) -> Result<key_entity::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let roles = acting.in_org(&txn).await?;
     let found = key_entity::Entity::find_by_id(key_id.to_string())
         .filter(key_entity::Column::OrgId.eq(acting.org_id.as_str()))
@@ -305,14 +305,16 @@ pub async fn revoke(
 /// Writes one "API key expired" row for each key of the organization that
 /// has expired and has none yet.
 pub async fn record_expiries(db: &Db, org_id: &str, now: i64) -> anyhow::Result<()> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let due = key_entity::Entity::find()
         .filter(key_entity::Column::OrgId.eq(org_id))
         .filter(key_entity::Column::ExpiresAt.lte(now))
         .filter(key_entity::Column::ExpiryRecordedAt.is_null())
         .filter(key_entity::Column::RevokedAt.is_null())
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to list expired keys")?;
+    drop(conn);
     for key in due {
         record_expiry(db, &key, now).await?;
     }
@@ -321,7 +323,7 @@ pub async fn record_expiries(db: &Db, org_id: &str, now: i64) -> anyhow::Result<
 
 async fn record_expiry(db: &Db, key: &key_entity::Model, now: i64) -> anyhow::Result<()> {
     let txn = db
-        .begin_write()
+        .begin_in(Tenant::org(&key.org_id))
         .await
         .context("failed to begin recording an expiry")?;
     let claimed = key_entity::Entity::update_many()
@@ -415,7 +417,7 @@ pub async fn authenticate(
     let now = clock.now();
     let Some(key) = key_entity::Entity::find()
         .filter(key_entity::Column::SecretHash.eq(api_key::hash(secret)))
-        .one(db.read())
+        .one(&db.read_cross_org(CrossOrg::ApiKeyLookup).await?)
         .await
         .context("failed to look up an API key")?
     else {
@@ -455,7 +457,13 @@ pub async fn authenticate(
                 .filter(membership::Column::OrgId.eq(key.org_id.as_str()))
                 .filter(membership::Column::UserId.eq(user_id))
                 .find_also_related(user::Entity)
-                .one(db.read())
+                .one(
+                    &db.read_in(Tenant::Org {
+                        org_id: &key.org_id,
+                        person: Some(user_id),
+                    })
+                    .await?,
+                )
                 .await
                 .context("failed to load a key's member")?;
             let Some((member, Some(person))) = found else {
@@ -482,13 +490,15 @@ pub async fn authenticate(
         .last_used_at
         .is_none_or(|at| now - at >= USED_RESOLUTION_SECS);
     if stale || key.last_used_address != address {
+        let txn = db.begin_in(acting.tenant()).await?;
         key_entity::Entity::update_many()
             .col_expr(key_entity::Column::LastUsedAt, Expr::value(now))
             .col_expr(key_entity::Column::LastUsedAddress, Expr::value(address))
             .filter(key_entity::Column::Id.eq(key.id.as_str()))
-            .exec(db.write())
+            .exec(&txn)
             .await
             .context("failed to record a key's use")?;
+        txn.commit().await.context("failed to record a key's use")?;
     }
     Ok(Ok(Authenticated { key, acting, role }))
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::audit::AuditAction;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::entities::{audit_event, user};
 
 pub const PER_PAGE: u64 = 50;
@@ -34,10 +34,11 @@ pub struct Person {
 
 /// The account with `email`, as a filter sees it.
 pub async fn person(db: &Db, email: &str) -> anyhow::Result<Person> {
+    let conn = db.accounts_read();
     let normalized = email.trim().to_lowercase();
     let account = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(normalized.as_str()))
-        .one(db.read())
+        .one(conn)
         .await
         .context("failed to look up the address")?;
     let mut emails = vec![normalized];
@@ -123,10 +124,12 @@ fn about(person: &Person) -> Vec<Condition> {
 /// for rows that match one way or another; the results are merged.
 async fn newest_of(
     db: &Db,
+    org_id: &str,
     select: sea_orm::Select<audit_event::Entity>,
     ways: Vec<Condition>,
     limit: u64,
 ) -> anyhow::Result<Vec<audit_event::Model>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let mut rows: Vec<audit_event::Model> = Vec::new();
     for way in ways {
         let found = select
@@ -135,7 +138,7 @@ async fn newest_of(
             .order_by_desc(audit_event::Column::CreatedAt)
             .order_by_desc(audit_event::Column::Id)
             .limit(limit)
-            .all(db.read())
+            .all(&conn)
             .await
             .context("failed to read the audit log")?;
         for row in found {
@@ -195,7 +198,7 @@ pub async fn page(
         Some(target) => about(target),
         None => vec![Condition::all()],
     };
-    newest_of(db, select, ways, limit).await
+    newest_of(db, org_id, select, ways, limit).await
 }
 
 /// A member's timeline: the newest `limit` rows about them or by them.
@@ -210,7 +213,7 @@ pub async fn timeline(
         ways.push(Condition::all().add(audit_event::Column::ActorUserId.eq(id.as_str())));
     }
     let select = audit_event::Entity::find().filter(audit_event::Column::OrgId.eq(org_id));
-    newest_of(db, select, ways, limit).await
+    newest_of(db, org_id, select, ways, limit).await
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use anyhow::{Context, bail, ensure};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 use crate::config::DatabaseUrl;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db};
 
 /// Writes a consistent copy of the database to `target` (which must not
 /// exist yet) and checks it; returns its size in bytes.
@@ -28,7 +28,8 @@ pub async fn backup(db: &Db, target: &Path) -> anyhow::Result<u64> {
         .context("the backup path must be valid UTF-8")?;
     // On a read connection: the copy is one read transaction, so writes
     // go on while it is taken.
-    db.read()
+    db.read_cross_org(CrossOrg::Backup)
+        .await?
         .execute_unprepared(&format!("VACUUM INTO '{}'", path.replace('\'', "''")))
         .await
         .with_context(|| format!("failed to write the backup to {}", target.display()))?;

@@ -20,7 +20,7 @@ use super::acting::{Acting, membership, refuse_unseen};
 use super::audit::{self, AuditAction, Entry};
 use super::error::ServiceError;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::module::{self, Level, Levels, RoleScope, Source};
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Roles};
@@ -70,7 +70,8 @@ pub async fn modules<C: ConnectionTrait>(
 
 /// Lists the modules; anyone who sees the settings may.
 pub async fn list_modules(db: &Db, acting: &Acting) -> Result<Vec<ModuleInfo>, ServiceError> {
-    let conn = db.read();
+    let conn = db.read_in(acting.tenant()).await?;
+    let conn = &conn;
     acting
         .authorize(conn, Action::Use(Permission::ViewSettings))
         .await?;
@@ -145,7 +146,7 @@ pub async fn add_module(
     };
     let key = module::parse_custom_key(&key_source).map_err(|m| ServiceError::invalid("key", m))?;
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     acting
         .authorize(&txn, Action::Use(Permission::ManageModules))
         .await?;
@@ -208,7 +209,7 @@ pub async fn remove_module(
     module_id: &str,
 ) -> Result<custom_module::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     acting
         .authorize(&txn, Action::Use(Permission::ManageModules))
         .await?;
@@ -327,7 +328,8 @@ async fn role_defs<C: ConnectionTrait>(
 
 /// The organization's custom roles; anyone who sees the settings may.
 pub async fn list_roles(db: &Db, acting: &Acting) -> Result<Vec<RoleDef>, ServiceError> {
-    let conn = db.read();
+    let conn = db.read_in(acting.tenant()).await?;
+    let conn = &conn;
     acting
         .authorize(conn, Action::Use(Permission::ViewSettings))
         .await?;
@@ -342,10 +344,11 @@ pub async fn choices(
     org_id: &str,
     in_workspace: bool,
 ) -> Result<Vec<(String, String)>, ServiceError> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     Ok(custom_role::Entity::find()
         .filter(custom_role::Column::OrgId.eq(org_id))
         .order_by_asc(custom_role::Column::NameNormalized)
-        .all(db.read())
+        .all(&conn)
         .await?
         .into_iter()
         .filter(|r| r.scope.allows(in_workspace))
@@ -355,7 +358,8 @@ pub async fn choices(
 
 /// One custom role.
 pub async fn get_role(db: &Db, acting: &Acting, role_id: &str) -> Result<RoleDef, ServiceError> {
-    let conn = db.read();
+    let conn = db.read_in(acting.tenant()).await?;
+    let conn = &conn;
     acting
         .authorize(conn, Action::Use(Permission::ViewSettings))
         .await?;
@@ -485,7 +489,7 @@ pub async fn create_role(
     input: &RoleInput,
 ) -> Result<custom_role::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let created = insert_role(&txn, acting, input, now).await?;
     txn.commit().await?;
     Ok(created)
@@ -544,7 +548,7 @@ pub async fn create_from_template(
 ) -> Result<(custom_role::Model, Vec<String>), ServiceError> {
     let template = module::template(template_key).ok_or(ServiceError::NotFound)?;
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (actor, _) = held_org_wide(&txn, acting).await?;
     policy::authorize(actor, Action::Use(Permission::ManageRoles))?;
     let may_add_modules = policy::allows(actor, Action::Use(Permission::ManageModules));
@@ -630,7 +634,7 @@ pub async fn update_role(
     input: &RoleInput,
 ) -> Result<custom_role::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (actor, held, found, before) = role_to_change(&txn, acting, role_id).await?;
     let (name, description, levels) = validate(&txn, &acting.org_id, input, Some(role_id)).await?;
     policy::authorize_custom_definition(actor, &held, &levels)?;
@@ -692,7 +696,7 @@ pub async fn delete_role(
     role_id: &str,
 ) -> Result<custom_role::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (_, _, found, levels) = role_to_change(&txn, acting, role_id).await?;
     custom_role::Entity::delete_by_id(found.id.clone())
         .exec(&txn)
@@ -829,7 +833,8 @@ pub async fn member_access(
     member_id: &str,
     workspace_id: Option<&str>,
 ) -> Result<MemberAccess, ServiceError> {
-    let conn = db.read();
+    let conn = db.read_in(acting.tenant()).await?;
+    let conn = &conn;
     acting
         .authorize(conn, Action::Use(Permission::ViewMembers))
         .await?;
@@ -877,7 +882,9 @@ pub async fn check(
     acting: &Acting,
     checks: &[Check],
 ) -> Result<Vec<Verdict>, ServiceError> {
-    let txn = db.read().begin().await?;
+    let conn = db.read_in(acting.tenant()).await?;
+    // One snapshot for the whole batch.
+    let txn = conn.begin().await?;
     acting
         .authorize(&txn, Action::Use(Permission::ViewMembers))
         .await?;
@@ -1054,7 +1061,8 @@ pub async fn panel(
     acting: &Acting,
     member_id: &str,
 ) -> Result<(membership_entity::Model, Vec<PanelPlace>), ServiceError> {
-    let conn = db.read();
+    let conn = db.read_in(acting.tenant()).await?;
+    let conn = &conn;
     let (member, sees_members) = reachable_member(conn, acting, member_id, None).await?;
     let all = modules(conn, &acting.org_id).await?;
     let defs_list = role_defs(conn, &acting.org_id).await?;
@@ -1156,7 +1164,7 @@ pub async fn set_roles(
     role_ids: &[String],
 ) -> Result<SetOutcome, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (member, _) = reachable_member(&txn, acting, member_id, workspace_id).await?;
     let place = match workspace_id {
         Some(id) => Some(visible_workspace(&txn, acting, id).await?),

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::dns::{Dns, DnsError};
 use crate::domain::domain_proof;
 use crate::domain::permission::Permission;
@@ -85,7 +85,7 @@ pub async fn list(db: &Db, org_id: &str) -> anyhow::Result<Vec<auto_join_domain:
     auto_join_domain::Entity::find()
         .filter(auto_join_domain::Column::OrgId.eq(org_id))
         .order_by_asc(auto_join_domain::Column::Domain)
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to read auto-join domains")
 }
@@ -125,14 +125,18 @@ pub async fn check(
     acting: &Acting,
     domain_id: &str,
 ) -> Result<Checked, ProofError> {
-    authorize(db.read(), acting).await?;
-    let row = find(db.read(), &acting.org_id, domain_id).await?;
+    let conn = db.read_in(acting.tenant()).await?;
+    authorize(&conn, acting).await?;
+    let row = find(&conn, &acting.org_id, domain_id).await?;
+    drop(conn);
     if row.verified_at.is_some() {
         return Ok(Checked::AlreadyVerified(row));
     }
-    if verified_elsewhere(db.read(), &acting.org_id, &row.domain).await? {
+    let others = db.read_cross_org(CrossOrg::DomainClaim).await?;
+    if verified_elsewhere(&others, &acting.org_id, &row.domain).await? {
         return Err(ProofError::Taken { domain: row.domain });
     }
+    drop(others);
     let name = domain_proof::record_name(&row.domain);
     let value = domain_proof::record_value(&row.token);
     let texts = match dns.txt(&name).await {
@@ -153,7 +157,7 @@ pub async fn check(
     }
 
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     authorize(&txn, acting).await?;
     let updated = auto_join_domain::Entity::update_many()
         .col_expr(auto_join_domain::Column::VerifiedAt, Expr::value(Some(now)))

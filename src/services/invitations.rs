@@ -20,7 +20,7 @@ use super::audit::{self, Actor, AuditAction, Entry};
 use super::error::ServiceError;
 use super::new_id;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::domain::email::EmailAddress;
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
@@ -235,7 +235,7 @@ pub async fn invite(
         ));
     }
     let now = clock.now();
-    let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
+    let txn = db.begin_org_write(sender.acting.tenant()).await?;
     // A workspace guest invited into a workspace needs only the right to
     // invite there (a workspace Admin delegates); anyone else also the
     // organization's right to invite with that role.
@@ -643,7 +643,7 @@ pub async fn resend(
     invitation_id: &str,
 ) -> Result<(invitation::Model, SentLink), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&sender.acting.org_id]).await?;
+    let txn = db.begin_org_write(sender.acting.tenant()).await?;
     let existing = load(&txn, &sender.acting.org_id, invitation_id).await?;
     authorize_on(&txn, sender.acting, &existing).await?;
     if existing.state != StoredState::Pending {
@@ -684,7 +684,7 @@ pub async fn fresh_link(
     invitation_id: &str,
 ) -> Result<(invitation::Model, String), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let existing = load(&txn, &acting.org_id, invitation_id).await?;
     acting
         .authorize(
@@ -799,6 +799,7 @@ pub async fn waiting_for(
     clock: &Clock,
     email_normalized: &str,
 ) -> anyhow::Result<Vec<(String, String)>> {
+    let conn = db.read_cross_org(CrossOrg::InvitationsToAddress).await?;
     let found = invitation::Entity::find()
         .filter(invitation::Column::EmailNormalized.eq(email_normalized))
         .filter(invitation::Column::State.eq(StoredState::Pending))
@@ -806,7 +807,7 @@ pub async fn waiting_for(
         .find_also_related(organization::Entity)
         .order_by_asc(invitation::Column::SentAt)
         .limit(10)
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to find invitations waiting for an address")?;
     Ok(found
@@ -823,7 +824,7 @@ pub async fn cancel(
     invitation_id: &str,
 ) -> Result<invitation::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let existing = load(&txn, &acting.org_id, invitation_id).await?;
     authorize_on(&txn, acting, &existing).await?;
     let updated = invitation::Entity::update_many()
@@ -924,6 +925,7 @@ pub async fn list(
     org_id: &str,
     query: &ListQuery,
 ) -> anyhow::Result<(Vec<InvitationRow>, u64)> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let now = clock.now();
     let mut select = invitation::Entity::find().filter(invitation::Column::OrgId.eq(org_id));
     if let Some(state) = query.state {
@@ -950,7 +952,7 @@ pub async fn list(
         Some(total) => total,
         None => select
             .clone()
-            .count(db.read())
+            .count(&conn)
             .await
             .context("failed to count invitations")?,
     };
@@ -961,7 +963,7 @@ pub async fn list(
         .order_by_desc(invitation::Column::Id)
         .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
         .limit(PER_PAGE)
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to list invitations")?;
     let message_ids: Vec<String> = page.iter().filter_map(|i| i.message_id.clone()).collect();
@@ -971,7 +973,7 @@ pub async fn list(
         } else {
             outbox_message::Entity::find()
                 .filter(outbox_message::Column::Id.is_in(message_ids))
-                .all(db.read())
+                .all(&conn)
                 .await
                 .context("failed to load the invitations' messages")?
                 .into_iter()
@@ -1003,11 +1005,12 @@ pub async fn find(
     org_id: &str,
     invitation_id: &str,
 ) -> anyhow::Result<Option<InvitationRow>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let row = invitation::Entity::find()
         .filter(invitation::Column::OrgId.eq(org_id))
         .filter(invitation::Column::Id.eq(invitation_id))
         .find_also_related(outbox_message::Entity)
-        .one(db.read())
+        .one(&conn)
         .await
         .context("failed to load an invitation")?;
     Ok(row.map(|(invitation, message)| InvitationRow {
@@ -1030,10 +1033,11 @@ pub async fn by_token(db: &Db, clock: &Clock, secret: &str) -> anyhow::Result<Op
     if secret.len() > 64 {
         return Ok(None);
     }
+    let conn = db.read_cross_org(CrossOrg::InvitationLink).await?;
     let row = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(token::hash(secret)))
         .find_also_related(organization::Entity)
-        .one(db.read())
+        .one(&conn)
         .await
         .context("failed to look up an invitation")?;
     let now = clock.now();
@@ -1102,7 +1106,7 @@ pub async fn accept(
     address: Option<String>,
 ) -> Result<(String, user::Model), AcceptError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_accounts_write().await?;
     let invitation = pending_by_secret(&txn, secret, now).await?;
     if let Joiner::Existing(user) = &joiner
         && user.email_normalized != invitation.email_normalized
@@ -1167,11 +1171,15 @@ async fn pending_by_secret(
     secret: &str,
     now: i64,
 ) -> Result<invitation::Model, AcceptError> {
+    crate::db::act_cross_org(txn, CrossOrg::InvitationLink).await?;
     let invitation = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(token::hash(secret)))
         .one(txn)
         .await?
         .ok_or(AcceptError::NotFound)?;
+    // The rest of the acceptance sees the invitation's organization only.
+    let tenant = Tenant::org(&invitation.org_id);
+    crate::db::act_for(txn, tenant).await?;
     crate::db::lock_orgs(txn, &[&invitation.org_id]).await?;
     match State::of(&invitation, now) {
         State::Pending => Ok(invitation),
@@ -1452,7 +1460,7 @@ async fn record_refusal(
     reason: &str,
     now: i64,
 ) -> Result<(), AcceptError> {
-    let txn = db.begin_write().await?;
+    let txn = db.begin_in(Tenant::org(&invitation.org_id)).await?;
     record(
         &txn,
         actor,
@@ -1471,7 +1479,8 @@ async fn record_refusal(
 
 /// Whether `user` already belongs to the organization.
 pub async fn is_member(db: &Db, org_id: &str, user_id: &str) -> anyhow::Result<bool> {
-    Ok(org_role_of(db.read(), org_id, user_id)
+    let conn = db.read_in(Tenant::org(org_id)).await?;
+    Ok(org_role_of(&conn, org_id, user_id)
         .await
         .context("failed to check a membership")?
         .is_some())
@@ -1484,13 +1493,14 @@ pub async fn by_secrets(
     org_id: &str,
     secrets: &[String],
 ) -> anyhow::Result<Vec<invitation::Model>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     if secrets.is_empty() {
         return Ok(Vec::new());
     }
     invitation::Entity::find()
         .filter(invitation::Column::OrgId.eq(org_id))
         .filter(invitation::Column::TokenHash.is_in(secrets.iter().map(|s| token::hash(s))))
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to read the invitations of the mailbox")
 }

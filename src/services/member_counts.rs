@@ -5,7 +5,7 @@ use anyhow::Context;
 use sea_orm::sea_query::{Expr, Query, QueryStatementBuilder};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::role::OrgRole;
 use crate::entities::member_count;
 
@@ -45,9 +45,10 @@ async fn count(
     org_id: &str,
     counts_role: impl Fn(OrgRole) -> bool,
 ) -> anyhow::Result<u64> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let counts = member_count::Entity::find()
         .filter(member_count::Column::OrgId.eq(org_id))
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to read member counts")?;
     let total: i64 = counts

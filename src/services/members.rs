@@ -18,7 +18,7 @@ use super::error::{CHANGED_MEANWHILE, ServiceError};
 use super::member_counts;
 use super::search::escape_like;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::email::normalize_lookup;
 use crate::domain::policy::{self, Action, MemberCaps, Roles};
 use crate::domain::role::OrgRole;
@@ -337,7 +337,10 @@ pub async fn list_with_waiting(
     let (rows, total, waiting) = list_inner(db, org_id, query, Some(now)).await?;
     let waiting = match waiting {
         Some(waiting) => waiting,
-        None => super::invitations::waiting_counts(db.read(), org_id, now).await?,
+        None => {
+            super::invitations::waiting_counts(&db.read_in(Tenant::org(org_id)).await?, org_id, now)
+                .await?
+        }
     };
     Ok((rows, total, waiting))
 }
@@ -388,7 +391,7 @@ async fn list_inner(
         let counted = if waiting_at.is_some() {
             select
                 .into_model::<CountedWaitingRow>()
-                .all(db.read())
+                .all(&db.read_in(Tenant::org(org_id)).await?)
                 .await
                 .context("failed to load a page of members")?
                 .into_iter()
@@ -408,7 +411,7 @@ async fn list_inner(
         } else {
             select
                 .into_model::<CountedRow>()
-                .all(db.read())
+                .all(&db.read_in(Tenant::org(org_id)).await?)
                 .await
                 .context("failed to load a page of members")?
         };
@@ -420,14 +423,14 @@ async fn list_inner(
         (counted.into_iter().map(|c| c.member).collect(), total)
     } else {
         let total = filtered(backend, org_id, query)
-            .count(db.read())
+            .count(&db.read_in(Tenant::org(org_id)).await?)
             .await
             .context("failed to count members")?;
         if total == 0 {
             return Ok((Vec::new(), 0, None));
         }
         let rows = with_person(page)
-            .all(db.read())
+            .all(&db.read_in(Tenant::org(org_id)).await?)
             .await
             .context("failed to load a page of members")?;
         (rows, total)
@@ -532,7 +535,7 @@ pub async fn change_role(
     new_role: OrgRole,
 ) -> Result<MemberRow, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (actor, mut target) = actor_and_target(&txn, acting, membership_id).await?;
     policy::authorize(
         actor,
@@ -575,7 +578,7 @@ pub async fn remove(
     membership_id: &str,
 ) -> Result<MemberRow, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let actor = acting.in_org(&txn).await?;
     let row = find(&txn, &acting.org_id, membership_id)
         .await?
@@ -607,7 +610,7 @@ pub async fn remove(
 /// The actor leaves the organization.
 pub async fn leave(db: &Db, clock: &Clock, acting: &Acting) -> Result<(), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let row = find(&txn, &acting.org_id, &acting.membership_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -667,7 +670,7 @@ pub async fn transfer_ownership(
         .recheck_password(db, clock, owner, password_attempt)
         .await?;
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let actor = acting.in_org(&txn).await?;
     let target = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(acting.org_id.as_str()))

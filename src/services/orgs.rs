@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::audit::{self, Actor, AuditAction, Entry};
 use super::new_id;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::names::OrgName;
 use crate::domain::permission::Permission;
 use crate::domain::role::OrgRole;
@@ -27,8 +27,18 @@ pub async fn create_in<C: ConnectionTrait>(
     seat_limit: Option<u64>,
     now: i64,
 ) -> anyhow::Result<organization::Model> {
+    let org_id = new_id();
+    crate::db::act_for(
+        conn,
+        Tenant::Org {
+            org_id: &org_id,
+            person: Some(&owner.id),
+        },
+    )
+    .await
+    .context("failed to act for the new organization")?;
     let org = organization::ActiveModel {
-        id: Set(new_id()),
+        id: Set(org_id),
         name: Set(name.as_str().to_string()),
         description: Set(String::new()),
         created_at: Set(now),
@@ -82,7 +92,7 @@ pub async fn create(
     actor: &Actor,
     seat_limit: Option<u64>,
 ) -> anyhow::Result<organization::Model> {
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db.begin_accounts_write().await.context("failed to begin")?;
     let org = create_in(&txn, owner, name, actor, seat_limit, clock.now()).await?;
     txn.commit()
         .await
@@ -157,7 +167,13 @@ pub async fn membership_in(
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::UserId.eq(user_id))
         .find_also_related(organization::Entity)
-        .one(db.read())
+        .one(
+            &db.read_in(Tenant::Org {
+                org_id,
+                person: Some(user_id),
+            })
+            .await?,
+        )
         .await
         .context("failed to load the membership")?;
     Ok(row.and_then(|(m, org)| org.map(|org| (org, m))))
@@ -172,10 +188,20 @@ pub async fn touch_membership(
     if now - membership.last_active_at < 60 {
         return Ok(());
     }
+    let txn = db
+        .begin_in(Tenant::Org {
+            org_id: &membership.org_id,
+            person: Some(&membership.user_id),
+        })
+        .await
+        .context("failed to begin")?;
     membership::Entity::update_many()
         .col_expr(membership::Column::LastActiveAt, Expr::value(now))
         .filter(membership::Column::Id.eq(membership.id.as_str()))
-        .exec(db.write())
+        .exec(&txn)
+        .await
+        .context("failed to record member activity")?;
+    txn.commit()
         .await
         .context("failed to record member activity")?;
     Ok(())
@@ -216,7 +242,7 @@ pub async fn update_profile(
 ) -> Result<organization::Model, super::error::ServiceError> {
     use super::error::ServiceError;
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let org = authorized_org(&txn, acting, Permission::EditSettings).await?;
     let mut before = Vec::new();
     let mut after = Vec::new();
@@ -282,7 +308,7 @@ pub async fn delete(
         .recheck_password(db, clock, owner, password_attempt)
         .await?;
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let org = authorized_org(&txn, acting, Permission::DeleteOrganization).await?;
     if typed_name.trim() != org.name {
         return Err(ServiceError::invalid(

@@ -16,7 +16,7 @@ use super::error::ServiceError;
 use super::members::MemberRow;
 use super::products::{self, ListQuery};
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::permission::Permission;
 use crate::domain::policy::Action;
 use crate::domain::policy::{ProductCaps, Roles};
@@ -48,6 +48,7 @@ pub async fn summaries(
     org_id: &str,
     membership_ids: &[String],
 ) -> anyhow::Result<Vec<(String, Summary)>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     if membership_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -56,7 +57,7 @@ pub async fn summaries(
     // is checked on the rows.
     let members: Vec<membership::Model> = membership::Entity::find()
         .filter(membership::Column::Id.is_in(membership_ids.iter().cloned()))
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to read the members' restrictions")?
         .into_iter()
@@ -69,7 +70,7 @@ pub async fn summaries(
         .filter(product_grant::Column::MembershipId.is_in(membership_ids.iter().cloned()))
         .group_by(product_grant::Column::MembershipId)
         .into_model::<GrantCount>()
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to count the members' grants")?;
     Ok(members
@@ -118,10 +119,11 @@ pub async fn subject(
     org_id: &str,
     membership_id: &str,
 ) -> anyhow::Result<Option<Subject>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     Ok(membership::Entity::find_by_id(membership_id.to_string())
         .filter(membership::Column::OrgId.eq(org_id))
         .find_also_related(user::Entity)
-        .one(db.read())
+        .one(&conn)
         .await
         .context("failed to load the member")?
         .and_then(|(membership, person)| person.map(|person| Subject { membership, person })))
@@ -135,19 +137,20 @@ pub async fn grants_page(
     query: &ListQuery,
 ) -> anyhow::Result<(Vec<GrantRow>, u64)> {
     let org_id = subject.membership.org_id.as_str();
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let select = products::filtered(
         product::Entity::find().filter(product::Column::OrgId.eq(org_id)),
         query,
     );
-    let (rows, total) = products::page_of(db, select, query.page).await?;
+    let (rows, total) = products::page_of(&conn, select, query.page).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let grants = product_grant::Entity::find()
         .filter(product_grant::Column::MembershipId.eq(subject.membership.id.as_str()))
         .filter(product_grant::Column::ProductId.is_in(ids))
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to read the member's grants")?;
-    let direct = direct_roles(db.read(), org_id, &subject.membership.user_id).await?;
+    let direct = direct_roles(&conn, org_id, &subject.membership.user_id).await?;
     let restricted = subject.restricted();
     Ok((
         rows.into_iter()
@@ -184,16 +187,17 @@ pub async fn grant_row(
     product_id: &str,
 ) -> anyhow::Result<Option<GrantRow>> {
     let org_id = subject.membership.org_id.as_str();
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let select = product::Entity::find()
         .filter(product::Column::OrgId.eq(org_id))
         .filter(product::Column::Id.eq(product_id));
-    let (rows, _) = products::page_of(db, select, 1).await?;
+    let (rows, _) = products::page_of(&conn, select, 1).await?;
     let Some(product) = rows.into_iter().next() else {
         return Ok(None);
     };
-    let grant = super::acting::grant_of(db.read(), &subject.membership.id, product_id).await?;
+    let grant = super::acting::grant_of(&conn, &subject.membership.id, product_id).await?;
     let direct =
-        super::acting::direct_role(db.read(), &product.workspace_id, &subject.person.id).await?;
+        super::acting::direct_role(&conn, &product.workspace_id, &subject.person.id).await?;
     let effective = ProductCaps::of(Roles::on_product(
         subject.membership.role,
         direct,
@@ -240,12 +244,13 @@ pub async fn grants_of(
     membership_id: &str,
     limit: u64,
 ) -> anyhow::Result<(Vec<GrantSummary>, u64)> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let select = product_grant::Entity::find()
         .filter(product_grant::Column::OrgId.eq(org_id))
         .filter(product_grant::Column::MembershipId.eq(membership_id));
     let total = select
         .clone()
-        .count(db.read())
+        .count(&conn)
         .await
         .context("failed to count grants")?;
     let rows = select
@@ -259,7 +264,7 @@ pub async fn grants_of(
         .order_by_asc(product::Column::NameNormalized)
         .limit(limit)
         .into_model::<GrantSummary>()
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to read grants")?;
     Ok((rows, total))
@@ -288,7 +293,7 @@ pub async fn set_restricted(
     restricted: bool,
 ) -> Result<(), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
     if restricted && !rules::may_be_restricted(target.role) {
         return Err(ServiceError::invalid("restricted", NEVER_RESTRICTED));
@@ -368,7 +373,7 @@ pub async fn set_grant(
     grant: Option<Grant>,
 ) -> Result<(), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
     let found = product::Entity::find_by_id(product_id.to_string())
         .filter(product::Column::OrgId.eq(acting.org_id.as_str()))
@@ -419,7 +424,7 @@ pub async fn grant_view_on_workspace(
     workspace_id: &str,
 ) -> Result<(workspace::Model, u64), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let target = authorized_target(&txn, acting, membership_id).await?;
     let ws = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))

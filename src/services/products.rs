@@ -18,7 +18,7 @@ use super::audit::{self, AuditAction, Entry};
 use super::error::ServiceError;
 use super::new_id;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::names::{self, Label, LabelKind};
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Denied, ProductAction, ProductCaps, Roles};
@@ -51,6 +51,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The rows the viewer's reads may see.
+    pub fn tenant(&self) -> Tenant<'_> {
+        Tenant::org(&self.org_id)
+    }
+
     pub fn of(membership: &membership::Model) -> Self {
         Viewer {
             org_id: membership.org_id.clone(),
@@ -168,7 +173,7 @@ pub async fn list(
     query: &ListQuery,
 ) -> anyhow::Result<(Vec<ProductRow>, u64)> {
     page_of(
-        db,
+        &db.read_in(viewer.tenant()).await?,
         filtered(visible(viewer, db.backend()), query),
         query.page,
     )
@@ -179,14 +184,14 @@ pub async fn list(
 ///
 /// The page's ids come from the name index first (a subquery), so a deep
 /// page skips index entries, not joined rows; only those 50 are joined.
-pub(crate) async fn page_of(
-    db: &Db,
+pub(crate) async fn page_of<C: ConnectionTrait>(
+    conn: &C,
     select: Select<product::Entity>,
     page: u64,
 ) -> anyhow::Result<(Vec<ProductRow>, u64)> {
     let total = select
         .clone()
-        .count(db.read())
+        .count(conn)
         .await
         .context("failed to count products")?;
     let ids = select
@@ -212,7 +217,7 @@ pub(crate) async fn page_of(
         .order_by_asc(product::Column::NameNormalized)
         .order_by_asc(product::Column::Id)
         .into_model::<ProductRow>()
-        .all(db.read())
+        .all(conn)
         .await
         .context("failed to list products")?;
     Ok((rows, total))
@@ -224,9 +229,10 @@ pub async fn count_in_workspace(
     viewer: &Viewer,
     workspace_id: &str,
 ) -> anyhow::Result<u64> {
+    let conn = db.read_in(viewer.tenant()).await?;
     visible(viewer, db.backend())
         .filter(product::Column::WorkspaceId.eq(workspace_id))
-        .count(db.read())
+        .count(&conn)
         .await
         .context("failed to count a workspace's products")
 }
@@ -256,20 +262,20 @@ pub async fn find(db: &Db, viewer: &Viewer, product_id: &str) -> anyhow::Result<
     let Some((found, ws)) = product::Entity::find_by_id(product_id.to_string())
         .filter(product::Column::OrgId.eq(&viewer.org_id))
         .find_also_related(workspace::Entity)
-        .one(db.read())
+        .one(&db.read_in(viewer.tenant()).await?)
         .await
         .context("failed to load the product")?
     else {
         return Ok(None);
     };
     let workspace = ws.context("a product without its workspace")?;
-    let (roles, grant) = roles_on(db.read(), viewer, &found).await?;
+    let (roles, grant) = roles_on(&db.read_in(viewer.tenant()).await?, viewer, &found).await?;
     if !ProductCaps::of(roles).view {
         return Ok(None);
     }
     let owner = match &found.owner_id {
         Some(id) => user::Entity::find_by_id(id.clone())
-            .one(db.read())
+            .one(&db.read_in(viewer.tenant()).await?)
             .await
             .context("failed to load the product's owner")?,
         None => None,
@@ -455,7 +461,7 @@ pub async fn create(
     description: &str,
 ) -> Result<product::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let viewer = Viewer::acting(&txn, acting).await?;
     let ws = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(acting.org_id.as_str()))
@@ -555,7 +561,7 @@ pub async fn update(
     description: &str,
 ) -> Result<product::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (found, viewer) = acting_rights(&txn, acting, product_id, ProductAction::Edit).await?;
     lock_names(&txn, &found.workspace_id).await?;
     check_visible_name(&txn, &viewer, &found.workspace_id, name, Some(&found.id)).await?;
@@ -595,7 +601,7 @@ pub async fn assign_owner(
     email: &str,
 ) -> Result<(product::Model, String), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (found, viewer) =
         acting_rights(&txn, acting, product_id, ProductAction::AssignOwner).await?;
     let normalized = email.trim().to_lowercase();
@@ -676,7 +682,7 @@ pub async fn delete(
     product_id: &str,
 ) -> Result<product::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (found, _) = acting_rights(&txn, acting, product_id, ProductAction::Delete).await?;
     product::Entity::delete_many()
         .filter(product::Column::Id.eq(found.id.as_str()))
@@ -702,19 +708,21 @@ pub async fn delete(
 
 /// How many products of the organization `user_id` owns.
 pub async fn owned_count(db: &Db, org_id: &str, user_id: &str) -> anyhow::Result<u64> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     product::Entity::find()
         .filter(product::Column::OrgId.eq(org_id))
         .filter(product::Column::OwnerId.eq(user_id))
-        .count(db.read())
+        .count(&conn)
         .await
         .context("failed to count owned products")
 }
 
 /// How many products a workspace holds (all of them, for its deletion).
-pub async fn workspace_total(db: &Db, workspace_id: &str) -> anyhow::Result<u64> {
+pub async fn workspace_total(db: &Db, org_id: &str, workspace_id: &str) -> anyhow::Result<u64> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     product::Entity::find()
         .filter(product::Column::WorkspaceId.eq(workspace_id))
-        .count(db.read())
+        .count(&conn)
         .await
         .context("failed to count a workspace's products")
 }

@@ -17,7 +17,7 @@ use super::accounts::{self, Checked};
 use super::audit::AuditAction;
 use super::security_log;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::email::EmailAddress;
 use crate::domain::names::PersonName;
 use crate::domain::token;
@@ -67,7 +67,10 @@ pub async fn change_name(
     address: Option<String>,
 ) -> anyhow::Result<()> {
     let now = clock.now();
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db
+        .begin_in(Tenant::Person(&user.id))
+        .await
+        .context("failed to begin")?;
     user::Entity::update_many()
         .col_expr(user::Column::Name, Expr::value(name.as_str()))
         .filter(user::Column::Id.eq(user.id.as_str()))
@@ -125,7 +128,7 @@ pub async fn request_email_change(
         return Err(EmailChangeError::Same);
     }
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_in(Tenant::Person(&user.id)).await?;
     if taken(&txn, new.normalized()).await? {
         return Err(EmailChangeError::Taken);
     }
@@ -196,7 +199,7 @@ pub async fn pending_change(
     email_change::Entity::find_by_id(token::hash(secret))
         .filter(email_change::Column::UsedAt.is_null())
         .filter(email_change::Column::ExpiresAt.gt(clock.now()))
-        .one(db.read())
+        .one(db.accounts_read())
         .await
         .context("failed to find an email change")
 }
@@ -211,7 +214,7 @@ pub async fn confirm_email_change(
     address: Option<String>,
 ) -> Result<user::Model, EmailChangeError> {
     let now = clock.now();
-    let txn = db.begin_write().await?;
+    let txn = db.begin_accounts_write().await?;
     let used = email_change::Entity::update_many()
         .col_expr(email_change::Column::UsedAt, Expr::value(Some(now)))
         .filter(email_change::Column::TokenHash.eq(token::hash(secret)))
@@ -226,6 +229,7 @@ pub async fn confirm_email_change(
         .one(&txn)
         .await?
         .ok_or(EmailChangeError::Invalid)?;
+    crate::db::act_for(&txn, Tenant::Person(&change.user_id)).await?;
     let before = user::Entity::find_by_id(change.user_id.clone())
         .one(&txn)
         .await?

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Statement};
 
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 
 const WINDOW_SECS: i64 = 60;
 /// How many leases make up a minute's limit.
@@ -34,6 +34,7 @@ impl RateLeases {
     pub async fn count(
         &self,
         db: &Db,
+        tenant: Tenant<'_>,
         key_id: &str,
         now: i64,
         per_minute: u64,
@@ -48,7 +49,7 @@ impl RateLeases {
             return Ok(Ok(()));
         }
         let size = (per_minute / LEASES_PER_WINDOW).max(1);
-        let granted = reserve(db, key_id, window, size, per_minute).await?;
+        let granted = reserve(db, tenant, key_id, window, size, per_minute).await?;
         if granted == 0 {
             return Ok(Err(wait));
         }
@@ -80,7 +81,14 @@ impl RateLeases {
 
 /// Reserves up to `size` requests of the key's minute in the database;
 /// returns how many were granted (0 once the minute's limit is reached).
-async fn reserve(db: &Db, key_id: &str, window: i64, size: u64, limit: u64) -> anyhow::Result<u64> {
+async fn reserve(
+    db: &Db,
+    tenant: Tenant<'_>,
+    key_id: &str,
+    window: i64,
+    size: u64,
+    limit: u64,
+) -> anyhow::Result<u64> {
     let backend = db.backend();
     let size_i = i64::try_from(size).unwrap_or(i64::MAX);
     let limit_i = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -90,8 +98,8 @@ async fn reserve(db: &Db, key_id: &str, window: i64, size: u64, limit: u64) -> a
                ON CONFLICT (key_id, window_start) DO UPDATE \
                SET requests = api_request_counts.requests + $3 \
                WHERE api_request_counts.requests < $4 RETURNING requests";
-    let row = db
-        .write()
+    let txn = db.begin_in(tenant).await?;
+    let row = txn
         .query_one_raw(Statement::from_sql_and_values(
             backend,
             sql,
@@ -107,15 +115,15 @@ async fn reserve(db: &Db, key_id: &str, window: i64, size: u64, limit: u64) -> a
         .context("failed to read a request count")?;
     if after == size_i {
         // The key's first lease of this minute: its older minutes go.
-        db.write()
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                "DELETE FROM api_request_counts WHERE key_id = $1 AND window_start < $2",
-                [key_id.into(), window.into()],
-            ))
-            .await
-            .context("failed to drop old request counts")?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "DELETE FROM api_request_counts WHERE key_id = $1 AND window_start < $2",
+            [key_id.into(), window.into()],
+        ))
+        .await
+        .context("failed to drop old request counts")?;
     }
+    txn.commit().await.context("failed to count a request")?;
     let before = after - size_i;
     let granted = (limit_i - before).clamp(0, size_i);
     Ok(u64::try_from(granted).unwrap_or(0))

@@ -63,7 +63,7 @@ async fn recent<C: ConnectionTrait>(conn: &C, bucket: &str, now: i64) -> anyhow:
 /// window); returns the new rows' ids.
 async fn insert_rows(db: &Db, buckets: &[String], now: i64) -> anyhow::Result<Vec<String>> {
     let txn = db
-        .begin_write()
+        .begin_accounts_write()
         .await
         .context("failed to begin a transaction")?;
     let mut ids = Vec::with_capacity(buckets.len());
@@ -92,7 +92,7 @@ async fn insert_rows(db: &Db, buckets: &[String], now: i64) -> anyhow::Result<Ve
 async fn delete_rows(db: &Db, ids: &[String]) -> anyhow::Result<()> {
     sign_in_failure::Entity::delete_many()
         .filter(sign_in_failure::Column::Id.is_in(ids.iter().map(String::as_str)))
-        .exec(db.write())
+        .exec(db.accounts_write())
         .await
         .context("failed to take back an attempt")?;
     Ok(())
@@ -114,7 +114,7 @@ pub async fn reserve(
     let row_ids = insert_rows(db, &buckets, now).await?;
     for (bucket, limit) in &limits {
         // Read on the write pool: the rows just committed must be seen.
-        if recent(db.write(), bucket, now).await? > *limit {
+        if recent(db.accounts_write(), bucket, now).await? > *limit {
             delete_rows(db, &row_ids).await?;
             return Ok(None);
         }
@@ -131,7 +131,7 @@ pub async fn succeeded(db: &Db, reservation: Reservation) -> anyhow::Result<()> 
     delete_rows(db, &reservation.row_ids).await?;
     sign_in_failure::Entity::delete_many()
         .filter(sign_in_failure::Column::Bucket.eq(account_bucket(&reservation.account)))
-        .exec(db.write())
+        .exec(db.accounts_write())
         .await
         .context("failed to clear sign-in failures")?;
     Ok(())
@@ -156,7 +156,7 @@ pub async fn allow_reset_request(db: &Db, address: Option<&str>, now: i64) -> an
     };
     let bucket = reset_bucket(address);
     let ids = insert_rows(db, std::slice::from_ref(&bucket), now).await?;
-    if recent(db.write(), &bucket, now).await? > RESET_ADDRESS_LIMIT {
+    if recent(db.accounts_write(), &bucket, now).await? > RESET_ADDRESS_LIMIT {
         delete_rows(db, &ids).await?;
         return Ok(false);
     }

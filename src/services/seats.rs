@@ -141,7 +141,7 @@ pub async fn set_limit(
 ) -> anyhow::Result<Option<Seats>> {
     use sea_orm::sea_query::Expr;
     let now = clock.now();
-    let txn = db.begin_org_write(&[org_id]).await?;
+    let txn = db.begin_org_write(crate::db::Tenant::org(org_id)).await?;
     let Some(before) = organization::Entity::find_by_id(org_id.to_string())
         .one(&txn)
         .await

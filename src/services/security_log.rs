@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor, AuditAction, Entry};
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::user_agent;
 use crate::entities::{audit_event, user};
 
@@ -52,6 +52,25 @@ pub async fn record<C: ConnectionTrait>(
     record_change(conn, user, action, origin, None, detail, now).await
 }
 
+/// [`record`] in a transaction of its own.
+pub async fn record_alone(
+    db: &Db,
+    user: &user::Model,
+    action: AuditAction,
+    origin: &Origin,
+    detail: Option<String>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let txn = db
+        .begin_in(Tenant::Person(&user.id))
+        .await
+        .context("failed to begin")?;
+    record(&txn, user, action, origin, detail, now).await?;
+    txn.commit()
+        .await
+        .context("failed to commit the security log")
+}
+
 /// [`record`] of a change from `before` to `after` (a name, an address).
 pub async fn record_change<C: ConnectionTrait>(
     conn: &C,
@@ -80,6 +99,9 @@ pub async fn record_by<C: ConnectionTrait>(
     detail: Option<String>,
     now: i64,
 ) -> anyhow::Result<()> {
+    crate::db::act_for_person(conn, &user.id)
+        .await
+        .context("failed to name the person")?;
     write(conn, actor, user, action, None, detail, now).await
 }
 
@@ -122,7 +144,7 @@ pub async fn page(
         .order_by_desc(audit_event::Column::Id)
         .offset(page.saturating_sub(1).saturating_mul(PER_PAGE))
         .limit(PER_PAGE + 1)
-        .all(db.read())
+        .all(&db.read_in(Tenant::Person(user_id)).await?)
         .await
         .context("failed to read the security log")?;
     let more = rows.len() as u64 > PER_PAGE;
@@ -135,7 +157,7 @@ pub async fn count(db: &Db, user_id: &str) -> anyhow::Result<u64> {
     audit_event::Entity::find()
         .filter(audit_event::Column::OrgId.is_null())
         .filter(audit_event::Column::TargetId.eq(user_id))
-        .count(db.read())
+        .count(&db.read_in(Tenant::Person(user_id)).await?)
         .await
         .context("failed to count the security log")
 }

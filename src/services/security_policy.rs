@@ -224,7 +224,7 @@ pub async fn save(
     settings: SecuritySettings,
 ) -> Result<(), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     acting
         .authorize(&txn, Action::Use(Permission::EditSettings))
         .await?;
@@ -292,7 +292,7 @@ pub async fn sign_member_out(
     membership_id: &str,
 ) -> Result<members::MemberRow, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let row = members::find(&txn, &acting.org_id, membership_id)
         .await?
         .ok_or(ServiceError::NotFound)?;

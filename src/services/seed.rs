@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::audit::{Actor, AuditAction};
 use super::{blocking, new_id, orgs};
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db};
 use crate::domain::names::OrgName;
 use crate::domain::password;
 use crate::domain::product::Grant;
@@ -103,7 +103,10 @@ pub async fn seed(
         join_org_id: Set(None),
         two_factor_at: Set(None),
     };
-    let txn = db.begin_write().await.context("failed to begin seeding")?;
+    let txn = db
+        .begin_cross_org(CrossOrg::Seed)
+        .await
+        .context("failed to begin seeding")?;
     let owner = owner
         .insert(&txn)
         .await
@@ -213,7 +216,10 @@ pub async fn seed(
                 two_factor_at: Set(None),
             });
         }
-        let txn = db.begin_write().await.context("failed to begin a batch")?;
+        let txn = db
+            .begin_cross_org(CrossOrg::Seed)
+            .await
+            .context("failed to begin a batch")?;
         user::Entity::insert_many(users)
             .exec(&txn)
             .await
@@ -233,7 +239,8 @@ pub async fn seed(
     };
     let restricted_member = seed_products(db, &org, &owner, products, &member_ids, now).await?;
     seed_audit(db, &org, &owner, &audited, audit_rows, now).await?;
-    db.write()
+    // ANALYZE is the tables' owner's to run.
+    db.owner()
         .execute_unprepared(maintenance)
         .await
         .context("failed to refresh statistics")?;
@@ -264,7 +271,7 @@ async fn seed_products(
     }
     let workspace_ids: Vec<String> = workspace::Entity::find()
         .filter(workspace::Column::OrgId.eq(org.id.as_str()))
-        .all(db.read())
+        .all(&db.read_cross_org(CrossOrg::Seed).await?)
         .await
         .context("failed to read the workspaces")?
         .into_iter()
@@ -312,7 +319,10 @@ async fn seed_products(
                 updated_at: Set(now),
             });
         }
-        let txn = db.begin_write().await.context("failed to begin a batch")?;
+        let txn = db
+            .begin_cross_org(CrossOrg::Seed)
+            .await
+            .context("failed to begin a batch")?;
         product::Entity::insert_many(rows)
             .exec(&txn)
             .await
@@ -329,14 +339,18 @@ async fn seed_products(
     let Some(member) = restricted else {
         return Ok(None);
     };
+    let txn = db.begin_cross_org(CrossOrg::Seed).await?;
     membership::Entity::update_many()
         .col_expr(membership::Column::ProductsRestricted, Expr::value(true))
         .filter(membership::Column::Id.eq(member.as_str()))
-        .exec(db.write())
+        .exec(&txn)
+        .await
+        .context("failed to restrict the member")?;
+    txn.commit()
         .await
         .context("failed to restrict the member")?;
     let email = membership::Entity::find_by_id(member.clone())
-        .one(db.read())
+        .one(&db.read_cross_org(CrossOrg::Seed).await?)
         .await
         .context("failed to read the restricted member")?
         .map(|m| m.email_normalized)
@@ -391,10 +405,12 @@ async fn seed_audit(
                 }
             })
             .collect();
+        let txn = db.begin_cross_org(CrossOrg::Seed).await?;
         audit_event::Entity::insert_many(rows)
-            .exec(db.write())
+            .exec(&txn)
             .await
             .context("failed to insert audit rows")?;
+        txn.commit().await.context("failed to insert audit rows")?;
         start = end;
     }
     Ok(())

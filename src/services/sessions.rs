@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::audit::{Actor, AuditAction};
 use super::security_log::{self, Origin};
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::entities::{user, user_session};
 
 /// Records a new signed-in session for `user` and returns its id; forgets
@@ -24,7 +24,10 @@ pub async fn start(
     now: i64,
     lifetime_secs: i64,
 ) -> anyhow::Result<String> {
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db
+        .begin_in(Tenant::Person(&user.id))
+        .await
+        .context("failed to begin")?;
     user_session::Entity::delete_many()
         .filter(user_session::Column::UserId.eq(user.id.as_str()))
         .filter(user_session::Column::CreatedAt.lt(now - lifetime_secs))
@@ -62,7 +65,7 @@ pub async fn touch(db: &Db, session_id: &str, now: i64) -> anyhow::Result<()> {
     user_session::Entity::update_many()
         .col_expr(user_session::Column::LastSeenAt, Expr::value(now))
         .filter(user_session::Column::Id.eq(session_id))
-        .exec(db.write())
+        .exec(db.accounts_write())
         .await
         .context("failed to record the session's use")?;
     Ok(())
@@ -74,7 +77,7 @@ pub async fn list(db: &Db, user_id: &str) -> anyhow::Result<Vec<user_session::Mo
         .filter(user_session::Column::UserId.eq(user_id))
         .order_by_desc(user_session::Column::CreatedAt)
         .order_by_desc(user_session::Column::Id)
-        .all(db.read())
+        .all(db.accounts_read())
         .await
         .context("failed to list the sessions")
 }
@@ -82,7 +85,7 @@ pub async fn list(db: &Db, user_id: &str) -> anyhow::Result<Vec<user_session::Mo
 /// Ends this browser's session (signing out).
 pub async fn end_current(db: &Db, session_id: &str) -> anyhow::Result<()> {
     user_session::Entity::delete_by_id(session_id.to_string())
-        .exec(db.write())
+        .exec(db.accounts_write())
         .await
         .context("failed to end the session")?;
     Ok(())
@@ -97,7 +100,10 @@ pub async fn end_one(
     origin: &Origin,
     now: i64,
 ) -> anyhow::Result<bool> {
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db
+        .begin_in(Tenant::Person(&user.id))
+        .await
+        .context("failed to begin")?;
     let Some(ended) = user_session::Entity::find_by_id(session_id.to_string())
         .filter(user_session::Column::UserId.eq(user.id.as_str()))
         .one(&txn)
@@ -138,7 +144,10 @@ pub async fn end_others(
     origin: &Origin,
     now: i64,
 ) -> anyhow::Result<u64> {
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db
+        .begin_in(Tenant::Person(&user.id))
+        .await
+        .context("failed to begin")?;
     let ended = user_session::Entity::delete_many()
         .filter(user_session::Column::UserId.eq(user.id.as_str()))
         .filter(user_session::Column::Id.ne(keep))
@@ -181,7 +190,10 @@ pub async fn end_all_in<C: ConnectionTrait>(
 
 /// The person ends every session of their own, this one included.
 pub async fn end_all(db: &Db, user: &user::Model, origin: &Origin, now: i64) -> anyhow::Result<()> {
-    let txn = db.begin_write().await.context("failed to begin")?;
+    let txn = db
+        .begin_in(Tenant::Person(&user.id))
+        .await
+        .context("failed to begin")?;
     let actor = Actor {
         user_id: Some(user.id.clone()),
         label: user.email.clone(),

@@ -17,7 +17,7 @@ use super::audit::AuditAction;
 use super::rate_limit;
 use super::security_log::{self, Origin};
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tenant};
 use crate::domain::totp;
 use crate::entities::{recovery_code, two_factor, user};
 
@@ -58,7 +58,7 @@ pub async fn begin_setup(
     clock: &Clock,
     user: &user::Model,
 ) -> Result<two_factor::Model, TwoFactorError> {
-    if let Some(existing) = find(db.write(), &user.id).await? {
+    if let Some(existing) = find(db.accounts_write(), &user.id).await? {
         if existing.confirmed_at.is_some() {
             return Err(TwoFactorError::AlreadyOn);
         }
@@ -71,10 +71,10 @@ pub async fn begin_setup(
         last_step: Set(None),
         created_at: Set(clock.now()),
     };
-    match row.insert(db.write()).await {
+    match row.insert(db.accounts_write()).await {
         Ok(created) => Ok(created),
         // Two set-up pages opened at once: show the one that was stored.
-        Err(err) if super::is_unique_violation(&err) => find(db.write(), &user.id)
+        Err(err) if super::is_unique_violation(&err) => find(db.accounts_write(), &user.id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the two-factor set-up disappeared").into()),
         Err(err) => Err(anyhow::Error::new(err)
@@ -156,7 +156,7 @@ pub async fn confirm_setup(
         Checked::RateLimited => return Err(TwoFactorError::TooManyAttempts),
     }
     let now = clock.now();
-    let Some(setup) = find(db.write(), &user.id).await? else {
+    let Some(setup) = find(db.accounts_write(), &user.id).await? else {
         return Err(TwoFactorError::WrongCode);
     };
     if setup.confirmed_at.is_some() {
@@ -166,7 +166,7 @@ pub async fn confirm_setup(
         return Err(TwoFactorError::WrongCode);
     };
     let txn = db
-        .begin_write()
+        .begin_in(Tenant::Person(&user.id))
         .await
         .context("failed to begin turning two-factor on")?;
     if !take_step(&txn, &user.id, step, false).await? {
@@ -211,21 +211,21 @@ async fn use_code(
     origin: &Origin,
     now: i64,
 ) -> anyhow::Result<Option<Verified>> {
-    let Some(setup) = find(db.write(), &user.id)
+    let Some(setup) = find(db.accounts_write(), &user.id)
         .await?
         .filter(|s| s.confirmed_at.is_some())
     else {
         return Ok(None);
     };
     if let Some(step) = totp::matching_step(&setup.secret, code, now)? {
-        let taken = take_step(db.write(), &user.id, step, true).await?;
+        let taken = take_step(db.accounts_write(), &user.id, step, true).await?;
         return Ok(taken.then_some(Verified::Code));
     }
     let Some(hash) = totp::recovery_hash(code) else {
         return Ok(None);
     };
     let txn = db
-        .begin_write()
+        .begin_in(Tenant::Person(&user.id))
         .await
         .context("failed to begin using a recovery code")?;
     let used = recovery_code::Entity::update_many()
@@ -283,15 +283,9 @@ pub async fn verify_sign_in(
         }
         None => {
             rate_limit::failed(reservation);
-            security_log::record(
-                db.write(),
-                user,
-                AuditAction::SignInFailed,
-                origin,
-                Some("Wrong two-factor code".to_string()),
-                now,
-            )
-            .await?;
+            let detail = Some("Wrong two-factor code".to_string());
+            let action = AuditAction::SignInFailed;
+            security_log::record_alone(db, user, action, origin, detail, now).await?;
             Err(TwoFactorError::WrongCode)
         }
     }
@@ -334,7 +328,7 @@ pub async fn disable(
     confirm_person(db, clock, user, password, code, origin).await?;
     let now = clock.now();
     let txn = db
-        .begin_write()
+        .begin_in(Tenant::Person(&user.id))
         .await
         .context("failed to begin turning two-factor off")?;
     remove_all(&txn, &user.id).await?;
@@ -384,7 +378,7 @@ pub async fn renew_recovery_codes(
     confirm_person(db, clock, user, password, code, origin).await?;
     let now = clock.now();
     let txn = db
-        .begin_write()
+        .begin_in(Tenant::Person(&user.id))
         .await
         .context("failed to begin renewing recovery codes")?;
     let codes = replace_recovery_codes(&txn, &user.id, now).await?;

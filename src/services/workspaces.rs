@@ -16,7 +16,7 @@ use super::members::{Cursor, CursorKey, Direction, MemberSort};
 use super::memberships::insert_direct_role;
 use super::new_id;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::domain::names::{self, Label, LabelKind};
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Roles};
@@ -93,7 +93,7 @@ pub async fn list(
         let mine: Vec<String> = workspace_member::Entity::find()
             .filter(workspace_member::Column::OrgId.eq(org_id))
             .filter(workspace_member::Column::UserId.eq(viewer_id))
-            .all(db.read())
+            .all(&db.read_in(Tenant::org(org_id)).await?)
             .await
             .context("failed to read the person's workspaces")?
             .into_iter()
@@ -107,7 +107,7 @@ pub async fn list(
     }
     let total = select
         .clone()
-        .count(db.read())
+        .count(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to count workspaces")?;
     let select = match query.sort {
@@ -121,14 +121,14 @@ pub async fn list(
     let page = select
         .offset(query.page.saturating_sub(1).saturating_mul(PER_PAGE))
         .limit(PER_PAGE)
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to list workspaces")?;
     let ids: Vec<String> = page.iter().map(|w| w.id.clone()).collect();
     let members = workspace_member::Entity::find()
         .filter(workspace_member::Column::WorkspaceId.is_in(ids))
         .find_also_related(user::Entity)
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to read workspace members")?;
     // Everyone with an organization role inherits into every workspace;
@@ -138,7 +138,7 @@ pub async fn list(
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::Role.eq(OrgRole::None))
         .filter(membership::Column::UserId.is_in(members.iter().map(|(m, _)| m.user_id.clone())))
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to read guests")?
         .into_iter()
@@ -181,27 +181,33 @@ pub async fn find(
     viewer_id: &str,
     viewer_role: OrgRole,
 ) -> anyhow::Result<Option<(workspace::Model, Roles)>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let Some(found) = workspace::Entity::find_by_id(workspace_id.to_string())
         .filter(workspace::Column::OrgId.eq(org_id))
-        .one(db.read())
+        .one(&conn)
         .await
         .context("failed to load the workspace")?
     else {
         return Ok(None);
     };
-    let direct = direct_role(db.read(), workspace_id, viewer_id).await?;
+    let direct = direct_role(&conn, workspace_id, viewer_id).await?;
     let roles = Roles::in_workspace(viewer_role, direct);
     let visible = policy::allows(roles, Action::InWorkspace(WsPermission::View));
     Ok(visible.then_some((found, roles)))
 }
 
 /// The workspace's Owner (their name), if any.
-pub async fn owner_name(db: &Db, workspace_id: &str) -> anyhow::Result<Option<String>> {
+pub async fn owner_name(
+    db: &Db,
+    org_id: &str,
+    workspace_id: &str,
+) -> anyhow::Result<Option<String>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     Ok(workspace_member::Entity::find()
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
         .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
         .find_also_related(user::Entity)
-        .one(db.read())
+        .one(&conn)
         .await
         .context("failed to read the workspace's owner")?
         .and_then(|(_, u)| u.map(|u| u.name)))
@@ -273,7 +279,7 @@ pub async fn create(
     description: &str,
 ) -> Result<workspace::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     acting
         .authorize(&txn, Action::Use(Permission::CreateWorkspaces))
         .await?;
@@ -356,7 +362,7 @@ pub async fn update_details(
     description: &str,
 ) -> Result<workspace::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (before, roles) = acting
         .authorize_in_workspace(
             &txn,
@@ -585,7 +591,7 @@ pub async fn access_list(
     .order_by((membership::Entity, membership::Column::Id), order)
     .limit(ACCESS_PER_PAGE);
     let mut rows = AccessRow::find_by_statement(backend.build(&rows))
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to list the workspace's people")?;
     if backwards {
@@ -608,7 +614,7 @@ async fn access_total(
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id));
     if only_direct {
         return direct
-            .count(db.read())
+            .count(&db.read_in(Tenant::org(org_id)).await?)
             .await
             .context("failed to count the workspace's direct roles");
     }
@@ -620,7 +626,7 @@ async fn access_total(
         .and_where(membership::Column::Role.eq(OrgRole::None));
     let guests = direct
         .filter(workspace_member::Column::UserId.in_subquery(guests))
-        .count(db.read())
+        .count(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to count the workspace's guests")?;
     let inheriting = super::member_counts::with_org_role(db, org_id).await?;
@@ -634,16 +640,17 @@ pub async fn access_of(
     workspace_id: &str,
     membership_id: &str,
 ) -> anyhow::Result<Option<AccessRow>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let row = membership::Entity::find_by_id(membership_id.to_string())
         .filter(membership::Column::OrgId.eq(org_id))
         .find_also_related(user::Entity)
-        .one(db.read())
+        .one(&conn)
         .await
         .context("failed to load a member")?;
     let Some((member, Some(person))) = row else {
         return Ok(None);
     };
-    let direct = direct_role(db.read(), workspace_id, &member.user_id).await?;
+    let direct = direct_role(&conn, workspace_id, &member.user_id).await?;
     Ok(Some(AccessRow {
         membership_id: member.id,
         user_id: member.user_id,
@@ -668,7 +675,7 @@ pub async fn set_direct_role(
     new_role: Option<WorkspaceRole>,
 ) -> Result<(), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (workspace, actor) = acting.in_workspace(&txn, workspace_id).await?;
     refuse_unseen(policy::authorize(
         actor,
@@ -747,7 +754,7 @@ pub async fn transfer(
     new_owner_email: &str,
 ) -> Result<(workspace::Model, String), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (found, roles) = acting
         .authorize_in_workspace(
             &txn,
@@ -874,10 +881,11 @@ async fn hand_over<C: ConnectionTrait>(
 }
 
 /// What deleting a workspace takes with it, for the confirmation.
-pub async fn direct_member_count(db: &Db, workspace_id: &str) -> anyhow::Result<u64> {
+pub async fn direct_member_count(db: &Db, org_id: &str, workspace_id: &str) -> anyhow::Result<u64> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     workspace_member::Entity::find()
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
-        .count(db.read())
+        .count(&conn)
         .await
         .context("failed to count direct members")
 }
@@ -912,7 +920,7 @@ pub async fn delete(
     typed_title: &str,
 ) -> Result<workspace::Model, ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id]).await?;
+    let txn = db.begin_org_write(acting.tenant()).await?;
     let (found, _) = acting
         .authorize_in_workspace(
             &txn,
@@ -963,17 +971,18 @@ pub async fn access_by_workspace(
     user_id: &str,
     org_role: OrgRole,
 ) -> anyhow::Result<Vec<(workspace::Model, Access)>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let all = workspace::Entity::find()
         .filter(workspace::Column::OrgId.eq(org_id))
         .order_by_asc(workspace::Column::TitleNormalized)
         .order_by_asc(workspace::Column::Id)
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to list workspaces")?;
     let direct = workspace_member::Entity::find()
         .filter(workspace_member::Column::OrgId.eq(org_id))
         .filter(workspace_member::Column::UserId.eq(user_id))
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to read direct roles")?;
     Ok(all
@@ -1001,6 +1010,7 @@ pub async fn first_titles(
     org_id: &str,
     limit: Option<u64>,
 ) -> anyhow::Result<Vec<(String, String)>> {
+    let conn = db.read_in(Tenant::org(org_id)).await?;
     let mut select = workspace::Entity::find()
         .filter(workspace::Column::OrgId.eq(org_id))
         .order_by_asc(workspace::Column::TitleNormalized)
@@ -1009,7 +1019,7 @@ pub async fn first_titles(
         select = select.limit(limit);
     }
     Ok(select
-        .all(db.read())
+        .all(&conn)
         .await
         .context("failed to list workspaces")?
         .into_iter()
@@ -1029,19 +1039,21 @@ pub struct Losing {
 /// `target_org_id`: the move takes their access away.
 pub async fn losing_access(
     db: &Db,
+    org_id: &str,
     workspace_id: &str,
     target_org_id: &str,
 ) -> anyhow::Result<Vec<Losing>> {
     let direct = workspace_member::Entity::find()
         .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
         .find_also_related(user::Entity)
-        .all(db.read())
+        .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to read direct roles")?;
+    let target = Tenant::org(target_org_id);
     let staying: Vec<String> = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(target_org_id))
         .filter(membership::Column::UserId.is_in(direct.iter().map(|(m, _)| m.user_id.clone())))
-        .all(db.read())
+        .all(&db.read_in(target).await?)
         .await
         .context("failed to read the target's members")?
         .into_iter()
@@ -1074,7 +1086,9 @@ pub async fn move_to(
     target_org_id: &str,
 ) -> Result<(workspace::Model, usize), ServiceError> {
     let now = clock.now();
-    let txn = db.begin_org_write(&[&acting.org_id, target_org_id]).await?;
+    // Both organizations' rows: the move is authorized in each below.
+    let txn = db.begin_cross_org(CrossOrg::WorkspaceMove).await?;
+    crate::db::lock_orgs(&txn, &[&acting.org_id, target_org_id]).await?;
     let found = authorize_move(&txn, acting, workspace_id, target_org_id).await?;
     // An Admin or the Owner of the target sees all its workspaces.
     lock_titles(&txn, target_org_id).await?;

@@ -14,6 +14,7 @@ use super::errors::AppError;
 use super::in_flight::Slot;
 use super::session;
 use super::state::AppState;
+use crate::db::Tenant;
 use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
@@ -179,7 +180,7 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         session.purge();
         return Err(sign_in_required);
     }
-    let found = accounts::session_user(&state.db, &auth.session_id).await?;
+    let found = accounts::session_user(&state.db, &auth.session_id, &auth.user_id).await?;
     let Some(accounts::SessionUser { user, memberships }) =
         found.filter(|f| f.user.id == auth.user_id && f.user.session_epoch == auth.epoch)
     else {
@@ -266,6 +267,15 @@ impl OrgCtx {
         self.current.audit_actor()
     }
 
+    /// The rows this request's transactions may touch: the organization's,
+    /// and the signed-in person's own.
+    pub fn tenant(&self) -> Tenant<'_> {
+        Tenant::Org {
+            org_id: &self.org.id,
+            person: Some(&self.current.user.id),
+        }
+    }
+
     /// The actor as the services see them.
     pub fn acting(&self) -> crate::services::acting::Acting {
         crate::services::acting::Acting {
@@ -315,9 +325,16 @@ impl FromRequest for OrgCtx {
                 });
             }
             orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
-            let custom =
-                crate::services::acting::custom_levels(state.db.read(), &membership.id, None)
-                    .await?;
+            let tenant = Tenant::Org {
+                org_id: &org.id,
+                person: Some(&current.user.id),
+            };
+            let custom = crate::services::acting::custom_levels(
+                &state.db.read_in(tenant).await?,
+                &membership.id,
+                None,
+            )
+            .await?;
             let roles = Roles::in_org(membership.role).with_custom(&custom.org_wide, &custom.here);
             session::set_last_org(&current.session, &org.id);
             Ok(OrgCtx {

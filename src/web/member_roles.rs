@@ -112,10 +112,14 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let (_, member_id) = path.into_inner();
     let (member, places) = custom_roles::panel(&state.db, &ctx.acting(), &member_id).await?;
-    let name = crate::services::members::find(state.db.read(), &ctx.org.id, &member.id)
-        .await?
-        .map(|row| row.name)
-        .ok_or(AppError::NotFound)?;
+    let name = crate::services::members::find(
+        &state.db.read_in(ctx.tenant()).await?,
+        &ctx.org.id,
+        &member.id,
+    )
+    .await?
+    .map(|row| row.name)
+    .ok_or(AppError::NotFound)?;
     page(&PanelPage {
         layout: Layout::org(&ctx, Section::Members, &format!("Roles of {name}")),
         org_id: ctx.org.id.clone(),

@@ -328,7 +328,10 @@ pub async fn list(
         }
     }
     if sees_invitations && counts.is_none() {
-        counts = Some(invitations::waiting_counts(state.db.read(), &ctx.org.id, now).await?);
+        counts = Some(
+            invitations::waiting_counts(&state.db.read_in(ctx.tenant()).await?, &ctx.org.id, now)
+                .await?,
+        );
     }
     let mut invitations = Vec::new();
     let mut invitation_total = 0;
@@ -385,9 +388,13 @@ pub async fn list(
             let pending = match counts {
                 Some((pending, _)) => pending,
                 None => {
-                    invitations::waiting_counts(state.db.read(), &ctx.org.id, now)
-                        .await?
-                        .0
+                    invitations::waiting_counts(
+                        &state.db.read_in(ctx.tenant()).await?,
+                        &ctx.org.id,
+                        now,
+                    )
+                    .await?
+                    .0
                 }
             };
             Some(Seats {
@@ -560,9 +567,13 @@ async fn member_view(
     ctx: &OrgCtx,
     membership_id: &str,
 ) -> Result<MemberView, AppError> {
-    let row = members::find(state.db.read(), &ctx.org.id, membership_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = members::find(
+        &state.db.read_in(ctx.tenant()).await?,
+        &ctx.org.id,
+        membership_id,
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
     Ok(MemberView::new(ctx, row))
 }
 

@@ -201,7 +201,7 @@ async fn describe(
 ) -> Result<Vec<Item>, AppError> {
     let mut items = Vec::with_capacity(form.members.len() + form.invitations.len());
     for id in &form.members {
-        let found = members::find(state.db.read(), &ctx.org.id, id).await?;
+        let found = members::find(&state.db.read_in(ctx.tenant()).await?, &ctx.org.id, id).await?;
         let (label, detail) = match found {
             None => ("Unknown member".to_string(), NOT_FOUND.to_string()),
             Some(row) => {
@@ -302,9 +302,13 @@ async fn apply(
                 .map(|_| ())
         }
         BulkAction::Remove => {
-            let is_self = members::find(state.db.read(), &ctx.org.id, &item.id)
-                .await?
-                .is_some_and(|row| row.user_id == ctx.user().id);
+            let is_self = members::find(
+                &state.db.read_in(ctx.tenant()).await?,
+                &ctx.org.id,
+                &item.id,
+            )
+            .await?
+            .is_some_and(|row| row.user_id == ctx.user().id);
             if is_self {
                 return Ok(Err(
                     "You cannot remove yourself here; use Leave this organization.".into(),

@@ -201,7 +201,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     // Refused before the form is read, as the page offers no form then.
-    if !products::may_add_somewhere(state.db.read(), &viewer(&ctx)).await? {
+    if !products::may_add_somewhere(&state.db.read_in(ctx.tenant()).await?, &viewer(&ctx)).await? {
         return Err(Denied::NoWorkspaceForProducts.into());
     }
     let errors = match validate(&form) {

@@ -118,7 +118,7 @@ pub async fn confirm(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     // Only the set-up page starts a set-up: a refused code must not.
-    let started = two_factor::find(state.db.write(), &current.user.id).await?;
+    let started = two_factor::find(state.db.accounts_write(), &current.user.id).await?;
     if current.user.two_factor_at.is_none() && started.is_none() {
         return Ok(start_first(&current));
     }

@@ -286,14 +286,15 @@ async fn workspace_page(
     let (workspace, roles) = found;
     let caps = WorkspaceCaps::of(roles);
     let access = roles.workspace();
-    let owner_name = workspaces::owner_name(&state.db, &workspace.id)
+    let owner_name = workspaces::owner_name(&state.db, &workspace.org_id, &workspace.id)
         .await?
         .unwrap_or_default();
-    let direct_members = workspaces::direct_member_count(&state.db, &workspace.id).await?;
+    let direct_members =
+        workspaces::direct_member_count(&state.db, &workspace.org_id, &workspace.id).await?;
     let viewer = products::Viewer::of(&ctx.membership);
     let products = products::count_in_workspace(&state.db, &viewer, &workspace.id).await?;
     let all_products = if caps.own {
-        products::workspace_total(&state.db, &workspace.id).await?
+        products::workspace_total(&state.db, &workspace.org_id, &workspace.id).await?
     } else {
         products
     };
@@ -359,7 +360,9 @@ async fn found(
     workspace_id: &str,
 ) -> Result<(workspace::Model, Roles), AppError> {
     let acting = ctx.acting();
-    let (found, roles) = acting.in_workspace(state.db.read(), workspace_id).await?;
+    let (found, roles) = acting
+        .in_workspace(&state.db.read_in(ctx.tenant()).await?, workspace_id)
+        .await?;
     if policy::allows(roles, Action::InWorkspace(WsPermission::View)) {
         Ok((found, roles))
     } else {
@@ -910,10 +913,13 @@ async fn move_page(
         .collect();
     let chosen = targets.iter().find(|o| o.id == to).cloned();
     let losing = match &chosen {
-        Some(target) => workspaces::losing_access(&state.db, &workspace.id, &target.id).await?,
+        Some(target) => {
+            workspaces::losing_access(&state.db, &workspace.org_id, &workspace.id, &target.id)
+                .await?
+        }
         None => Vec::new(),
     };
-    let products = products::workspace_total(&state.db, &workspace.id).await?;
+    let products = products::workspace_total(&state.db, &workspace.org_id, &workspace.id).await?;
     html(
         status,
         &MovePage {

@@ -285,7 +285,7 @@ async fn an_account_made_from_an_invitation_is_not_confirmed_for_auto_join() {
     // Point the invitation at an acme.test address.
     use sea_orm::ConnectionTrait;
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE invitations SET email = 'ivan@acme.test', email_normalized = 'ivan@acme.test' \
              WHERE id = '{invitation}'"

@@ -52,7 +52,7 @@ async fn made_key(browser: &Browser, org: &str, fields: &[(&str, &str)]) -> Stri
 async fn key_named(app: &TestApp, name: &str) -> api_key::Model {
     api_key::Entity::find()
         .filter(api_key::Column::Name.eq(name))
-        .one(app.db.read())
+        .one(app.db.owner())
         .await
         .expect("query")
         .expect("the key's row")
@@ -61,7 +61,7 @@ async fn key_named(app: &TestApp, name: &str) -> api_key::Model {
 async fn audit_rows(app: &TestApp, action: &str) -> Vec<audit_event::Model> {
     audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq(action))
-        .all(app.db.read())
+        .all(app.db.owner())
         .await
         .expect("query")
 }
@@ -203,9 +203,12 @@ async fn an_owner_makes_an_organization_key_shown_once_and_kept_only_as_a_hash()
     assert_eq!(key.role, Some(OrgRole::Admin));
     assert_eq!(key.created_at, app.clock.now());
     assert_eq!(key.expires_at, key.created_at + 30 * DAY);
-    let stored = format!("{:?}", api_key::Entity::find().all(app.db.read()).await);
+    let stored = format!("{:?}", api_key::Entity::find().all(app.db.owner()).await);
     assert!(!stored.contains(&secret), "no column of api_keys holds it");
-    let audit = format!("{:?}", audit_event::Entity::find().all(app.db.read()).await);
+    let audit = format!(
+        "{:?}",
+        audit_event::Entity::find().all(app.db.owner()).await
+    );
     assert!(!audit.contains(&secret), "the audit log never holds it");
 
     let created = audit_rows(&app, "api_key.created").await;

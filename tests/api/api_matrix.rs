@@ -195,7 +195,7 @@ async fn world(app: &TestApp) -> World {
     }
     use sea_orm::ConnectionTrait;
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE memberships SET role = 'none' WHERE id = '{guest_id}'"
         ))

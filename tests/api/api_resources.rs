@@ -104,7 +104,7 @@ async fn audit(app: &TestApp, org: &str, action: &str) -> Vec<audit_event::Model
         .filter(audit_event::Column::Action.eq(action))
         .order_by_asc(audit_event::Column::CreatedAt)
         .order_by_asc(audit_event::Column::Id)
-        .all(app.db.read())
+        .all(app.db.owner())
         .await
         .expect("audit rows")
 }
@@ -150,7 +150,7 @@ async fn personal_key(app: &TestApp, org: &str, address: &str) -> String {
 async fn membership_ids(app: &TestApp, org: &str) -> HashSet<String> {
     membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org))
-        .all(app.db.read())
+        .all(app.db.owner())
         .await
         .expect("memberships")
         .into_iter()

@@ -369,9 +369,9 @@ async fn a_refused_or_failed_change_leaves_neither_the_change_nor_a_row() {
         let org = org.clone();
         let app_db = app.db.clone();
         async move {
-            let backend = app_db.read().get_database_backend();
+            let backend = app_db.owner().get_database_backend();
             app_db
-                .read()
+                .owner()
                 .query_one_raw(sea_orm::Statement::from_string(
                     backend,
                     format!(
@@ -390,7 +390,7 @@ async fn a_refused_or_failed_change_leaves_neither_the_change_nor_a_row() {
 
     // A database failure injected into the audit insert: the role change
     // in the same transaction rolls back with it.
-    let backend = app.db.write().get_database_backend();
+    let backend = app.db.owner().get_database_backend();
     let inject: &[&str] = match backend {
         sea_orm::DbBackend::Postgres => &[
             "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN \
@@ -406,7 +406,7 @@ async fn a_refused_or_failed_change_leaves_neither_the_change_nor_a_row() {
     };
     for sql in inject {
         app.db
-            .write()
+            .owner()
             .execute_unprepared(sql)
             .await
             .expect("inject");
@@ -425,7 +425,7 @@ async fn a_refused_or_failed_change_leaves_neither_the_change_nor_a_row() {
     );
     assert_eq!(rows(&app).await, 0);
     app.db
-        .write()
+        .owner()
         .execute_unprepared("DROP TRIGGER refuse_role_audit")
         .await
         .ok();
@@ -434,7 +434,7 @@ async fn a_refused_or_failed_change_leaves_neither_the_change_nor_a_row() {
 /// Inserts an audit row straight into the database.
 async fn add_row(app: &TestApp, org: &str, action: &str, target: &str, at: i64) {
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "INSERT INTO audit_events (id, org_id, actor_user_id, actor_label, action, \
              target_type, target_id, target_label, before_value, after_value, address, created_at) \
@@ -569,7 +569,7 @@ async fn the_log_filters_pages_and_exports_csv_safely() {
         })
         .collect();
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "INSERT INTO audit_events (id, org_id, actor_user_id, actor_label, action, \
              target_type, target_id, target_label, before_value, after_value, address, created_at) \

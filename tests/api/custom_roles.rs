@@ -155,7 +155,7 @@ async fn audit_rows(app: &TestApp, action: &str) -> Vec<audit_event::Model> {
     audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq(action))
         .order_by_asc(audit_event::Column::CreatedAt)
-        .all(app.db.read())
+        .all(app.db.owner())
         .await
         .expect("query")
 }

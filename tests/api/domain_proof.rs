@@ -90,7 +90,7 @@ async fn confirmed(app: &TestApp, name: &str, address: &str) -> Browser {
         .signed_up(name, address, &format!("{name}'s Side Project"))
         .await;
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE users SET email_verified_at = 1 WHERE email_normalized = '{}'",
             address.to_lowercase()
@@ -420,7 +420,7 @@ async fn domains_listed_before_proof_existed_are_pending_again() {
         .into_iter()
         .find(|m| m.name() == "m20261202_000010_domain_verification")
         .expect("the migration");
-    let manager = SchemaManager::new(app.db.write());
+    let manager = SchemaManager::new(app.db.owner());
     migration.down(&manager).await.expect("down");
     assert_eq!(app.count("auto_join_domains").await, 1, "the old row");
     migration.up(&manager).await.expect("up");

@@ -361,9 +361,9 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
 }
 
 async fn texts(app: &TestApp, sql: &str) -> Vec<String> {
-    let backend = app.db.read().get_database_backend();
+    let backend = app.db.owner().get_database_backend();
     app.db
-        .read()
+        .owner()
         .query_all_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
         .await
         .expect("snapshot query")

@@ -452,10 +452,10 @@ async fn workspaces(app: &TestApp, owner: &Browser, org: &str, titles: &[&str]) 
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "create {title}");
     }
-    let backend = app.db.read().get_database_backend();
+    let backend = app.db.owner().get_database_backend();
     let rows = app
         .db
-        .read()
+        .owner()
         .query_all_raw(sea_orm::Statement::from_string(
             backend,
             format!("SELECT id, title FROM workspaces WHERE org_id = '{org}' ORDER BY title"),

@@ -78,7 +78,7 @@ async fn the_audit_export_runs_no_formula_whatever_the_separator() {
     // safe for whatever the log holds (a row from an older version, a
     // description with tabs): a row with tab, CR and line-break payloads.
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "INSERT INTO audit_events (id, org_id, actor_user_id, actor_label, action, target_type, \
              target_id, target_label, before_value, after_value, address, created_at) VALUES \
@@ -108,7 +108,7 @@ async fn the_access_review_export_runs_no_formula_whatever_the_separator() {
     app.signed_up(named, &mallory_email, "Mallory Co").await;
     let mallory = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(mallory_email.to_lowercase()))
-        .one(app.db.read())
+        .one(app.db.owner())
         .await
         .expect("query")
         .expect("mallory");
@@ -134,7 +134,7 @@ async fn the_access_review_export_runs_no_formula_whatever_the_separator() {
 /// Marks the address confirmed, as its verification link would.
 async fn verify(app: &TestApp, address: &str) {
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE users SET email_verified_at = 1 WHERE email_normalized = '{}'",
             address.to_lowercase()
@@ -377,7 +377,7 @@ async fn every_page_that_sets_a_password_refuses_a_guessable_one() {
     let secret = roster::domain::token::generate();
     let now = app.clock.now();
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "INSERT INTO account_tokens (token_hash, user_id, purpose, email_normalized, \
              created_at, expires_at, used_at) VALUES ('{}', '{}', 'reset_password', '{}', \

@@ -447,7 +447,7 @@ async fn the_role_ceiling_holds_when_sending_and_again_when_accepting() {
         .invitation_path();
     // The Admin is demoted before Frank accepts.
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE memberships SET role = 'member' WHERE org_id = '{org}' \
              AND email_normalized = '{}'",

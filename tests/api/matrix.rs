@@ -350,7 +350,7 @@ async fn check_route(app: &TestApp, method: &str, pattern: &str, row: Row) -> Ve
     if pattern.contains("{domain_id}") {
         use sea_orm::ConnectionTrait;
         app.db
-            .write()
+            .owner()
             .execute_unprepared(&format!(
                 "INSERT INTO auto_join_domains (org_id, domain, id, token, created_at) \
                  VALUES ('{}', 'matrix.test', '{domain_id}', 'matrix-token', 0)",
@@ -459,7 +459,7 @@ async fn custom_role_and_module(app: &TestApp, org_id: &str) -> (String, String)
         ),
     ] {
         app.db
-            .write()
+            .owner()
             .execute_unprepared(&sql)
             .await
             .expect("a custom role and module");
@@ -519,7 +519,7 @@ async fn matrix_for_the_members_list_by_status() {
     let (pending, _) = app.add_invitation(org, OrgRole::Member).await;
     let (expired, _) = app.add_invitation(org, OrgRole::Member).await;
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "UPDATE invitations SET expires_at = {} WHERE id = '{expired}'",
             app.clock.now() - 60

@@ -349,7 +349,7 @@ async fn membership_id_of_owner(app: &crate::helpers::TestApp, org: &str) -> Str
     roster::entities::membership::Entity::find()
         .filter(roster::entities::membership::Column::OrgId.eq(org))
         .filter(roster::entities::membership::Column::Role.eq(OrgRole::Owner))
-        .one(app.db.read())
+        .one(app.db.owner())
         .await
         .expect("query")
         .expect("owner")

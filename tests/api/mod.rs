@@ -31,6 +31,7 @@ mod orgs;
 mod policy;
 mod products;
 mod profile;
+mod row_level_security;
 mod seats;
 mod security_log;
 mod sessions;

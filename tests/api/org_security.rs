@@ -105,7 +105,7 @@ async fn saved(browser: &Browser, org: &str, fields: &[(&str, &str)]) {
 
 async fn org_row(app: &TestApp, org: &str) -> organization::Model {
     organization::Entity::find_by_id(org.to_string())
-        .one(app.db.read())
+        .one(app.db.owner())
         .await
         .expect("query")
         .expect("the organization")

@@ -188,7 +188,7 @@ async fn removed_members_lose_access_on_their_next_request() {
     );
 
     app.db
-        .write()
+        .owner()
         .execute_unprepared(&format!(
             "DELETE FROM memberships WHERE org_id = '{org}' AND role = 'viewer'"
         ))

@@ -137,7 +137,7 @@ async fn a_workspace_moves_only_where_its_owner_is_an_admin() {
     // Olivia is only a Member of Beta.
     let olivia_id = app.user_id(&olivia).await;
     let person = roster::entities::user::Entity::find_by_id(olivia_id)
-        .one(app.db.read())
+        .one(app.db.owner())
         .await
         .expect("read")
         .expect("Olivia");

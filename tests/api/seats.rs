@@ -446,7 +446,7 @@ async fn the_configured_default_limit_applies_to_each_new_organization() {
     let (_, page) = owner.get_html(&format!("/orgs/{second}/members")).await;
     let shown = seats_text(&page);
     assert!(shown.contains("1 of 3 seats"), "{shown}");
-    let seats = seats::of(app.db.read(), &second, app.clock.now())
+    let seats = seats::of(app.db.owner(), &second, app.clock.now())
         .await
         .expect("seats");
     assert_eq!(
@@ -560,7 +560,7 @@ async fn twenty_simultaneous_invitations_for_the_last_seat_make_one() {
             .await,
         1
     );
-    let seats = seats::of(app.db.read(), &org, app.clock.now())
+    let seats = seats::of(app.db.owner(), &org, app.clock.now())
         .await
         .expect("seats");
     assert_eq!(

@@ -95,7 +95,13 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
     let limit = state.config.api_requests_per_minute;
     let counted = state
         .rate_leases
-        .count(&state.db, &authenticated.key.id, now, limit)
+        .count(
+            &state.db,
+            authenticated.acting.tenant(),
+            &authenticated.key.id,
+            now,
+            limit,
+        )
         .await?;
     if let Err(wait) = counted {
         return Err(ApiError::TooMany {
@@ -110,7 +116,10 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
     }
     let custom = authenticated
         .acting
-        .custom_levels(state.db.read(), None)
+        .custom_levels(
+            &state.db.read_in(authenticated.acting.tenant()).await?,
+            None,
+        )
         .await
         .map_err(ApiError::Unexpected)?;
     let roles = Roles::in_org(authenticated.role).with_custom(&custom.org_wide, &custom.here);
@@ -128,14 +137,14 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
 /// here as on the organization's pages.
 async fn refuse_without_two_factor(state: &AppState, acting: &Acting) -> Result<(), ApiError> {
     let org = organization::Entity::find_by_id(acting.org_id.clone())
-        .one(state.db.read())
+        .one(&state.db.read_in(acting.tenant()).await?)
         .await
         .map_err(|err| ApiError::Unexpected(anyhow::Error::new(err)))?;
     let Some(org) = org.filter(|org| org.two_factor_required_at.is_some()) else {
         return Ok(());
     };
     let person = user::Entity::find_by_id(acting.user_id.clone())
-        .one(state.db.read())
+        .one(state.db.accounts_read())
         .await
         .map_err(|err| ApiError::Unexpected(anyhow::Error::new(err)))?;
     let has_it = person.is_some_and(|p| p.two_factor_at.is_some());

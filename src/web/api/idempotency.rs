@@ -60,10 +60,12 @@ where
         req.path(),
         String::from_utf8_lossy(body)
     ));
+    let tenant = ctx.acting.tenant();
+    let txn = db.begin_in(tenant).await?;
     kept::Entity::delete_many()
         .filter(kept::Column::KeyId.eq(ctx.key.id.as_str()))
         .filter(kept::Column::CreatedAt.lt(now - KEEP_SECS))
-        .exec(db.write())
+        .exec(&txn)
         .await?;
     let claimed = kept::ActiveModel {
         key_id: Set(ctx.key.id.clone()),
@@ -73,25 +75,29 @@ where
         body: Set(None),
         created_at: Set(now),
     }
-    .insert(db.write())
+    .insert(&txn)
     .await;
     match claimed {
-        Ok(_) => {}
+        Ok(_) => txn.commit().await?,
         Err(err) if crate::services::is_unique_violation(&err) => {
+            drop(txn);
             return replay(ctx, &idem, &request_hash).await;
         }
         Err(err) => return Err(err.into()),
     }
     let forget = async || {
+        let txn = db.begin_in(tenant).await?;
         kept::Entity::delete_many()
             .filter(kept::Column::KeyId.eq(ctx.key.id.as_str()))
             .filter(kept::Column::IdempotencyKey.eq(idem.as_str()))
-            .exec(db.write())
-            .await
+            .exec(&txn)
+            .await?;
+        txn.commit().await
     };
     match handler(input).await {
         Ok((status, answer)) => {
             let text = serde_json::to_string(&answer).unwrap_or_default();
+            let txn = db.begin_in(tenant).await?;
             kept::Entity::update_many()
                 .col_expr(
                     kept::Column::Status,
@@ -100,8 +106,9 @@ where
                 .col_expr(kept::Column::Body, Expr::value(text.clone()))
                 .filter(kept::Column::KeyId.eq(ctx.key.id.as_str()))
                 .filter(kept::Column::IdempotencyKey.eq(idem.as_str()))
-                .exec(db.write())
+                .exec(&txn)
                 .await?;
+            txn.commit().await?;
             Ok(json(status, &text))
         }
         Err(err) => {
@@ -113,7 +120,7 @@ where
 
 async fn replay(ctx: &ApiCtx, idem: &str, request_hash: &str) -> Result<HttpResponse, ApiError> {
     let found = kept::Entity::find_by_id((ctx.key.id.clone(), idem.to_string()))
-        .one(ctx.state.db.read())
+        .one(&ctx.state.db.read_in(ctx.acting.tenant()).await?)
         .await?
         .ok_or_else(|| {
             ApiError::Conflict(

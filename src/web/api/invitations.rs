@@ -148,12 +148,12 @@ async fn with_sender<T>(
     run: impl AsyncFnOnce(&Sender<'_>) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let org = organization::Entity::find_by_id(ctx.org_id().to_string())
-        .one(ctx.state.db.read())
+        .one(&ctx.state.db.read_in(ctx.acting.tenant()).await?)
         .await?
         .ok_or(ApiError::NotFound)?;
     let name = match ctx.acting.person() {
         Some(person) => crate::entities::user::Entity::find_by_id(person.to_string())
-            .one(ctx.state.db.read())
+            .one(&ctx.state.db.read_in(ctx.acting.tenant()).await?)
             .await?
             .map(|u| u.name)
             .unwrap_or_default(),

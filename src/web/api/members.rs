@@ -129,9 +129,13 @@ pub async fn list(
 pub async fn get(ctx: ApiCtx, path: web::Path<String>) -> Result<web::Json<Member>, ApiError> {
     ctx.require(Permission::ViewMembers)?;
     let member_id = id(&path)?;
-    let row = members::find(ctx.state.db.read(), ctx.org_id(), &member_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let row = members::find(
+        &ctx.state.db.read_in(ctx.acting.tenant()).await?,
+        ctx.org_id(),
+        &member_id,
+    )
+    .await?
+    .ok_or(ApiError::NotFound)?;
     Ok(web::Json(row.into()))
 }
 

@@ -43,7 +43,11 @@ pub struct ProductItem {
 }
 
 async fn viewer(ctx: &ApiCtx) -> Result<Viewer, ApiError> {
-    Ok(Viewer::acting(ctx.state.db.read(), &ctx.acting).await?)
+    Ok(Viewer::acting(
+        &ctx.state.db.read_in(ctx.acting.tenant()).await?,
+        &ctx.acting,
+    )
+    .await?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

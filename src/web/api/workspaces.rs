@@ -181,10 +181,11 @@ async fn only(
     let shown = page == 1 && search.is_none_or(|q| found.title.to_lowercase().contains(q));
     let mut items = Vec::new();
     if shown {
-        let owner_name = workspaces::owner_name(&ctx.state.db, &found.id)
+        let owner_name = workspaces::owner_name(&ctx.state.db, &found.org_id, &found.id)
             .await?
             .unwrap_or_default();
-        let direct_people = workspaces::direct_member_count(&ctx.state.db, &found.id).await?;
+        let direct_people =
+            workspaces::direct_member_count(&ctx.state.db, &found.org_id, &found.id).await?;
         let (_, people) =
             workspaces::access_list(&ctx.state.db, ctx.org_id(), &found.id, false, 1, None).await?;
         items.push(WorkspaceItem {

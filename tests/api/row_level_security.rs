@@ -1,0 +1,379 @@
+//! Row-level security on PostgreSQL: the database itself keeps each
+//! organization's rows to the transactions that act for it, whatever a
+//! query forgets to filter. These tests run only against PostgreSQL (they
+//! are ignored on SQLite, which has no such layer; CI runs them with
+//! `--include-ignored` on PostgreSQL). The application's own connections
+//! are used, acting as `roster_app`; the test's look from outside as the
+//! login (`Db::owner`), a superuser, to see what really is there.
+
+use roster::db::{CrossOrg, Tenant};
+use roster::domain::role::OrgRole;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::helpers::{TestApp, email, postgres_url, spawn_app};
+
+const POSTGRES_ONLY: &str = "row-level security is PostgreSQL's: set ROSTER_TEST_DATABASE_URL";
+
+/// Tables that hold no organization's rows: people, their sign-in and
+/// their second factor, and the migrations' own bookkeeping. Any other
+/// table must have row-level security.
+const ACCOUNT_TABLES: &[&str] = &[
+    "account_tokens",
+    "email_changes",
+    "recovery_codes",
+    "seaql_migrations",
+    "sign_in_failures",
+    "two_factor",
+    "user_sessions",
+    "users",
+];
+
+/// The tables a forgotten filter is tried on, each with the column that
+/// ties a row to its organization (for counting from outside).
+const TENANT_QUERIES: &[(&str, &str)] = &[
+    ("memberships", "org_id"),
+    ("invitations", "org_id"),
+    ("workspaces", "org_id"),
+    ("workspace_members", "org_id"),
+    ("products", "org_id"),
+    ("product_grants", "org_id"),
+    ("audit_events", "org_id"),
+    ("outbox", "org_id"),
+    ("organizations", "id"),
+    ("member_counts", "org_id"),
+];
+
+async fn postgres_app() -> TestApp {
+    assert!(postgres_url().is_some(), "{POSTGRES_ONLY}");
+    spawn_app().await
+}
+
+async fn count_on<C: ConnectionTrait>(conn: &C, sql: &str) -> i64 {
+    conn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_string()))
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .expect("a row")
+        .try_get_by_index::<i64>(0)
+        .expect("a number")
+}
+
+async fn text_on<C: ConnectionTrait>(conn: &C, sql: &str) -> String {
+    conn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_string()))
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .expect("a row")
+        .try_get_by_index::<String>(0)
+        .expect("text")
+}
+
+/// Two organizations, each with members, an invitation, a workspace with
+/// a direct role, a product with a grant, audit rows and queued mail.
+async fn two_organizations(app: &TestApp) -> (String, String) {
+    let a_owner = email("owner-a");
+    let b_owner = email("owner-b");
+    app.signed_up("Ann Owner", &a_owner, "Acme").await;
+    app.signed_up("Bob Owner", &b_owner, "Beta").await;
+    let a = app.owned_org(&a_owner).await;
+    let b = app.owned_org(&b_owner).await;
+    for (org, members) in [(&a, 2), (&b, 3)] {
+        let mut last = None;
+        for _ in 0..members {
+            last = Some(app.add_member(org, OrgRole::Member).await);
+        }
+        let (membership, address) = last.expect("a member");
+        app.add_invitation(org, OrgRole::Viewer).await;
+        let workspace = app.add_workspace(org, "Research").await;
+        let user = app.user_id(&address).await;
+        app.add_workspace_role(&workspace, &user, "editor").await;
+        let product = app.add_product(&workspace, "Lab", None).await;
+        app.add_grant(&membership, &product, "view").await;
+        app.db
+            .owner()
+            .execute_unprepared(&format!(
+                "INSERT INTO outbox (id, kind, org_id, recipient, subject, body_text, body_html, \
+                 created_at, next_attempt_at) VALUES ('{}', 'invitation', '{org}', \
+                 'someone@example.com', 'Join', 'text', 'html', 0, 0)",
+                uuid::Uuid::new_v4()
+            ))
+            .await
+            .expect("queue a message");
+    }
+    (a, b)
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn every_organization_table_has_forced_row_level_security() {
+    let app = postgres_app().await;
+    let owner = app.db.owner();
+    let tables = owner
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
+                    (SELECT COUNT(*) FROM pg_policies p WHERE p.schemaname = 'public' \
+                       AND p.tablename = c.relname)::bigint, \
+                    EXISTS (SELECT 1 FROM information_schema.columns col \
+                       WHERE col.table_schema = 'public' AND col.table_name = c.relname \
+                       AND col.column_name = 'org_id') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1"
+                .to_string(),
+        ))
+        .await
+        .expect("list tables");
+    assert!(tables.len() > 20, "the schema has its tables");
+    let mut unguarded = Vec::new();
+    let mut with_org_column = 0;
+    for row in &tables {
+        let name: String = row.try_get_by_index(0).expect("name");
+        let enabled: bool = row.try_get_by_index(1).expect("enabled");
+        let forced: bool = row.try_get_by_index(2).expect("forced");
+        let policies: i64 = row.try_get_by_index(3).expect("policies");
+        let has_org: bool = row.try_get_by_index(4).expect("org column");
+        if has_org {
+            with_org_column += 1;
+        }
+        let guarded = enabled && forced && policies >= 2;
+        if has_org && !guarded {
+            unguarded.push(format!("{name} (has org_id)"));
+        } else if !guarded && !ACCOUNT_TABLES.contains(&name.as_str()) {
+            unguarded.push(format!("{name} (not an account table)"));
+        }
+    }
+    assert!(with_org_column >= 15, "found {with_org_column} org tables");
+    assert!(
+        unguarded.is_empty(),
+        "tables without forced row-level security and policies: {unguarded:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn roster_acts_as_a_role_that_policies_bind() {
+    let app = postgres_app().await;
+    // Outside any transaction that names a tenant, as in one that does.
+    let pool = app.db.accounts_read();
+    assert_eq!(
+        text_on(pool, "SELECT current_user::text").await,
+        "roster_app"
+    );
+    let scoped = app.db.read_in(Tenant::org("nobody")).await.expect("begin");
+    assert_eq!(
+        text_on(&scoped, "SELECT current_user::text").await,
+        "roster_app"
+    );
+    let flags = text_on(
+        &scoped,
+        "SELECT rolsuper::text || ',' || rolbypassrls::text FROM pg_roles \
+         WHERE rolname = current_user",
+    )
+    .await;
+    assert_eq!(flags, "false,false", "neither superuser nor BYPASSRLS");
+    let owns = count_on(
+        &scoped,
+        "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public' \
+         AND tableowner = current_user",
+    )
+    .await;
+    assert_eq!(owns, 0, "the role owns no table");
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn a_forgotten_filter_reads_only_the_acting_organization() {
+    let app = postgres_app().await;
+    let (a, b) = two_organizations(&app).await;
+    let scoped = app.db.read_in(Tenant::org(&a)).await.expect("begin");
+    for (table, column) in TENANT_QUERIES {
+        let of_a = count_on(
+            app.db.owner(),
+            &format!("SELECT COUNT(*) FROM {table} WHERE {column} = '{a}'"),
+        )
+        .await;
+        let of_b = count_on(
+            app.db.owner(),
+            &format!("SELECT COUNT(*) FROM {table} WHERE {column} = '{b}'"),
+        )
+        .await;
+        assert!(of_a > 0 && of_b > 0, "{table} holds rows of both");
+        let seen = count_on(&scoped, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(seen, of_a, "an unfiltered read of {table} for A");
+        let of_b_seen = count_on(
+            &scoped,
+            &format!("SELECT COUNT(*) FROM {table} WHERE {column} = '{b}'"),
+        )
+        .await;
+        assert_eq!(of_b_seen, 0, "B's rows of {table}, asked for by id");
+    }
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn with_no_tenant_named_the_organization_tables_read_empty() {
+    let app = postgres_app().await;
+    two_organizations(&app).await;
+    let pool = app.db.accounts_read();
+    let txn = app.db.begin_accounts_write().await.expect("begin");
+    for (table, _) in TENANT_QUERIES {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!(count_on(pool, &sql).await, 0, "{table} outside a tenant");
+        assert_eq!(count_on(&txn, &sql).await, 0, "{table} in a write");
+    }
+    // The account tables stay readable: sign-in works before any tenant.
+    assert!(count_on(pool, "SELECT COUNT(*) FROM users").await >= 2);
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn a_tenant_ends_with_its_transaction_on_a_pooled_connection() {
+    let app = postgres_app().await;
+    let (a, _) = two_organizations(&app).await;
+    // More rounds than the pool has connections: every one is reused.
+    for _ in 0..40 {
+        let txn = app.db.begin_in(Tenant::org(&a)).await.expect("begin");
+        assert!(count_on(&txn, "SELECT COUNT(*) FROM memberships").await > 0);
+        txn.commit().await.expect("commit");
+        let after = count_on(app.db.accounts_read(), "SELECT COUNT(*) FROM memberships").await;
+        assert_eq!(after, 0, "the tenant outlived its transaction");
+    }
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn unfiltered_writes_touch_only_the_acting_organization() {
+    let app = postgres_app().await;
+    let (a, b) = two_organizations(&app).await;
+    let before_b = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE org_id = '{b}'");
+    let b_workspaces = count_on(app.db.owner(), &before_b("workspaces")).await;
+    let b_invitations = count_on(app.db.owner(), &before_b("invitations")).await;
+    let a_invitations = count_on(
+        app.db.owner(),
+        &format!("SELECT COUNT(*) FROM invitations WHERE org_id = '{a}'"),
+    )
+    .await;
+
+    let txn = app.db.begin_in(Tenant::org(&a)).await.expect("begin");
+    let updated = txn
+        .execute_unprepared("UPDATE workspaces SET description = 'renamed by A'")
+        .await
+        .expect("update");
+    let deleted = txn
+        .execute_unprepared("DELETE FROM invitations")
+        .await
+        .expect("delete");
+    // A row moved to another organization is refused, not written.
+    let moved = txn
+        .execute_unprepared(&format!("UPDATE products SET org_id = '{b}'"))
+        .await;
+    assert!(moved.is_err(), "a row may not be moved out of A");
+    drop(txn);
+
+    let txn = app.db.begin_in(Tenant::org(&a)).await.expect("begin");
+    let updated_again = txn
+        .execute_unprepared("UPDATE workspaces SET description = 'renamed by A'")
+        .await
+        .expect("update");
+    txn.commit().await.expect("commit");
+    assert_eq!(updated.rows_affected(), updated_again.rows_affected());
+    assert_eq!(deleted.rows_affected() as i64, a_invitations);
+    let renamed_in_b = count_on(
+        app.db.owner(),
+        &format!(
+            "SELECT COUNT(*) FROM workspaces WHERE org_id = '{b}' \
+             AND description = 'renamed by A'"
+        ),
+    )
+    .await;
+    assert_eq!(renamed_in_b, 0, "B's workspaces are untouched");
+    assert_eq!(
+        count_on(app.db.owner(), &before_b("workspaces")).await,
+        b_workspaces
+    );
+    assert_eq!(
+        count_on(app.db.owner(), &before_b("invitations")).await,
+        b_invitations,
+        "B's invitations are still there"
+    );
+    let renamed_in_a = count_on(
+        app.db.owner(),
+        &format!(
+            "SELECT COUNT(*) FROM workspaces WHERE org_id = '{a}' \
+             AND description = 'renamed by A'"
+        ),
+    )
+    .await;
+    assert_eq!(renamed_in_a as u64, updated.rows_affected());
+
+    // Inserting a row for B while acting for A is refused.
+    let txn = app.db.begin_in(Tenant::org(&a)).await.expect("begin");
+    let planted = txn
+        .execute_unprepared(&format!(
+            "INSERT INTO workspaces (id, org_id, title, title_normalized, description, created_at) \
+             VALUES ('{}', '{b}', 'Planted', 'planted', '', 0)",
+            uuid::Uuid::new_v4()
+        ))
+        .await;
+    assert!(planted.is_err(), "A may not write B's rows");
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn a_person_sees_their_own_memberships_and_nothing_else() {
+    let app = postgres_app().await;
+    let (a, b) = two_organizations(&app).await;
+    let address = email("both");
+    let person = app.insert_user(&address, "Pat Both").await;
+    app.add_membership(&a, &person, OrgRole::Member).await;
+    app.add_membership(&b, &person, OrgRole::Viewer).await;
+    let conn = app
+        .db
+        .read_in(Tenant::Person(&person.id))
+        .await
+        .expect("begin");
+    assert_eq!(count_on(&conn, "SELECT COUNT(*) FROM memberships").await, 2);
+    assert_eq!(
+        count_on(&conn, "SELECT COUNT(*) FROM organizations").await,
+        2,
+        "the organization switcher's names"
+    );
+    for table in [
+        "invitations",
+        "workspaces",
+        "products",
+        "product_grants",
+        "outbox",
+    ] {
+        let seen = count_on(&conn, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(seen, 0, "{table} of organizations, for a person alone");
+    }
+    // A change of their name reaches their own memberships, no one else's.
+    let changed = conn
+        .execute_unprepared("UPDATE memberships SET sort_name = 'pat both'")
+        .await
+        .expect("update");
+    assert_eq!(changed.rows_affected(), 2);
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn only_a_named_path_sees_every_organization() {
+    let app = postgres_app().await;
+    let (a, b) = two_organizations(&app).await;
+    let all = count_on(app.db.owner(), "SELECT COUNT(*) FROM outbox").await;
+    let worker = app
+        .db
+        .read_cross_org(CrossOrg::MailWorker)
+        .await
+        .expect("begin");
+    assert_eq!(count_on(&worker, "SELECT COUNT(*) FROM outbox").await, all);
+    assert_eq!(
+        text_on(&worker, "SELECT current_user::text").await,
+        "roster_cross"
+    );
+    let both = count_on(
+        &worker,
+        &format!("SELECT COUNT(*) FROM organizations WHERE id IN ('{a}', '{b}')"),
+    )
+    .await;
+    assert_eq!(both, 2);
+}
