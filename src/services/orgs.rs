@@ -18,7 +18,8 @@ use crate::entities::{membership, organization, user, workspace};
 pub const FIRST_WORKSPACE: &str = "General";
 
 /// Creates an organization owned by `owner`, with its first workspace,
-/// inside the caller's transaction.
+/// inside the caller's transaction, which acts for the new organization
+/// (and `owner`) from here on: on PostgreSQL it sees nothing else after.
 pub async fn create_in<C: ConnectionTrait>(
     conn: &C,
     owner: &user::Model,

@@ -90,7 +90,9 @@ pub async fn record_change<C: ConnectionTrait>(
 }
 
 /// Records `action` on `user`'s account, done by `actor` (an
-/// administrator signing them out, say).
+/// administrator signing them out, say). The caller's transaction names
+/// `user` as its person from here on (the row is theirs), its
+/// organization unchanged.
 pub async fn record_by<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,

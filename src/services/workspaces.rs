@@ -1049,11 +1049,11 @@ pub async fn losing_access(
         .all(&db.read_in(Tenant::org(org_id)).await?)
         .await
         .context("failed to read direct roles")?;
-    let target = Tenant::org(target_org_id);
+    // The move's preview: the target's members, on the move's named path.
     let staying: Vec<String> = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(target_org_id))
         .filter(membership::Column::UserId.is_in(direct.iter().map(|(m, _)| m.user_id.clone())))
-        .all(&db.read_in(target).await?)
+        .all(&db.read_cross_org(CrossOrg::WorkspaceMove).await?)
         .await
         .context("failed to read the target's members")?
         .into_iter()

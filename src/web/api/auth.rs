@@ -114,14 +114,18 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiCtx, ApiError> {
     if authenticated.acting.org_key.is_none() {
         refuse_without_two_factor(&state, &authenticated.acting).await?;
     }
-    let custom = authenticated
-        .acting
-        .custom_levels(
-            &state.db.read_in(authenticated.acting.tenant()).await?,
-            None,
-        )
-        .await
-        .map_err(ApiError::Unexpected)?;
+    // An organization key holds no custom role: nothing to read for it.
+    let custom = match authenticated.acting.org_key {
+        Some(_) => Default::default(),
+        None => authenticated
+            .acting
+            .custom_levels(
+                &state.db.read_in(authenticated.acting.tenant()).await?,
+                None,
+            )
+            .await
+            .map_err(ApiError::Unexpected)?,
+    };
     let roles = Roles::in_org(authenticated.role).with_custom(&custom.org_wide, &custom.here);
     Ok(ApiCtx {
         state,
