@@ -108,6 +108,14 @@ class SqliteDb:
         finally:
             con.close()
 
+    def execute(self, sql):
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            con.execute(sql)
+            con.commit()
+        finally:
+            con.close()
+
     def create(self):
         pass
 
@@ -141,6 +149,9 @@ class PgDb:
                 continue
             rows.append(tuple(None if v == self.NULL else v for v in rec.split("\x1f")))
         return rows
+
+    def execute(self, sql):
+        self._psql(self.url, sql)
 
     def create(self):
         self._psql(PG_ADMIN, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
@@ -598,12 +609,23 @@ class Crash:
         owner = Http(port)
         status, _, page = owner.get("/signup")
         csrf = csrf_of(page)
-        status, hdr, _ = owner.post("/signup", {"csrf_token": csrf, "name": "Crash Owner", "email": OWNER_EMAIL,
-                                                "password": PASSWORD, "org_name": "Crash Co"})
-        m = re.match(r"/orgs/([0-9a-f-]{36})", hdr["location"])
-        if status != 303 or not m:
-            raise RuntimeError(f"owner sign-up failed: {status} {hdr}")
-        self.org_id = m.group(1)
+        status, _, page = owner.post("/signup", {"csrf_token": csrf, "name": "Crash Owner", "email": OWNER_EMAIL,
+                                                 "password": PASSWORD, "org_name": "Crash Co", "org": "new"})
+        if status != 200 or "Check your email" not in page:
+            raise RuntimeError(f"owner sign-up failed: {status}")
+        # The address counts as confirmed (only a confirmed inviter sends
+        # invitations), as if its link had been followed; then sign in.
+        self.db.execute(f"UPDATE users SET email_verified_at = 1 WHERE email_normalized = '{OWNER_EMAIL}'")
+        status, _, page = owner.get("/signin")
+        status, hdr, _ = owner.post("/signin", {"csrf_token": csrf_of(page), "email": OWNER_EMAIL,
+                                                "password": PASSWORD})
+        if status != 303:
+            raise RuntimeError(f"owner sign-in failed: {status} {hdr}")
+        rows = self.db.query(f"SELECT org_id FROM memberships WHERE role = 'owner' "
+                             f"AND email_normalized = '{OWNER_EMAIL}'")
+        if len(rows) != 1:
+            raise RuntimeError(f"the owner's organization: {rows}")
+        self.org_id = rows[0][0]
         status, _, page = owner.get(f"/orgs/{self.org_id}/members")
         self.owner_csrf = csrf_of(page)
         status, hdr, _ = owner.post(f"/orgs/{self.org_id}/workspaces",
@@ -1081,6 +1103,7 @@ class Crash:
         inflight = collections.Counter()
         committed = collections.Counter()
         failed = collections.Counter()
+        failed_status = collections.Counter()
         for op in all_ops:
             if op.outcome == "ack":
                 acked[op.kind] += 1
@@ -1088,6 +1111,7 @@ class Crash:
                 inflight[op.kind] += 1
             elif op.outcome == "fail":
                 failed[op.kind] += 1
+                failed_status[op.status] += 1
 
         # Role changes and workspace roles: per target, the stored value is the
         # last acknowledged one or that of a request left without an answer after it.
@@ -1253,7 +1277,8 @@ class Crash:
         self.seen_audit = {a[0] for a in audit}
 
         out.update({"acked": dict(acked), "inflight": dict(inflight), "inflight_committed": dict(committed),
-                    "failed": dict(failed), "db_violations": len(self.violations) - v0})
+                    "failed": dict(failed), "failed_status": {str(k): v for k, v in failed_status.items()},
+                    "db_violations": len(self.violations) - v0})
         return out
 
     # ----- report -----------------------------------------------------
@@ -1267,7 +1292,8 @@ class Crash:
                 + " ".join(f"{k}={a.get(k, 0)}" for k in kinds)
                 + " | in flight " + " ".join(f"{k}={f.get(k, 0)}" for k in kinds if f.get(k))
                 + (f" (committed {sum(c.values())}/{sum(f.values())})" if f else "none")
-                + (f" | error answers {sum(info['failed'].values())} {info['failed']}" if info["failed"] else "")
+                + (f" | error answers {sum(info['failed'].values())} {info['failed']} by status "
+                   f"{info['failed_status']}" if info["failed"] else "")
                 + f" | restart {info['restart_s']:.2f} s"
                 + (f" | integrity {'ok' if info['integrity_ok'] else 'FAILED'}" if info["integrity_ok"] is not None
                    else ""))

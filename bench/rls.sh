@@ -10,7 +10,11 @@
 # postgres://postgres@127.0.0.1:5432/postgres). "Off" disables row-level
 # security on every table that has it; Roster still opens the same
 # transactions and names its organization, so the difference is the
-# policies' own cost. Results go to bench/results/rls.txt.
+# policies' own cost. With OLD_BIN=/path/to/an/earlier/roster (a build
+# from before row-level security), the same cases run last on that binary
+# and the same database (its migration row removed, the policies off, as
+# the login itself): the cost of the whole change, scoped transactions
+# included. Results go to bench/results/rls.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,6 +87,22 @@ cases "policies off"
 policies on
 cases "policies on again"
 
+if [ -n "${OLD_BIN:-}" ]; then
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  policies off
+  psql "$url" -qc "DELETE FROM seaql_migrations WHERE version = 'm20261205_000015_row_level_security'"
+  "$OLD_BIN" serve >"$work/old-server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 50); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
+  signin "$owner"
+  export ROSTER_CSRF=$token
+  cases "before row-level security ($OLD_BIN)"
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  policies on
+fi
+
 echo "## query plans as roster_app, acting for the organization" | tee -a "$out"
 as_roster() {
   psql "$url" -At -1 \
@@ -101,6 +121,6 @@ role change (the member, by id)|SELECT * FROM memberships WHERE id = 'x' AND org
 audit log page 1|SELECT * FROM audit_events WHERE org_id = '$org' ORDER BY created_at DESC, id DESC LIMIT 51
 the switcher (a person's organizations)|SELECT o.name FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = 'u'
 SQL
-kill "$pid"
+kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS roster_rls WITH (FORCE)" || true
