@@ -38,7 +38,10 @@ work=$(mktemp -d)
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS roster_rls WITH (FORCE)"
 psql "$PG_ADMIN" -qc "CREATE DATABASE roster_rls"
 url="${PG_ADMIN%/*}/roster_rls"
-export DATABASE_URL=$url ROSTER_DATA_DIR=$work ROSTER_BIND=127.0.0.1:$PORT RUST_LOG=warn
+# One signed-in person drives all the connections: their limit of
+# requests in flight (4 by default) would answer most of them 429.
+export DATABASE_URL=$url ROSTER_DATA_DIR=$work ROSTER_BIND=127.0.0.1:$PORT RUST_LOG=warn \
+  ROSTER_REQUESTS_PER_PERSON=64
 {
   echo "# row-level security — $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores — $MEMBERS members"
   "$BIN" seed-bench --members "$MEMBERS" --targets-file "$work/targets.txt" 2>&1
@@ -123,4 +126,9 @@ the switcher (a person's organizations)|SELECT o.name FROM memberships m JOIN or
 SQL
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
+echo "-- search by email fragment on its named path (roster_cross), as Roster runs it" | tee -a "$out"
+psql "$url" -At -1 \
+  -c "SELECT FROM (SELECT set_config('role', 'roster_cross', true)) s" \
+  -c "EXPLAIN SELECT id FROM memberships WHERE org_id = '$org' AND (sort_name || ' ' || email_normalized) LIKE '%user4242%' ORDER BY sort_name, id LIMIT 50" |
+  sed '/^$/d' | tee -a "$out"
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS roster_rls WITH (FORCE)" || true

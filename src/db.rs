@@ -91,6 +91,12 @@ pub enum CrossOrg {
     /// Whether another organization has proven a domain already, told to
     /// an organization that tries to prove it too.
     DomainClaim,
+    /// Members found by a fragment of their name or address: the trigram
+    /// index serves the match only outside the policies (PostgreSQL keeps
+    /// LIKE, not being leakproof, above them). The one query filters by
+    /// the organization and yields ids; the rows shown are read under the
+    /// policies.
+    FragmentSearch,
     /// An API key is found by its secret, before its organization is known.
     ApiKeyLookup,
     /// A workspace moves between two organizations its mover administers

@@ -33,10 +33,12 @@ pub const APP_ROLE: &str = "roster_app";
 pub const CROSS_ROLE: &str = "roster_cross";
 
 /// The current transaction's organization; an empty string (not NULL) once
-/// a transaction that set it has ended, which matches no row either.
-const ORG: &str = "current_setting('roster.org_id', true)";
+/// a transaction that set it has ended, which matches no row either. In a
+/// scalar subquery, so that a statement reads it once (an InitPlan), not
+/// once per row.
+const ORG: &str = "(SELECT current_setting('roster.org_id', true))";
 /// The person the current transaction acts for.
-const PERSON: &str = "current_setting('roster.user_id', true)";
+const PERSON: &str = "(SELECT current_setting('roster.user_id', true))";
 
 /// How a table's rows belong to an organization.
 enum Owner {
@@ -58,13 +60,13 @@ const TABLES: &[(&str, Owner, Option<&str>)] = &[
         "organizations",
         Owner::OrgItself,
         Some(
-            "id IN (SELECT org_id FROM memberships WHERE user_id = current_setting('roster.user_id', true))",
+            "id IN (SELECT org_id FROM memberships WHERE user_id = (SELECT current_setting('roster.user_id', true)))",
         ),
     ),
     (
         "memberships",
         Owner::OrgColumn,
-        Some("user_id = current_setting('roster.user_id', true)"),
+        Some("user_id = (SELECT current_setting('roster.user_id', true))"),
     ),
     ("member_counts", Owner::OrgColumn, None),
     ("invitations", Owner::OrgColumn, None),
@@ -97,7 +99,7 @@ const TABLES: &[(&str, Owner, Option<&str>)] = &[
     (
         "audit_events",
         Owner::OrgColumn,
-        Some("org_id IS NULL AND target_id = current_setting('roster.user_id', true)"),
+        Some("org_id IS NULL AND target_id = (SELECT current_setting('roster.user_id', true))"),
     ),
     ("outbox", Owner::OrgColumn, None),
 ];

@@ -18,7 +18,7 @@ use super::error::{CHANGED_MEANWHILE, ServiceError};
 use super::member_counts;
 use super::search::escape_like;
 use crate::clock::Clock;
-use crate::db::{Db, Tenant};
+use crate::db::{CrossOrg, Db, Tenant};
 use crate::domain::email::normalize_lookup;
 use crate::domain::policy::{self, Action, MemberCaps, Roles};
 use crate::domain::role::OrgRole;
@@ -421,6 +421,41 @@ async fn list_inner(
             None => member_counts::total(db, org_id, query.role).await?,
         };
         (counted.into_iter().map(|c| c.member).collect(), total)
+    } else if backend == DbBackend::Postgres && query.search.is_some() {
+        // PostgreSQL keeps an operator that is not leakproof (LIKE) above
+        // the row-level security quals, so beneath the policies the trigram
+        // index could not serve a fragment and every search scanned the
+        // organization. The matching runs on its named path instead, with
+        // the organization in its one filter, and yields ids; the rows shown
+        // are read under the policies.
+        let search = db.read_cross_org(CrossOrg::FragmentSearch).await?;
+        let total = filtered(backend, org_id, query)
+            .count(&search)
+            .await
+            .context("failed to count members")?;
+        if total == 0 {
+            return Ok((Vec::new(), 0, None));
+        }
+        let ids: Vec<String> = sorted(filtered(backend, org_id, query), query.sort, backwards)
+            .select_only()
+            .column(membership::Column::Id)
+            .offset(offset)
+            .limit(PER_PAGE)
+            .into_tuple()
+            .all(&search)
+            .await
+            .context("failed to search members")?;
+        drop(search);
+        let page = sorted(
+            membership::Entity::find().filter(membership::Column::Id.is_in(ids)),
+            query.sort,
+            false,
+        );
+        let rows = with_person(page)
+            .all(&db.read_in(Tenant::org(org_id)).await?)
+            .await
+            .context("failed to load a page of members")?;
+        (rows, total)
     } else {
         let total = filtered(backend, org_id, query)
             .count(&db.read_in(Tenant::org(org_id)).await?)

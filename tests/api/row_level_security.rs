@@ -377,3 +377,40 @@ async fn only_a_named_path_sees_every_organization() {
     .await;
     assert_eq!(both, 2);
 }
+
+/// Both backends: a search by fragment (on PostgreSQL, matched on its named
+/// path) shows only the organization's own members, however well another
+/// organization's people match.
+#[tokio::test]
+async fn a_search_by_fragment_finds_only_the_organizations_members() {
+    let app = spawn_app().await;
+    let a_owner = email("owner-a");
+    let (browser, a) = app.signed_up("Ann Owner", &a_owner, "Acme").await;
+    let b_owner = email("owner-b");
+    let (_, b) = app.signed_up("Bob Owner", &b_owner, "Beta").await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let fragment = format!("zebra{}", &tag[..8]);
+    let ours = format!("{fragment}-ours@example.com");
+    let theirs = format!("{fragment}-theirs@example.com");
+    let ours_user = app.insert_user(&ours, "Zed Ours").await;
+    app.add_membership(&a, &ours_user, OrgRole::Member).await;
+    let theirs_user = app.insert_user(&theirs, "Zed Theirs").await;
+    app.add_membership(&b, &theirs_user, OrgRole::Member).await;
+    let (status, page) = browser
+        .get_html(&format!("/orgs/{a}/members?q={fragment}"))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        page.contains(&ours),
+        "the organization's own member is found"
+    );
+    assert!(
+        !page.contains(&theirs),
+        "another organization's member is not"
+    );
+    assert!(!page.contains("Zed Theirs"));
+    assert!(
+        page.contains("1 member matches this view"),
+        "the count is the organization's own"
+    );
+}
