@@ -10,7 +10,12 @@
 //! `synchronous = NORMAL` through the connect options, not one PRAGMA.
 //!
 //! PostgreSQL uses one pool for both; several Roster instances may share the
-//! database.
+//! database. There every organization table has row-level security: a
+//! transaction sees the rows of the [`Tenant`] it names (`read_in`,
+//! `begin_in`, `begin_org_write`), the account tables need none
+//! (`accounts_read`, `accounts_write`), and the few paths that cross
+//! organizations are named ([`CrossOrg`]). No unscoped connection is handed
+//! out but the login's own, for migrations ([`Db::owner`]).
 
 use std::time::Duration;
 
@@ -74,9 +79,10 @@ impl<'a> Tenant<'a> {
 pub enum CrossOrg {
     /// The mail worker claims and sends every organization's queued mail.
     MailWorker,
-    /// `roster seed` writes demonstration organizations.
+    /// `roster seed-demo` and `roster seed-bench` write demonstration
+    /// organizations.
     Seed,
-    /// `roster backup` copies every table.
+    /// `roster backup` copies the whole database (SQLite's `VACUUM INTO`).
     Backup,
     /// An invitation link is looked up by its token, before its
     /// organization is known.
@@ -100,7 +106,8 @@ pub enum CrossOrg {
     /// An API key is found by its secret, before its organization is known.
     ApiKeyLookup,
     /// A workspace moves between two organizations its mover administers
-    /// (authorized in both first).
+    /// (authorized in both first); and the move's preview of who would
+    /// lose access.
     WorkspaceMove,
     /// Whether a sign-up notice went to an address lately: account mail
     /// belongs to no organization, and only the mail worker reads it else.

@@ -13,8 +13,10 @@
 //!   list); its policies admit every row.
 //!
 //! Forced, so the tables' owner (the account migrations run as) is held to
-//! the policies too unless it is a superuser. SQLite has no such layer and
-//! this migration does nothing there.
+//! the policies too unless it is a superuser: a later migration that reads
+//! or rewrites rows (a backfill) must first `SET LOCAL ROLE roster_cross`,
+//! or, run by an owner that is no superuser, it sees none. SQLite has no
+//! such layer and this migration does nothing there.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -179,8 +181,11 @@ fn policies() -> Vec<String> {
                 "CREATE POLICY person ON {table} FOR SELECT TO {APP_ROLE} USING ({person})"
             ));
         }
+        // Only as the role itself: the login that was granted it (to take
+        // it) does not inherit a way around the policies.
+        let crossing = format!("current_user = '{CROSS_ROLE}'");
         sql.push(format!(
-            "CREATE POLICY cross_org ON {table} TO {CROSS_ROLE} USING (true) WITH CHECK (true)"
+            "CREATE POLICY cross_org ON {table} TO {CROSS_ROLE} USING ({crossing}) WITH CHECK ({crossing})"
         ));
     }
     // A person's name and address are copied into their memberships (for

@@ -414,3 +414,76 @@ async fn a_search_by_fragment_finds_only_the_organizations_members() {
         "the count is the organization's own"
     );
 }
+
+/// An operator whose login is no superuser: it owns the database and may
+/// create roles (`CREATEROLE`), nothing more. Roster makes its roles, grants
+/// them to that login and runs; the owner itself is held to the policies.
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn roster_runs_on_a_login_that_is_no_superuser() {
+    let admin_url = postgres_url().expect(POSTGRES_ONLY);
+    let admin = sea_orm::Database::connect(&admin_url)
+        .await
+        .expect("connect");
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let login = format!("roster_owner_{}", &tag[..12]);
+    let database = format!("roster_owned_{}", &tag[..12]);
+    for sql in [
+        format!("CREATE ROLE {login} LOGIN CREATEROLE PASSWORD 'owner-password'"),
+        format!("CREATE DATABASE {database} OWNER {login}"),
+    ] {
+        admin.execute_unprepared(&sql).await.expect("set up");
+    }
+    let host = admin_url
+        .rsplit_once('@')
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.rsplit_once('/'))
+        .map(|(host, _)| host.to_string())
+        .expect("a host in the URL");
+    let url = format!("postgres://{login}:owner-password@{host}/{database}");
+    let owned = url.clone();
+    let app = crate::helpers::spawn_app_with(move |config| {
+        config.database_url = roster::config::DatabaseUrl::new(owned);
+    })
+    .await;
+
+    let address = email("operator");
+    let browser = app.new_browser();
+    browser
+        .sign_up(
+            "Olga Operator",
+            &address,
+            crate::helpers::PASSWORD,
+            "Owned Co",
+        )
+        .await;
+    app.confirm_email(&address).await;
+    let signed_in = browser.sign_in(&address, crate::helpers::PASSWORD).await;
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    let home = browser.get("/").await;
+    let members = crate::helpers::location(&home);
+    assert!(members.ends_with("/members"), "home is {members}");
+    let (status, page) = browser.get_html(&members).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(page.contains("1 member"), "the Owner is listed");
+
+    // The owner of the tables is no superuser: forced, the policies hold
+    // it too, and with no organization named it sees none of their rows.
+    let rows = count_on(app.db.owner(), "SELECT COUNT(*) FROM memberships").await;
+    assert_eq!(rows, 0, "the owner sees no membership without a tenant");
+    let cross = app.db.read_cross_org(CrossOrg::Seed).await.expect("begin");
+    assert_eq!(
+        count_on(&cross, "SELECT COUNT(*) FROM memberships").await,
+        1
+    );
+    drop(cross);
+
+    app.server.stop(true).await;
+    drop(app);
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+        format!("DROP ROLE IF EXISTS {login}"),
+    ] {
+        admin.execute_unprepared(&sql).await.expect("clean up");
+    }
+}
