@@ -1,10 +1,11 @@
 //! Row-level security on PostgreSQL: the database itself keeps each
 //! organization's rows to the transactions that act for it, whatever a
-//! query forgets to filter. These tests run only against PostgreSQL (they
-//! are ignored on SQLite, which has no such layer; CI runs them with
-//! `--include-ignored` on PostgreSQL). The application's own connections
-//! are used, acting as `roster_app`; the test's look from outside as the
-//! login (`Db::owner`), a superuser, to see what really is there.
+//! query forgets to filter. All but the search test run only against
+//! PostgreSQL (they are ignored on SQLite, which has no such layer; CI runs
+//! them with `--include-ignored` on PostgreSQL). The application's own
+//! connections are used, acting as `roster_app`; the tests look from
+//! outside as the login (`Db::owner`), a superuser, to see what really is
+//! there.
 
 use roster::db::{CrossOrg, Tenant};
 use roster::domain::role::OrgRole;
