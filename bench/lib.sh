@@ -28,3 +28,41 @@ signin() {
   token=$(curl -s -c "$jar" -b "$jar" "$BASE/account" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
   cookie="roster_session=$(awk '$6 == "roster_session" { print $7 }' "$jar" | tail -n 1)"
 }
+
+# Runs wrk with the caller's $THREADS, $CONNECTIONS and $DURATION plus the
+# arguments given, appends its summary lines to $out, and prints
+# "<requests/s> <p99 in ms>" on the last line of its own output to $wrk_last.
+wrk_measure() {
+  local raw
+  raw=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" 2>&1)
+  printf '%s\n' "$raw" |
+    grep -E 'Requests/sec|Non-2xx|Non-303|Socket errors|^ +50%|^ +99%|requests in' | tee -a "$out"
+  wrk_last=$(printf '%s\n' "$raw" | awk '
+    /Requests\/sec/ { rps = $2 }
+    /^ +99%/ { v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v);
+               ms = (unit == "us") ? v / 1000 : (unit == "s") ? v * 1000 : (unit == "m") ? v * 60000 : v }
+    END { printf "%.0f %.1f", rps, ms }')
+}
+
+# Starts the Django peer (../shared/peers/django_members) on $PEER_PORT in
+# the background and sets $peer_pid and $peer_cookie. Its first start makes
+# a virtualenv and seeds 100,000 members (a few minutes); later ones reuse
+# them.
+start_peer() {
+  local log=$1
+  setsid bash "$PEER_DIR/serve.sh" "$PEER_PORT" >"$log" 2>&1 &
+  peer_pid=$!
+  for _ in $(seq 1 3000); do
+    grep -q '^COOKIE ' "$log" 2>/dev/null && break
+    kill -0 "$peer_pid" 2>/dev/null || { cat "$log" >&2; echo "the peer did not start" >&2; return 1; }
+    sleep 0.2
+  done
+  peer_cookie=$(grep '^COOKIE ' "$log" | head -n 1 | cut -d' ' -f2-)
+  [ -n "$peer_cookie" ] || { echo "the peer printed no cookie" >&2; return 1; }
+}
+
+stop_peer() {
+  # serve.sh runs in its own session: end gunicorn and its workers too.
+  kill -- -"$peer_pid" 2>/dev/null || true
+  wait "$peer_pid" 2>/dev/null || true
+}

@@ -22,6 +22,7 @@ mod m20261205_000012_custom_roles;
 mod m20261205_000013_members_page;
 mod m20261205_000014_security;
 mod m20261205_000015_row_level_security;
+mod m20261205_000016_product_counts;
 
 pub use m20261205_000015_row_level_security::{APP_ROLE, CROSS_ROLE, role_statements};
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_members_page::Migration),
             Box::new(m20261205_000014_security::Migration),
             Box::new(m20261205_000015_row_level_security::Migration),
+            Box::new(m20261205_000016_product_counts::Migration),
         ]
     }
 }

@@ -5,8 +5,21 @@ use sea_orm::entity::prelude::*;
 
 use super::permission::{Permission, PermissionSet};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
 pub enum OrgRole {
     /// Belongs to the organization only through workspace roles.
     #[sea_orm(string_value = "none")]

@@ -11,8 +11,21 @@ use sea_orm::entity::prelude::*;
 use super::role::OrgRole;
 
 /// A role inside one workspace, least to most powerful.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
 pub enum WorkspaceRole {
     #[sea_orm(string_value = "viewer")]
     Viewer,

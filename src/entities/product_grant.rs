@@ -2,8 +2,9 @@ use sea_orm::entity::prelude::*;
 
 use crate::domain::product::Grant;
 
-/// What a restricted member may do with one product.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// What a restricted member may do with one product. (Deserialize: a page
+/// of them is read as one value, see `services::page_rows`.)
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "product_grants")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -3,7 +3,10 @@
 use anyhow::Context;
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SelectFourModel, SelectorTrait, Set,
+};
 
 use super::account_links::{self, AccountLink};
 use super::audit::{Actor, AuditAction};
@@ -378,43 +381,101 @@ pub struct SessionUser {
     pub user: user::Model,
     /// Organizations with the person's membership in each, by name.
     pub memberships: Vec<(organization::Model, membership::Model)>,
+    /// The module levels of the custom roles the person holds
+    /// organization-wide in the organization asked about, as (module,
+    /// level); empty when none was asked about.
+    pub custom_levels: Vec<(String, String)>,
 }
 
 /// The person signed in with the `user_sessions` row `session_id`, with
 /// their organizations, in one query: every page needs both.
 ///
 /// `user_id` is whom the session cookie names: only that person's
-/// memberships are visible to the query.
+/// memberships are visible to the query. With `org_id` (the organization a
+/// page is about, not yet checked) the same query reads what the custom
+/// roles the person holds there organization-wide add, so a page in an
+/// organization costs one round trip for who is asking and what they may do.
 pub async fn session_user(
     db: &Db,
     session_id: &str,
     user_id: &str,
+    org_id: Option<&str>,
 ) -> anyhow::Result<Option<SessionUser>> {
-    let conn = db
-        .read_in(Tenant::Person(user_id))
-        .await
-        .context("failed to begin")?;
-    let rows = user_session::Entity::find_by_id(session_id.to_string())
+    let tenant = match org_id {
+        // The person's own rows are visible as under `Person`; naming the
+        // organization also shows its custom roles (row-level security).
+        Some(org_id) => Tenant::Org {
+            org_id,
+            person: Some(user_id),
+        },
+        None => Tenant::Person(user_id),
+    };
+    let conn = db.read_in(tenant).await.context("failed to begin")?;
+    let mut select = user_session::Entity::find_by_id(session_id.to_string())
         .find_also_related(user::Entity)
         .and_also_related(membership::Entity)
         .find_also(membership::Entity, organization::Entity)
         .order_by_asc(organization::Column::Name)
-        .order_by_asc(organization::Column::Id)
-        .all(&conn)
+        .order_by_asc(organization::Column::Id);
+    if let Some(org_id) = org_id {
+        select = select.expr_as(custom_levels_expr(db.backend(), org_id), "custom_levels");
+    }
+    let rows = conn
+        .query_all(QuerySelect::query(&mut select))
         .await
         .context("failed to load the session")?;
     let mut found: Option<SessionUser> = None;
-    for (_, user, membership, org) in rows {
+    for row in rows {
+        let custom: Option<String> = match org_id {
+            Some(_) => row
+                .try_get("", "custom_levels")
+                .context("failed to read custom roles")?,
+            None => None,
+        };
+        let (_, user, membership, org) = SelectFourModel::<
+            user_session::Model,
+            user::Model,
+            membership::Model,
+            organization::Model,
+        >::from_raw_query_result(row)
+        .context("failed to load the session")?;
         let Some(user) = user else { continue };
         let current = found.get_or_insert_with(|| SessionUser {
             user,
             memberships: Vec::new(),
+            custom_levels: Vec::new(),
         });
+        if let Some(custom) = custom {
+            current.custom_levels =
+                serde_json::from_str(&custom).context("failed to decode custom roles")?;
+        }
         if let (Some(membership), Some(org)) = (membership, org) {
             current.memberships.push((org, membership));
         }
     }
     Ok(found)
+}
+
+/// For the membership row in `org_id`, the (module, level) pairs of the
+/// custom roles it holds organization-wide, as a JSON array; NULL on the
+/// person's other memberships.
+fn custom_levels_expr(backend: DbBackend, org_id: &str) -> Expr {
+    let folded = match backend {
+        DbBackend::Postgres => {
+            "CAST(COALESCE(json_agg(json_build_array(l.module_key, l.level)), '[]') AS TEXT)"
+        }
+        _ => "json_group_array(json_array(l.module_key, l.level))",
+    };
+    let levels = Expr::cust(format!(
+        "(SELECT {folded} FROM role_assignments a \
+         JOIN custom_role_levels l ON l.role_id = a.role_id \
+         WHERE a.membership_id = memberships.id AND a.scope_key = '')"
+    ));
+    Expr::case(
+        Expr::col((membership::Entity, membership::Column::OrgId)).eq(org_id),
+        levels,
+    )
+    .into()
 }
 
 async fn current_epoch<C: sea_orm::ConnectionTrait>(

@@ -305,6 +305,19 @@ pub(crate) struct CustomLevels {
     pub here: Levels,
 }
 
+impl CustomLevels {
+    /// Of custom roles held organization-wide, as (module, level) pairs.
+    pub(crate) fn org_wide(pairs: &[(String, String)]) -> Self {
+        let mut levels = CustomLevels::default();
+        for (module, level) in pairs {
+            let level = Level::parse(level).unwrap_or(Level::None);
+            levels.org_wide.raise(module, level);
+            levels.here.raise(module, level);
+        }
+        levels
+    }
+}
+
 /// The levels of the custom roles `membership_id` holds organization-wide
 /// and, when given, in `workspace_id`: one query.
 pub(crate) async fn custom_levels<C: ConnectionTrait>(

@@ -4,7 +4,7 @@
 //! member's timeline. Rows are never changed or deleted here or anywhere.
 
 use anyhow::Context;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Order};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -132,15 +132,18 @@ async fn newest_of(
     let conn = db.read_in(Tenant::org(org_id)).await?;
     let mut rows: Vec<audit_event::Model> = Vec::new();
     for way in ways {
-        let found = select
-            .clone()
-            .filter(way)
-            .order_by_desc(audit_event::Column::CreatedAt)
-            .order_by_desc(audit_event::Column::Id)
-            .limit(limit)
-            .all(&conn)
-            .await
-            .context("failed to read the audit log")?;
+        let found = super::page_rows::models(
+            &conn,
+            select
+                .clone()
+                .filter(way)
+                .order_by_desc(audit_event::Column::CreatedAt)
+                .order_by_desc(audit_event::Column::Id)
+                .limit(limit),
+            vec![("created_at", Order::Desc), ("id", Order::Desc)],
+        )
+        .await
+        .context("failed to read the audit log")?;
         for row in found {
             if !rows.iter().any(|r| r.id == row.id) {
                 rows.push(row);

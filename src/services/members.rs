@@ -5,7 +5,7 @@
 //! one-Owner rule) and writes its audit row in the same transaction.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, LikeExpr, Order, Query};
+use sea_orm::sea_query::{Expr, LikeExpr, Order, Query, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -16,6 +16,7 @@ use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
 use super::error::{CHANGED_MEANWHILE, ServiceError};
 use super::member_counts;
+use super::page_rows::PageQuery;
 use super::search::escape_like;
 use crate::clock::Clock;
 use crate::db::{CrossOrg, Db, Tenant};
@@ -41,8 +42,10 @@ async fn set_role_if<C: ConnectionTrait>(
     Ok(updated.rows_affected == 1)
 }
 
-/// One row of the member list.
-#[derive(Clone, Debug, FromQueryResult)]
+/// One row of the member list. Its fields are in the order of
+/// [`MemberRow::COLUMNS`], which a page of them crosses as (see
+/// `page_rows`).
+#[derive(Clone, Debug, FromQueryResult, serde::Deserialize)]
 pub struct MemberRow {
     pub membership_id: String,
     pub org_id: String,
@@ -59,6 +62,20 @@ pub struct MemberRow {
 }
 
 impl MemberRow {
+    /// The columns [`person_columns`] names, in the fields' order.
+    const COLUMNS: &'static [&'static str] = &[
+        "membership_id",
+        "org_id",
+        "user_id",
+        "name",
+        "sort_name",
+        "email",
+        "role",
+        "joined_at",
+        "last_active_at",
+        "two_factor_at",
+    ];
+
     /// What the actor (holding `actor`, the account `actor_user_id`) may
     /// do to this member.
     pub fn caps(&self, actor: Roles, actor_user_id: &str) -> MemberCaps {
@@ -314,35 +331,53 @@ pub(crate) fn person_columns(select: Select<membership::Entity>) -> Select<membe
 ///
 /// The page's ids come from one index in a subquery (cheap even for a deep
 /// page, as skipped rows are never joined); only those rows are joined
-/// with their people. An unsearched view reads its total from the counts
-/// the triggers keep, in the same round trip.
+/// with their people. The page crosses as one value with its total beside
+/// it (an unsearched view reads the counts the triggers keep): one round
+/// trip, one row.
 pub async fn list(
     db: &Db,
     org_id: &str,
     query: &MemberQuery,
 ) -> anyhow::Result<(Vec<MemberRow>, u64)> {
-    let (rows, total, _) = list_inner(db, org_id, query, None).await?;
-    Ok((rows, total))
+    let page = list_inner(db, org_id, query, None, false).await?;
+    Ok((page.rows, page.total))
+}
+
+/// A page of the Members page: [`list`]'s, and what the page shows beside it.
+pub struct MembersPage {
+    pub rows: Vec<MemberRow>,
+    pub total: u64,
+    /// The organization's waiting invitations as (pending, expired), when
+    /// asked for.
+    pub waiting: Option<(u64, u64)>,
+    /// The organization's workspaces as (id, title), by title.
+    pub workspaces: Vec<(String, String)>,
 }
 
 /// A page of members as [`list`] gives it, with the organization's
-/// waiting invitations counted at `now` as (pending, expired), read in the
-/// page's own round trip when it can be.
-pub async fn list_with_waiting(
+/// workspaces and, with `waiting_at`, its waiting invitations counted at
+/// that time, all read in the page's own round trip when they can be.
+pub async fn list_for_page(
     db: &Db,
     org_id: &str,
     query: &MemberQuery,
-    now: i64,
-) -> anyhow::Result<(Vec<MemberRow>, u64, (u64, u64))> {
-    let (rows, total, waiting) = list_inner(db, org_id, query, Some(now)).await?;
-    let waiting = match waiting {
-        Some(waiting) => waiting,
-        None => {
-            super::invitations::waiting_counts(&db.read_in(Tenant::org(org_id)).await?, org_id, now)
-                .await?
-        }
-    };
-    Ok((rows, total, waiting))
+    waiting_at: Option<i64>,
+) -> anyhow::Result<MembersPage> {
+    let mut page = list_inner(db, org_id, query, waiting_at, true).await?;
+    if let (Some(now), None) = (waiting_at, page.waiting) {
+        page.waiting = Some(
+            super::invitations::waiting_counts(
+                &db.read_in(Tenant::org(org_id)).await?,
+                org_id,
+                now,
+            )
+            .await?,
+        );
+    }
+    if page.workspaces.is_empty() {
+        page.workspaces = super::workspaces::titles(db, org_id).await?;
+    }
+    Ok(page)
 }
 
 async fn list_inner(
@@ -350,7 +385,8 @@ async fn list_inner(
     org_id: &str,
     query: &MemberQuery,
     waiting_at: Option<i64>,
-) -> anyhow::Result<(Vec<MemberRow>, u64, Option<(u64, u64)>)> {
+    with_workspaces: bool,
+) -> anyhow::Result<MembersPage> {
     let backend = db.backend();
     // Previous walks back from its cursor; the page is then put in order
     // by the outer query.
@@ -362,6 +398,15 @@ async fn list_inner(
         Some(_) => 0,
         None => query.page.saturating_sub(1).saturating_mul(PER_PAGE),
     };
+    if backend == DbBackend::Postgres && query.search.is_some() {
+        let (rows, total) = search_outside_policies(db, org_id, query, backwards, offset).await?;
+        return Ok(MembersPage {
+            rows,
+            total,
+            waiting: None,
+            workspaces: Vec::new(),
+        });
+    }
     let page_ids = sorted(filtered(backend, org_id, query), query.sort, backwards)
         .select_only()
         .column(membership::Column::Id)
@@ -370,127 +415,131 @@ async fn list_inner(
         .into_query();
     // By primary key alone: with an organization condition too, SQLite may
     // walk the organization's index instead. The tenant check follows.
-    let page = sorted(
+    let rows = person_columns(
         membership::Entity::find().filter(membership::Column::Id.in_subquery(page_ids)),
+    )
+    .into_query();
+    // The stored counts answer only for the whole organization by role; a
+    // view they do not answer for is counted whole (every page of it, not
+    // only the rows past a cursor).
+    let counted_by_triggers =
+        query.search.is_none() && query.workspace.is_none() && query.two_factor.is_none();
+    let total = if counted_by_triggers {
+        member_counts::total_expr(org_id, query.role)
+    } else {
+        let whole = MemberQuery {
+            cursor: None,
+            ..query.clone()
+        };
+        let counted = filtered(backend, org_id, &whole)
+            .select_only()
+            .expr(Expr::cust("CAST(COUNT(*) AS BIGINT)"))
+            .into_query();
+        Expr::SubQuery(None, Box::new(counted.into_sub_query_statement()))
+    };
+    let (key, ascending) = match query.sort {
+        MemberSort::Name => ("sort_name", true),
+        MemberSort::Joined => ("joined_at", false),
+        MemberSort::LastActive => ("last_active_at", false),
+    };
+    let order = if ascending { Order::Asc } else { Order::Desc };
+    let mut read = PageQuery::new(
+        rows,
+        MemberRow::COLUMNS,
+        vec![(key, order.clone()), ("membership_id", order)],
+    )
+    .beside("total", total);
+    if let Some(now) = waiting_at {
+        let (unaccepted, expired) = super::invitations::waiting_exprs(org_id, now);
+        read = read
+            .beside("unaccepted", unaccepted)
+            .beside("expired", expired);
+    }
+    if with_workspaces {
+        read = read.beside(
+            "workspaces",
+            super::workspaces::titles_expr(backend, org_id),
+        );
+    }
+    let page = read
+        .read::<MemberRow, _>(&db.read_in(Tenant::org(org_id)).await?)
+        .await
+        .context("failed to load a page of members")?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let total = count(page.get("total")?);
+    let waiting = match waiting_at {
+        Some(_) => {
+            let expired = count(page.get("expired")?);
+            let unaccepted: Option<i64> = page.get("unaccepted")?;
+            Some((
+                count(unaccepted.unwrap_or(0)).saturating_sub(expired),
+                expired,
+            ))
+        }
+        None => None,
+    };
+    let workspaces = if with_workspaces {
+        page.get_rows("workspaces")?
+    } else {
+        Vec::new()
+    };
+    let mut rows = page.rows;
+    rows.retain(|row| row.org_id == org_id);
+    Ok(MembersPage {
+        rows,
+        total,
+        waiting,
+        workspaces,
+    })
+}
+
+/// A search by fragment on PostgreSQL, which keeps an operator that is not
+/// leakproof (LIKE) above the row-level security quals, so beneath the
+/// policies the trigram index could not serve a fragment and every search
+/// scanned the organization. The matching runs on its named path instead,
+/// with the organization in its one filter, and yields ids; the rows shown
+/// are read under the policies.
+async fn search_outside_policies(
+    db: &Db,
+    org_id: &str,
+    query: &MemberQuery,
+    backwards: bool,
+    offset: u64,
+) -> anyhow::Result<(Vec<MemberRow>, u64)> {
+    let backend = db.backend();
+    let search = db.read_cross_org(CrossOrg::FragmentSearch).await?;
+    let whole = MemberQuery {
+        cursor: None,
+        ..query.clone()
+    };
+    let total = filtered(backend, org_id, &whole)
+        .count(&search)
+        .await
+        .context("failed to count members")?;
+    if total == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let ids: Vec<String> = sorted(filtered(backend, org_id, query), query.sort, backwards)
+        .select_only()
+        .column(membership::Column::Id)
+        .offset(offset)
+        .limit(PER_PAGE)
+        .into_tuple()
+        .all(&search)
+        .await
+        .context("failed to search members")?;
+    drop(search);
+    let page = sorted(
+        membership::Entity::find().filter(membership::Column::Id.is_in(ids)),
         query.sort,
         false,
     );
-    // The stored counts answer only for the whole organization by role.
-    let counted_by_triggers =
-        query.search.is_none() && query.workspace.is_none() && query.two_factor.is_none();
-    let mut waiting = None;
-    let (mut rows, total) = if counted_by_triggers {
-        let mut select =
-            person_columns(page).column_as(member_counts::total_expr(org_id, query.role), "total");
-        if let Some(now) = waiting_at {
-            let (unaccepted, expired) = super::invitations::waiting_exprs(org_id, now);
-            select = select
-                .column_as(unaccepted, "unaccepted")
-                .column_as(expired, "expired");
-        }
-        let counted = if waiting_at.is_some() {
-            select
-                .into_model::<CountedWaitingRow>()
-                .all(&db.read_in(Tenant::org(org_id)).await?)
-                .await
-                .context("failed to load a page of members")?
-                .into_iter()
-                .map(|row| {
-                    let count = |n: i64| u64::try_from(n).unwrap_or(0);
-                    let expired = count(row.expired);
-                    waiting = Some((
-                        count(row.unaccepted.unwrap_or(0)).saturating_sub(expired),
-                        expired,
-                    ));
-                    CountedRow {
-                        member: row.member,
-                        total: row.total,
-                    }
-                })
-                .collect::<Vec<_>>()
-        } else {
-            select
-                .into_model::<CountedRow>()
-                .all(&db.read_in(Tenant::org(org_id)).await?)
-                .await
-                .context("failed to load a page of members")?
-        };
-        let total = match counted.first() {
-            Some(first) => u64::try_from(first.total).unwrap_or(0),
-            // Past the last page: the total still has to be shown.
-            None => member_counts::total(db, org_id, query.role).await?,
-        };
-        (counted.into_iter().map(|c| c.member).collect(), total)
-    } else if backend == DbBackend::Postgres && query.search.is_some() {
-        // PostgreSQL keeps an operator that is not leakproof (LIKE) above
-        // the row-level security quals, so beneath the policies the trigram
-        // index could not serve a fragment and every search scanned the
-        // organization. The matching runs on its named path instead, with
-        // the organization in its one filter, and yields ids; the rows shown
-        // are read under the policies.
-        let search = db.read_cross_org(CrossOrg::FragmentSearch).await?;
-        let total = filtered(backend, org_id, query)
-            .count(&search)
-            .await
-            .context("failed to count members")?;
-        if total == 0 {
-            return Ok((Vec::new(), 0, None));
-        }
-        let ids: Vec<String> = sorted(filtered(backend, org_id, query), query.sort, backwards)
-            .select_only()
-            .column(membership::Column::Id)
-            .offset(offset)
-            .limit(PER_PAGE)
-            .into_tuple()
-            .all(&search)
-            .await
-            .context("failed to search members")?;
-        drop(search);
-        let page = sorted(
-            membership::Entity::find().filter(membership::Column::Id.is_in(ids)),
-            query.sort,
-            false,
-        );
-        let rows = with_person(page)
-            .all(&db.read_in(Tenant::org(org_id)).await?)
-            .await
-            .context("failed to load a page of members")?;
-        (rows, total)
-    } else {
-        let total = filtered(backend, org_id, query)
-            .count(&db.read_in(Tenant::org(org_id)).await?)
-            .await
-            .context("failed to count members")?;
-        if total == 0 {
-            return Ok((Vec::new(), 0, None));
-        }
-        let rows = with_person(page)
-            .all(&db.read_in(Tenant::org(org_id)).await?)
-            .await
-            .context("failed to load a page of members")?;
-        (rows, total)
-    };
+    let mut rows = with_person(page)
+        .all(&db.read_in(Tenant::org(org_id)).await?)
+        .await
+        .context("failed to load a page of members")?;
     rows.retain(|row| row.org_id == org_id);
-    Ok((rows, total, waiting))
-}
-
-/// A member row with the total of the view and the organization's
-/// waiting invitations beside it.
-#[derive(FromQueryResult)]
-struct CountedWaitingRow {
-    #[sea_orm(nested)]
-    member: MemberRow,
-    total: i64,
-    unaccepted: Option<i64>,
-    expired: i64,
-}
-
-/// A member row with the total of the view beside it.
-#[derive(FromQueryResult)]
-struct CountedRow {
-    #[sea_orm(nested)]
-    member: MemberRow,
-    total: i64,
+    Ok((rows, total))
 }
 
 fn sorted(

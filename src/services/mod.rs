@@ -18,6 +18,7 @@ pub mod member_counts;
 pub mod members;
 pub mod memberships;
 pub mod orgs;
+pub(crate) mod page_rows;
 pub mod product_access;
 pub mod products;
 pub mod profile;

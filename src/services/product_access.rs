@@ -4,16 +4,17 @@
 //! manage it; Admins and the Owner are never restricted.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Order, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
 };
 
 use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
 use super::error::ServiceError;
 use super::members::MemberRow;
+use super::page_rows;
 use super::products::{self, ListQuery};
 use crate::clock::Clock;
 use crate::db::{Db, Tenant};
@@ -129,36 +130,85 @@ pub async fn subject(
         .and_then(|(membership, person)| person.map(|person| Subject { membership, person })))
 }
 
+/// A page of [`grants_page`].
+pub struct GrantsPage {
+    pub rows: Vec<GrantRow>,
+    pub total: u64,
+    /// The organization's workspaces as (id, title), for the filter.
+    pub workspaces: Vec<(String, String)>,
+}
+
 /// Every product of the organization (filtered, a page of 50) with the
-/// member's grant and what they may do with it.
+/// member's grant and what they may do with it, and the workspaces to
+/// filter by: one round trip.
 pub async fn grants_page(
     db: &Db,
     subject: &Subject,
     query: &ListQuery,
-) -> anyhow::Result<(Vec<GrantRow>, u64)> {
+) -> anyhow::Result<GrantsPage> {
     let org_id = subject.membership.org_id.as_str();
+    let backend = db.backend();
     let conn = db.read_in(Tenant::org(org_id)).await?;
     let select = products::filtered(
         product::Entity::find().filter(product::Column::OrgId.eq(org_id)),
         query,
     );
-    let (rows, total) = products::page_of(&conn, select, query.page).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let whole = query.workspace_id.is_none() && query.search.is_none();
+    let (page, ids) = products::page_query(select, query.page, whole.then_some(org_id));
     let grants = product_grant::Entity::find()
+        .select_only()
+        .column(product_grant::Column::ProductId)
+        .column(product_grant::Column::Access)
         .filter(product_grant::Column::MembershipId.eq(subject.membership.id.as_str()))
-        .filter(product_grant::Column::ProductId.is_in(ids))
-        .all(&conn)
+        .filter(product_grant::Column::ProductId.in_subquery(ids))
+        .into_query();
+    let direct = workspace_member::Entity::find()
+        .select_only()
+        .column(workspace_member::Column::WorkspaceId)
+        .column(workspace_member::Column::Role)
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::UserId.eq(subject.membership.user_id.as_str()))
+        .into_query();
+    let page = page
+        .beside(
+            "grants",
+            page_rows::rows_expr(
+                backend,
+                grants,
+                &["product_id", "access"],
+                &[("product_id", Order::Asc)],
+            ),
+        )
+        .beside(
+            "direct",
+            page_rows::rows_expr(
+                backend,
+                direct,
+                &["workspace_id", "role"],
+                &[("workspace_id", Order::Asc)],
+            ),
+        )
+        .beside(
+            "workspaces",
+            super::workspaces::titles_expr(backend, org_id),
+        )
+        .read::<products::ProductRow, _>(&conn)
         .await
-        .context("failed to read the member's grants")?;
-    let direct = direct_roles(&conn, org_id, &subject.membership.user_id).await?;
+        .context("failed to list products")?;
+    let total = u64::try_from(page.get::<i64>("total")?).unwrap_or(0);
+    let grants: Vec<(String, Grant)> = page.get_rows("grants")?;
+    let direct: Vec<(String, WorkspaceRole)> = page.get_rows("direct")?;
+    let workspaces = page.get_rows("workspaces")?;
     let restricted = subject.restricted();
-    Ok((
-        rows.into_iter()
+    Ok(GrantsPage {
+        rows: page
+            .rows
+            .into_iter()
             .map(|product| {
                 let grant = grants
                     .iter()
-                    .find(|g| g.product_id == product.id)
-                    .map(|g| g.access);
+                    .find(|(id, _)| *id == product.id)
+                    .map(|(_, access)| *access);
                 let role = direct
                     .iter()
                     .find(|(ws, _)| *ws == product.workspace_id)
@@ -177,7 +227,8 @@ pub async fn grants_page(
             })
             .collect(),
         total,
-    ))
+        workspaces,
+    })
 }
 
 /// One product's row for the member, after a change.
@@ -209,22 +260,6 @@ pub async fn grant_row(
         grant,
         effective,
     }))
-}
-
-async fn direct_roles<C: ConnectionTrait>(
-    conn: &C,
-    org_id: &str,
-    user_id: &str,
-) -> anyhow::Result<Vec<(String, WorkspaceRole)>> {
-    Ok(workspace_member::Entity::find()
-        .filter(workspace_member::Column::OrgId.eq(org_id))
-        .filter(workspace_member::Column::UserId.eq(user_id))
-        .all(conn)
-        .await
-        .context("failed to read workspace roles")?
-        .into_iter()
-        .map(|m| (m.workspace_id, m.role))
-        .collect())
 }
 
 /// A grant as the member's page shows it.

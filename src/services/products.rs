@@ -5,7 +5,10 @@
 //! inside each write.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, LockType, OnConflict, Query};
+use sea_orm::ExprTrait;
+use sea_orm::sea_query::{
+    Alias, Expr, LockType, OnConflict, Order, Query, QueryStatementBuilder, SelectStatement,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -17,6 +20,7 @@ use super::acting::{direct_role, grant_of, refuse_unseen};
 use super::audit::{self, AuditAction, Entry};
 use super::error::ServiceError;
 use super::new_id;
+use super::page_rows::PageQuery;
 use crate::clock::Clock;
 use crate::db::{Db, Tenant};
 use crate::domain::names::{self, Label, LabelKind};
@@ -98,16 +102,30 @@ pub struct ListQuery {
     pub page: u64,
 }
 
-/// A product on a list.
-#[derive(Clone, Debug, FromQueryResult)]
+/// A product on a list; its fields in the order of
+/// [`ProductRow::COLUMNS`] (see `page_rows`).
+#[derive(Clone, Debug, FromQueryResult, serde::Deserialize)]
 pub struct ProductRow {
     pub id: String,
     pub workspace_id: String,
     pub workspace_title: String,
     pub name: String,
     pub owner_name: Option<String>,
+    #[serde(deserialize_with = "super::page_rows::flag")]
     pub needs_owner: bool,
     pub created_at: i64,
+}
+
+impl ProductRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "workspace_id",
+        "workspace_title",
+        "name",
+        "owner_name",
+        "needs_owner",
+        "created_at",
+    ];
 }
 
 /// The products of the organization `viewer` may see: those of the
@@ -172,28 +190,79 @@ pub async fn list(
     viewer: &Viewer,
     query: &ListQuery,
 ) -> anyhow::Result<(Vec<ProductRow>, u64)> {
-    page_of(
-        &db.read_in(viewer.tenant()).await?,
+    // Everything of the organization, unfiltered: the count the triggers
+    // keep is the total.
+    let whole = !viewer.restricted
+        && viewer.only_workspace.is_none()
+        && viewer.org_role != OrgRole::None
+        && query.workspace_id.is_none()
+        && query.search.is_none();
+    let (page, _) = page_query(
         filtered(visible(viewer, db.backend()), query),
         query.page,
-    )
-    .await
+        whole.then_some(viewer.org_id.as_str()),
+    );
+    read_page(&db.read_in(viewer.tenant()).await?, page).await
 }
 
 /// A page of `select`'s products with workspace and owner, and its total.
-///
-/// The page's ids come from the name index first (a subquery), so a deep
-/// page skips index entries, not joined rows; only those 50 are joined.
 pub(crate) async fn page_of<C: ConnectionTrait>(
     conn: &C,
     select: Select<product::Entity>,
     page: u64,
 ) -> anyhow::Result<(Vec<ProductRow>, u64)> {
-    let total = select
-        .clone()
-        .count(conn)
+    let (query, _) = page_query(select, page, None);
+    read_page(conn, query).await
+}
+
+async fn read_page<C: ConnectionTrait>(
+    conn: &C,
+    query: PageQuery,
+) -> anyhow::Result<(Vec<ProductRow>, u64)> {
+    let page = query
+        .read::<ProductRow, _>(conn)
         .await
-        .context("failed to count products")?;
+        .context("failed to list products")?;
+    let total = u64::try_from(page.get::<i64>("total")?).unwrap_or(0);
+    Ok((page.rows, total))
+}
+
+/// The products of organization `org_id` as the triggers count them, as a
+/// scalar subquery.
+fn stored_total(org_id: &str) -> Expr {
+    let mut counted = Query::select();
+    counted
+        .expr(Expr::cust(
+            "CAST(COALESCE(SUM(product_counts.products), 0) AS BIGINT)",
+        ))
+        .from(Alias::new("product_counts"))
+        .and_where(Expr::col((Alias::new("product_counts"), Alias::new("org_id"))).eq(org_id));
+    Expr::SubQuery(None, Box::new(counted.into_sub_query_statement()))
+}
+
+/// How [`page_of`] reads a page, with its total beside it as `total`, for a
+/// caller that reads more beside it; and the statement of the page's ids.
+/// With `whole_org`, `select` is every product of that organization and
+/// the total is the count the triggers keep, not a count of the rows.
+///
+/// The page's ids come from the name index first (a subquery), so a deep
+/// page skips index entries, not joined rows; only those 50 are joined.
+pub(crate) fn page_query(
+    select: Select<product::Entity>,
+    page: u64,
+    whole_org: Option<&str>,
+) -> (PageQuery, SelectStatement) {
+    let total = match whole_org {
+        Some(org_id) => stored_total(org_id),
+        None => {
+            let counted = select
+                .clone()
+                .select_only()
+                .expr(Expr::cust("CAST(COUNT(*) AS BIGINT)"))
+                .into_query();
+            Expr::SubQuery(None, Box::new(counted.into_sub_query_statement()))
+        }
+    };
     let ids = select
         .select_only()
         .column(product::Column::Id)
@@ -203,7 +272,7 @@ pub(crate) async fn page_of<C: ConnectionTrait>(
         .limit(PER_PAGE)
         .into_query();
     let rows = product::Entity::find()
-        .filter(product::Column::Id.in_subquery(ids))
+        .filter(product::Column::Id.in_subquery(ids.clone()))
         .select_only()
         .column(product::Column::Id)
         .column(product::Column::WorkspaceId)
@@ -212,15 +281,17 @@ pub(crate) async fn page_of<C: ConnectionTrait>(
         .column_as(user::Column::Name, "owner_name")
         .column(product::Column::NeedsOwner)
         .column(product::Column::CreatedAt)
+        .column(product::Column::NameNormalized)
         .join(JoinType::InnerJoin, product::Relation::Workspace.def())
         .join(JoinType::LeftJoin, product::Relation::Owner.def())
-        .order_by_asc(product::Column::NameNormalized)
-        .order_by_asc(product::Column::Id)
-        .into_model::<ProductRow>()
-        .all(conn)
-        .await
-        .context("failed to list products")?;
-    Ok((rows, total))
+        .into_query();
+    let query = PageQuery::new(
+        rows,
+        ProductRow::COLUMNS,
+        vec![("name_normalized", Order::Asc), ("id", Order::Asc)],
+    )
+    .beside("total", total);
+    (query, ids)
 }
 
 /// How many products of `workspace_id` the viewer sees.

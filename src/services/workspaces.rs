@@ -5,8 +5,9 @@ use anyhow::Context;
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::{Expr, LockType, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set,
 };
 
 use super::acting::{Acting, direct_role, refuse_unseen};
@@ -15,6 +16,7 @@ use super::error::ServiceError;
 use super::members::{Cursor, CursorKey, Direction, MemberSort};
 use super::memberships::insert_direct_role;
 use super::new_id;
+use super::page_rows::PageQuery;
 use crate::clock::Clock;
 use crate::db::{CrossOrg, Db, Tenant};
 use crate::domain::names::{self, Label, LabelKind};
@@ -972,26 +974,43 @@ pub async fn access_by_workspace(
     org_role: OrgRole,
 ) -> anyhow::Result<Vec<(workspace::Model, Access)>> {
     let conn = db.read_in(Tenant::org(org_id)).await?;
-    let all = workspace::Entity::find()
-        .filter(workspace::Column::OrgId.eq(org_id))
-        .order_by_asc(workspace::Column::TitleNormalized)
-        .order_by_asc(workspace::Column::Id)
-        .all(&conn)
-        .await
-        .context("failed to list workspaces")?;
+    // The workspaces and the person's direct roles, in one round trip.
     let direct = workspace_member::Entity::find()
+        .select_only()
+        .column(workspace_member::Column::WorkspaceId)
+        .column(workspace_member::Column::Role)
         .filter(workspace_member::Column::OrgId.eq(org_id))
         .filter(workspace_member::Column::UserId.eq(user_id))
-        .all(&conn)
-        .await
-        .context("failed to read direct roles")?;
-    Ok(all
+        .into_query();
+    let columns: Vec<&'static str> = workspace::Column::iter().map(|c| c.as_str()).collect();
+    let page = PageQuery::new(
+        workspace::Entity::find()
+            .filter(workspace::Column::OrgId.eq(org_id))
+            .into_query(),
+        &columns,
+        vec![("title_normalized", Order::Asc), ("id", Order::Asc)],
+    )
+    .beside(
+        "direct",
+        super::page_rows::rows_expr(
+            db.backend(),
+            direct,
+            &["workspace_id", "role"],
+            &[("workspace_id", Order::Asc)],
+        ),
+    )
+    .read::<workspace::Model, _>(&conn)
+    .await
+    .context("failed to list workspaces")?;
+    let direct: Vec<(String, WorkspaceRole)> = page.get_rows("direct")?;
+    Ok(page
+        .rows
         .into_iter()
         .map(|w| {
             let role = direct
                 .iter()
-                .find(|d| d.workspace_id == w.id)
-                .map(|d| d.role);
+                .find(|(workspace_id, _)| *workspace_id == w.id)
+                .map(|(_, role)| *role);
             (w, Roles::in_workspace(org_role, role))
         })
         .filter(|(_, roles)| policy::allows(*roles, Action::InWorkspace(WsPermission::View)))
@@ -1002,6 +1021,24 @@ pub async fn access_by_workspace(
 /// The organization's workspaces as (id, title), by title, for pickers.
 pub async fn titles(db: &Db, org_id: &str) -> anyhow::Result<Vec<(String, String)>> {
     first_titles(db, org_id, None).await
+}
+
+/// [`titles`] as a scalar subquery, to be read beside a page (see
+/// `page_rows`).
+pub(crate) fn titles_expr(backend: DbBackend, org_id: &str) -> Expr {
+    let rows = workspace::Entity::find()
+        .select_only()
+        .column_as(workspace::Column::Id, "id")
+        .column_as(workspace::Column::Title, "title")
+        .column_as(workspace::Column::TitleNormalized, "title_normalized")
+        .filter(workspace::Column::OrgId.eq(org_id))
+        .into_query();
+    super::page_rows::rows_expr(
+        backend,
+        rows,
+        &["id", "title"],
+        &[("title_normalized", Order::Asc), ("id", Order::Asc)],
+    )
 }
 
 /// The first `limit` workspaces (all without one) as (id, title), by title.

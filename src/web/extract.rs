@@ -19,6 +19,7 @@ use crate::domain::permission::Permission;
 use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::entities::{membership, organization, user};
+use crate::services::acting::CustomLevels;
 use crate::services::security_log::Origin;
 use crate::services::security_policy::{self, TwoFactorStanding};
 use crate::services::{accounts, audit, orgs, sessions};
@@ -111,6 +112,10 @@ pub struct CurrentUser {
     pub user: user::Model,
     /// Every organization the person belongs to, with their membership.
     pub memberships: Vec<(organization::Model, membership::Model)>,
+    /// What the person's custom roles add organization-wide in the
+    /// organization of the request, as (module, level); see
+    /// [`accounts::SessionUser`].
+    custom_levels: Vec<(String, String)>,
     pub session: Session,
     pub address: Option<String>,
     /// This request's place among the person's running requests, freed
@@ -147,11 +152,16 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { load_current_user(&req).await })
+        Box::pin(async move { load_current_user(&req, None).await })
     }
 }
 
-async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
+/// The signed-in person; with `org_id`, also what their custom roles there
+/// add (read in the same query).
+async fn load_current_user(
+    req: &HttpRequest,
+    org_id: Option<&str>,
+) -> Result<CurrentUser, AppError> {
     let state = state(req)?;
     let session = req.get_session();
     let next = matches!(*req.method(), Method::GET | Method::HEAD)
@@ -180,9 +190,12 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         session.purge();
         return Err(sign_in_required);
     }
-    let found = accounts::session_user(&state.db, &auth.session_id, &auth.user_id).await?;
-    let Some(accounts::SessionUser { user, memberships }) =
-        found.filter(|f| f.user.id == auth.user_id && f.user.session_epoch == auth.epoch)
+    let found = accounts::session_user(&state.db, &auth.session_id, &auth.user_id, org_id).await?;
+    let Some(accounts::SessionUser {
+        user,
+        memberships,
+        custom_levels,
+    }) = found.filter(|f| f.user.id == auth.user_id && f.user.session_epoch == auth.epoch)
     else {
         session.purge();
         return Err(sign_in_required);
@@ -208,6 +221,7 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
     Ok(CurrentUser {
         user,
         memberships,
+        custom_levels,
         session,
         address,
         _running: running,
@@ -295,13 +309,13 @@ impl FromRequest for OrgCtx {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let current = load_current_user(&req).await?;
             let org_id = req
                 .match_info()
                 .get("org_id")
                 .and_then(|raw| uuid::Uuid::parse_str(raw).ok())
-                .ok_or(AppError::NotFound)?
-                .to_string();
+                .map(|id| id.to_string());
+            let current = load_current_user(&req, org_id.as_deref()).await?;
+            let org_id = org_id.ok_or(AppError::NotFound)?;
             let state = state(&req)?;
             let orgs = current.orgs();
             let position = current
@@ -325,16 +339,7 @@ impl FromRequest for OrgCtx {
                 });
             }
             orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
-            let tenant = Tenant::Org {
-                org_id: &org.id,
-                person: Some(&current.user.id),
-            };
-            let custom = crate::services::acting::custom_levels(
-                &state.db.read_in(tenant).await?,
-                &membership.id,
-                None,
-            )
-            .await?;
+            let custom = CustomLevels::org_wide(&current.custom_levels);
             let roles = Roles::in_org(membership.role).with_custom(&custom.org_wide, &custom.here);
             session::set_last_org(&current.session, &org.id);
             Ok(OrgCtx {

@@ -304,7 +304,29 @@ pub async fn list(
         ctx.require(Permission::ManageMembers)?;
     }
     let now = state.clock.now();
-    let workspaces = workspaces::titles(&state.db, &ctx.org.id).await?;
+    // The page, its total, the workspaces to filter by and (for those who
+    // see invitations) the invitations' counts, in the page's round trip.
+    let listed = if matches!(status, Status::Active | Status::All) {
+        let found = members::list_for_page(
+            &state.db,
+            &ctx.org.id,
+            &query,
+            sees_invitations.then_some(now),
+        )
+        .await?;
+        Some(found)
+    } else {
+        None
+    };
+    let (rows, mut total, mut counts, workspaces) = match listed {
+        Some(found) => (found.rows, found.total, found.waiting, found.workspaces),
+        None => (
+            Vec::new(),
+            0,
+            None,
+            workspaces::titles(&state.db, &ctx.org.id).await?,
+        ),
+    };
     let workspace = match &query.workspace {
         None => None,
         Some(id) => Some(
@@ -315,18 +337,6 @@ pub async fn list(
                 .ok_or_else(|| AppError::bad_request("Choose one of the workspaces offered."))?,
         ),
     };
-    let (mut rows, mut total) = (Vec::new(), 0);
-    // Those who see invitations get their counts in the page's round trip.
-    let mut counts = None;
-    if matches!(status, Status::Active | Status::All) {
-        if sees_invitations {
-            let (found, count, waiting) =
-                members::list_with_waiting(&state.db, &ctx.org.id, &query, now).await?;
-            (rows, total, counts) = (found, count, Some(waiting));
-        } else {
-            (rows, total) = members::list(&state.db, &ctx.org.id, &query).await?;
-        }
-    }
     if sees_invitations && counts.is_none() {
         counts = Some(
             invitations::waiting_counts(&state.db.read_in(ctx.tenant()).await?, &ctx.org.id, now)

@@ -52,9 +52,56 @@ macro_rules! route_table {
         /// Registers every route. Organization pages take the tenant from
         /// the `{org_id}` path segment only.
         pub fn routes(cfg: &mut web::ServiceConfig) {
-            $(cfg.route($path, $method().to($handler));)*
+            register(cfg, vec![$(($path, $method().to($handler))),*]);
         }
     };
+}
+
+/// The prefix of every organization page.
+const ORG_PREFIX: &str = "/orgs/{org_id}";
+
+/// Registers `table` in order, the organization pages in one scope and,
+/// within it, one scope per section (`/members`, `/products`, …).
+///
+/// The router tries resources in order and matches each pattern with a
+/// segment (`{org_id}`) by a regular expression: registered flat, a request
+/// for a page late in the table ran some hundred of them first, a tenth of
+/// the products page's time. Scoped, the organization's segment is matched
+/// once and a section by plain comparison. The order of the routes within
+/// a section is kept; the scope follows the routes outside it, none of
+/// which could match an organization page's path.
+fn register(cfg: &mut web::ServiceConfig, table: Vec<(&'static str, Route)>) {
+    let mut org = web::scope(ORG_PREFIX);
+    // Sections in the order their first route appears.
+    let mut sections: Vec<(&'static str, actix_web::Scope)> = Vec::new();
+    for (path, route) in table {
+        let Some(rest) = path
+            .strip_prefix(ORG_PREFIX)
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        else {
+            cfg.route(path, route);
+            continue;
+        };
+        let (section, inner) = match rest.get(1..).and_then(|r| r.find('/')) {
+            Some(at) => rest.split_at(at + 1),
+            None => (rest, ""),
+        };
+        if section.is_empty() || section.contains('{') {
+            org = org.route(rest, route);
+            continue;
+        }
+        match sections.iter().position(|(name, _)| *name == section) {
+            Some(at) => {
+                let (name, scope) = sections.remove(at);
+                sections.insert(at, (name, scope.route(inner, route)));
+            }
+            None => sections.push((section, web::scope(section).route(inner, route))),
+        }
+    }
+    for (_, scope) in sections {
+        org = org.service(scope);
+    }
+    cfg.service(org);
 }
 
 /// A page or file: GET, and HEAD with the same handler (monitors and link

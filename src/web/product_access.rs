@@ -181,12 +181,16 @@ pub async fn member(
     let subject = subject(&state, &ctx, &path.1).await?;
     let query = query.validate()?;
     let restricted = subject.restricted();
-    let (rows, total) = if restricted {
-        product_access::grants_page(&state.db, &subject, &query).await?
+    let (rows, total, workspaces) = if restricted {
+        let page = product_access::grants_page(&state.db, &subject, &query).await?;
+        (page.rows, page.total, page.workspaces)
     } else {
-        (Vec::new(), 0)
+        (
+            Vec::new(),
+            0,
+            crate::services::workspaces::titles(&state.db, &ctx.org.id).await?,
+        )
     };
-    let workspaces = crate::services::workspaces::titles(&state.db, &ctx.org.id).await?;
     let layout = Layout::org(
         &ctx,
         Section::ProductAccess,

@@ -323,6 +323,7 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
             "id, org_id, user_id, role, products_restricted",
         ),
         ("member_counts", "org_id, role, members"),
+        ("product_counts", "org_id, products"),
         ("workspaces", "id, org_id, title, description"),
         (
             "workspace_members",

@@ -25,6 +25,24 @@ async fn product_count(app: &TestApp, org: &str) -> i64 {
     .await
 }
 
+/// The products list of `org` says it has `expected` products, and the
+/// count kept by triggers (which the list shows) agrees with the rows.
+async fn assert_listed(app: &TestApp, owner: &Browser, org: &str, expected: i64) {
+    let stored = app
+        .scalar(&format!(
+            "SELECT COALESCE(SUM(products), 0) FROM product_counts WHERE org_id = '{org}'"
+        ))
+        .await;
+    assert_eq!(stored, product_count(app, org).await, "the kept count");
+    let (status, page) = owner.get_html(&format!("/orgs/{org}/products")).await;
+    assert_eq!(status, StatusCode::OK);
+    let noun = if expected == 1 { "product" } else { "products" };
+    assert!(
+        page.contains(&format!("<p class=\"muted\">{expected} {noun}")),
+        "{expected} {noun}: {page}"
+    );
+}
+
 /// What a person should get for each action on a product of General.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Expect {
@@ -762,6 +780,8 @@ async fn products_move_with_their_workspace_and_go_when_it_is_deleted() {
         .await;
     app.set_restricted(&stayer, true).await;
     app.add_grant(&stayer, &kept, "view").await;
+    assert_listed(&app, &owner, &org, 2).await;
+    assert_listed(&app, &owner, &target, 0).await;
 
     let (_, preview) = owner
         .get_html(&format!("/orgs/{org}/workspaces/{harbor}/move?to={target}"))
@@ -776,6 +796,8 @@ async fn products_move_with_their_workspace_and_go_when_it_is_deleted() {
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     assert_eq!(product_count(&app, &org).await, 0);
     assert_eq!(product_count(&app, &target).await, 2);
+    assert_listed(&app, &owner, &org, 0).await;
+    assert_listed(&app, &owner, &target, 2).await;
     assert_eq!(app.count("product_grants").await, 0, "grants end");
     assert_eq!(
         app.scalar(&format!(
@@ -817,6 +839,7 @@ async fn products_move_with_their_workspace_and_go_when_it_is_deleted() {
         .await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     assert_eq!(product_count(&app, &target).await, 0);
+    assert_listed(&app, &owner, &target, 0).await;
 }
 
 #[tokio::test]

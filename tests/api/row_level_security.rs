@@ -42,6 +42,7 @@ const TENANT_QUERIES: &[(&str, &str)] = &[
     ("outbox", "org_id"),
     ("organizations", "id"),
     ("member_counts", "org_id"),
+    ("product_counts", "org_id"),
 ];
 
 async fn postgres_app() -> TestApp {
