@@ -174,6 +174,41 @@ async fn next_and_previous_walk_every_member_once_in_each_sort() {
 }
 
 #[tokio::test]
+async fn a_searched_view_keeps_its_page_count_when_walked_by_next() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    for i in 0..119 {
+        let user = app
+            .insert_user(&format!("seeker{i:03}@acme.test"), &format!("Seeker {i}"))
+            .await;
+        app.add_membership(&org, &user, OrgRole::Member).await;
+    }
+    let base = format!("/orgs/{org}/members");
+    let mut href = format!("{base}?q=seeker");
+    let mut sizes = Vec::new();
+    for page in 1..=3 {
+        let (status, html) = owner.get_html(&href).await;
+        assert_eq!(status, StatusCode::OK, "{href}");
+        assert!(
+            html.contains(&format!("Page {page} of 3")),
+            "page {page} of the 119 who match, however it was reached: {html}"
+        );
+        sizes.push(row_ids(&html).len());
+        match pager_link(&html, "next") {
+            Some(next) => {
+                assert!(page < 3, "no Next on the last page");
+                assert!(next.contains("after="), "Next carries a cursor: {next}");
+                href = format!("{base}{next}");
+            }
+            None => assert_eq!(page, 3, "Next on page {page}"),
+        }
+    }
+    assert_eq!(sizes, [50, 50, 19]);
+}
+
+#[tokio::test]
 async fn an_admin_changes_a_role_in_place_with_htmx() {
     let app = spawn_app().await;
     let (_, org) = app.signed_up("Olivia", &email("olivia"), "Acme").await;
