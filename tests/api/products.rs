@@ -30,7 +30,7 @@ async fn product_count(app: &TestApp, org: &str) -> i64 {
 async fn assert_listed(app: &TestApp, owner: &Browser, org: &str, expected: i64) {
     let stored = app
         .scalar(&format!(
-            "SELECT COALESCE(SUM(products), 0) FROM product_counts WHERE org_id = '{org}'"
+            "SELECT CAST(COALESCE(SUM(products), 0) AS BIGINT) FROM product_counts WHERE org_id = '{org}'"
         ))
         .await;
     assert_eq!(stored, product_count(app, org).await, "the kept count");
