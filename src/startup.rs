@@ -101,9 +101,15 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
                 .wrap(from_fn(compression::keep_small))
                 .wrap(compression::compress())
+                .wrap(from_fn(compression::prefer_gzip))
                 .wrap(from_fn(compression::vary))
                 .wrap(TracingLogger::default())
         })
+        // A compressed page goes out in several writes; with Nagle's
+        // algorithm on, the last one waited for the client's delayed ACK,
+        // 40 ms a page (compressed pages served 700 requests/s where the
+        // same pages uncompressed served 2,100).
+        .tcp_nodelay(true)
         .listen(listener)
         .context("failed to listen")?
         .shutdown_timeout(30)

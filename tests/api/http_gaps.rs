@@ -306,6 +306,14 @@ async fn pages_and_assets_are_compressed_as_the_client_accepts() {
         // A preference for gzip is honoured.
         let (decoded, _, _) = fetch_encoded(&owner, path, "gzip").await;
         assert_eq!(decoded, plain);
+        // A browser's list takes both: it gets gzip, which costs a page a
+        // fraction of brotli's time and memory.
+        let browser = send(&owner, Method::GET, path, Some("gzip, deflate, br, zstd")).await;
+        assert_eq!(
+            header(browser.headers(), "content-encoding").as_deref(),
+            Some("gzip"),
+            "{path}"
+        );
     }
 
     // Small bodies and pictures go out as they are.
