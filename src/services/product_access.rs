@@ -24,7 +24,7 @@ use crate::domain::policy::{ProductCaps, Roles};
 use crate::domain::product::{self as rules, Grant};
 use crate::domain::role::OrgRole;
 use crate::domain::workspace::WorkspaceRole;
-use crate::entities::{membership, product, product_grant, user, workspace, workspace_member};
+use crate::entities::{membership, product, product_grant, user, workspace};
 
 /// Why a member cannot be restricted.
 pub const NEVER_RESTRICTED: &str =
@@ -162,13 +162,6 @@ pub async fn grants_page(
         .filter(product_grant::Column::MembershipId.eq(subject.membership.id.as_str()))
         .filter(product_grant::Column::ProductId.in_subquery(ids))
         .into_query();
-    let direct = workspace_member::Entity::find()
-        .select_only()
-        .column(workspace_member::Column::WorkspaceId)
-        .column(workspace_member::Column::Role)
-        .filter(workspace_member::Column::OrgId.eq(org_id))
-        .filter(workspace_member::Column::UserId.eq(subject.membership.user_id.as_str()))
-        .into_query();
     let page = page
         .beside(
             "grants",
@@ -181,11 +174,10 @@ pub async fn grants_page(
         )
         .beside(
             "direct",
-            page_rows::rows_expr(
+            super::workspaces::direct_roles_expr(
                 backend,
-                direct,
-                &["workspace_id", "role"],
-                &[("workspace_id", Order::Asc)],
+                org_id,
+                subject.membership.user_id.as_str(),
             ),
         )
         .beside(

@@ -975,13 +975,6 @@ pub async fn access_by_workspace(
 ) -> anyhow::Result<Vec<(workspace::Model, Access)>> {
     let conn = db.read_in(Tenant::org(org_id)).await?;
     // The workspaces and the person's direct roles, in one round trip.
-    let direct = workspace_member::Entity::find()
-        .select_only()
-        .column(workspace_member::Column::WorkspaceId)
-        .column(workspace_member::Column::Role)
-        .filter(workspace_member::Column::OrgId.eq(org_id))
-        .filter(workspace_member::Column::UserId.eq(user_id))
-        .into_query();
     let columns: Vec<&'static str> = workspace::Column::iter().map(|c| c.as_str()).collect();
     let page = PageQuery::new(
         workspace::Entity::find()
@@ -990,15 +983,7 @@ pub async fn access_by_workspace(
         &columns,
         vec![("title_normalized", Order::Asc), ("id", Order::Asc)],
     )
-    .beside(
-        "direct",
-        super::page_rows::rows_expr(
-            db.backend(),
-            direct,
-            &["workspace_id", "role"],
-            &[("workspace_id", Order::Asc)],
-        ),
-    )
+    .beside("direct", direct_roles_expr(db.backend(), org_id, user_id))
     .read::<workspace::Model, _>(&conn)
     .await
     .context("failed to list workspaces")?;
@@ -1021,6 +1006,25 @@ pub async fn access_by_workspace(
 /// The organization's workspaces as (id, title), by title, for pickers.
 pub async fn titles(db: &Db, org_id: &str) -> anyhow::Result<Vec<(String, String)>> {
     first_titles(db, org_id, None).await
+}
+
+/// The direct roles `user_id` holds in the organization's workspaces, as
+/// (workspace id, role) pairs folded into a scalar subquery, to be read
+/// beside a page (see `page_rows`).
+pub(crate) fn direct_roles_expr(backend: DbBackend, org_id: &str, user_id: &str) -> Expr {
+    let direct = workspace_member::Entity::find()
+        .select_only()
+        .column(workspace_member::Column::WorkspaceId)
+        .column(workspace_member::Column::Role)
+        .filter(workspace_member::Column::OrgId.eq(org_id))
+        .filter(workspace_member::Column::UserId.eq(user_id))
+        .into_query();
+    super::page_rows::rows_expr(
+        backend,
+        direct,
+        &["workspace_id", "role"],
+        &[("workspace_id", Order::Asc)],
+    )
 }
 
 /// [`titles`] as a scalar subquery, to be read beside a page (see
