@@ -23,8 +23,10 @@ mod m20261205_000013_members_page;
 mod m20261205_000014_security;
 mod m20261205_000015_row_level_security;
 mod m20261205_000016_product_counts;
+mod m20261205_000017_cross_role_gate;
 
-pub use m20261205_000015_row_level_security::{APP_ROLE, CROSS_ROLE, role_statements};
+pub use m20261205_000015_row_level_security::{APP_ROLE, CROSS_ROLE};
+pub use m20261205_000017_cross_role_gate::{GATE_ROLE, role_statements};
 
 pub struct Migrator;
 
@@ -48,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000014_security::Migration),
             Box::new(m20261205_000015_row_level_security::Migration),
             Box::new(m20261205_000016_product_counts::Migration),
+            Box::new(m20261205_000017_cross_role_gate::Migration),
         ]
     }
 }

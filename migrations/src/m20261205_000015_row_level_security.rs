@@ -133,10 +133,10 @@ fn grant_role_to_login(role: &str) -> String {
     )
 }
 
-/// The roles, and the login's right to take them. Run by this migration
-/// and again before Roster opens its connections (which start as
-/// `roster_app`), so a database migrated on another cluster still works.
-pub fn role_statements() -> Vec<String> {
+/// The roles, and the login's right to take them, as this migration made
+/// them. Roster's start runs their successor,
+/// `m20261205_000017_cross_role_gate::role_statements`.
+fn role_statements() -> Vec<String> {
     let mut sql = Vec::new();
     for role in [APP_ROLE, CROSS_ROLE] {
         sql.push(create_role(role));

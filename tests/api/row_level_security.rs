@@ -420,6 +420,8 @@ async fn a_search_by_fragment_finds_only_the_organizations_members() {
 /// An operator whose login is no superuser: it owns the database and may
 /// create roles (`CREATEROLE`), nothing more. Roster makes its roles, grants
 /// them to that login and runs; the owner itself is held to the policies.
+/// The login starts granted `roster_cross` itself, as Roster used to grant
+/// it, which would let it past the policies: Roster takes that back.
 #[tokio::test]
 #[ignore = "PostgreSQL only"]
 async fn roster_runs_on_a_login_that_is_no_superuser() {
@@ -433,7 +435,11 @@ async fn roster_runs_on_a_login_that_is_no_superuser() {
     for sql in [
         format!("CREATE ROLE {login} LOGIN CREATEROLE PASSWORD 'owner-password'"),
         format!("CREATE DATABASE {database} OWNER {login}"),
-    ] {
+    ]
+    .into_iter()
+    .chain(migrations::role_statements())
+    .chain([format!("GRANT roster_cross TO {login}")])
+    {
         admin.execute_unprepared(&sql).await.expect("set up");
     }
     let host = admin_url
@@ -473,6 +479,16 @@ async fn roster_runs_on_a_login_that_is_no_superuser() {
     // it too, and with no organization named it sees none of their rows.
     let rows = count_on(app.db.owner(), "SELECT COUNT(*) FROM memberships").await;
     assert_eq!(rows, 0, "the owner sees no membership without a tenant");
+    let direct = count_on(
+        app.db.owner(),
+        "SELECT COUNT(*) FROM pg_auth_members \
+         WHERE roleid = 'roster_cross'::regrole AND member = session_user::text::regrole",
+    )
+    .await;
+    assert_eq!(
+        direct, 0,
+        "the login holds roster_cross only through the gate"
+    );
     let cross = app.db.read_cross_org(CrossOrg::Seed).await.expect("begin");
     assert_eq!(
         count_on(&cross, "SELECT COUNT(*) FROM memberships").await,
