@@ -9,11 +9,6 @@ use roster::db::Db;
 use roster::services::seed;
 use roster::startup::Application;
 
-// mimalloc: per-thread free lists; glibc malloc's arena locks showed up in
-// the profile of the members page under load (bench/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn report(seeded: &seed::Seeded) {
     println!(
         "Seeded {} with {} members and {} products in {:.1} s.\nOrganization id: {}\nSign in as {} with password {}",
