@@ -36,6 +36,21 @@ impl MigrationName for Migration {
 /// without inheriting its policies.
 pub const GATE_ROLE: &str = "roster_cross_gate";
 
+/// What a login that may not make Roster's roles itself (neither a
+/// superuser nor `CREATEROLE`) is told: the statements a DBA runs once.
+fn refused(what: &str) -> String {
+    // In the message itself: a driver shows an error's message, seldom its
+    // hint.
+    format!(
+        "WHEN insufficient_privilege THEN
+            RAISE EXCEPTION '%', format('the login %I may not {what}; as a superuser, run once \
+                (skipping what exists): CREATE ROLE {APP_ROLE} NOLOGIN; \
+                CREATE ROLE {CROSS_ROLE} NOLOGIN; CREATE ROLE {GATE_ROLE} NOLOGIN NOINHERIT; \
+                GRANT {CROSS_ROLE} TO {GATE_ROLE}; GRANT {APP_ROLE}, {GATE_ROLE} TO %I; \
+                REVOKE {CROSS_ROLE} FROM %I;', session_user, session_user, session_user);"
+    )
+}
+
 /// Creates a role unless it exists; several databases of one cluster (or
 /// several test runs at once) may race to create it.
 fn create_role(role: &str, inherit: &str) -> String {
@@ -45,7 +60,9 @@ fn create_role(role: &str, inherit: &str) -> String {
                 CREATE ROLE {role} NOLOGIN {inherit} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
             END IF;
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $$"
+        {}
+        END $$",
+        refused(&format!("create the role {role}"))
     )
 }
 
@@ -58,7 +75,9 @@ fn grant_to_login(role: &str) -> String {
                 EXECUTE format('GRANT {role} TO %I', session_user);
             END IF;
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $$"
+        {}
+        END $$",
+        refused(&format!("be granted {role}"))
     )
 }
 
@@ -70,7 +89,9 @@ fn grant_to_role(role: &str, member: &str) -> String {
                 GRANT {role} TO {member};
             END IF;
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $$"
+        {}
+        END $$",
+        refused(&format!("grant {role} to {member}"))
     )
 }
 
@@ -81,7 +102,9 @@ fn gate_does_not_inherit() -> String {
             IF (SELECT rolinherit FROM pg_roles WHERE rolname = '{GATE_ROLE}') THEN
                 ALTER ROLE {GATE_ROLE} NOINHERIT;
             END IF;
-        END $$"
+        EXCEPTION {}
+        END $$",
+        refused(&format!("make {GATE_ROLE} NOINHERIT"))
     )
 }
 
@@ -95,10 +118,11 @@ fn revoke_direct_crossing() -> String {
                          AND member = (SELECT oid FROM pg_roles WHERE rolname = session_user)) THEN
                 EXECUTE format('REVOKE {CROSS_ROLE} FROM %I', session_user);
             END IF;
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE EXCEPTION 'the login % is granted {CROSS_ROLE} directly, which lets it past every row-level security policy; it may not revoke that itself', session_user
-                USING HINT = format('As a superuser: GRANT {GATE_ROLE} TO %I; REVOKE {CROSS_ROLE} FROM %I;', session_user, session_user);
-        END $$"
+        EXCEPTION {}
+        END $$",
+        refused(&format!(
+            "take back its own grant of {CROSS_ROLE} (which lets it past every policy)"
+        ))
     )
 }
 

@@ -505,3 +505,76 @@ async fn roster_runs_on_a_login_that_is_no_superuser() {
         admin.execute_unprepared(&sql).await.expect("clean up");
     }
 }
+
+/// A login that may not manage roles, set up by a DBA before the gate
+/// role existed, was granted `roster_cross` itself. Roster will not run
+/// on it (that grant lets it past every policy) and says what to run; once
+/// a superuser has, it starts.
+#[tokio::test]
+#[ignore = "PostgreSQL only"]
+async fn a_login_granted_the_crossing_role_itself_is_stopped_with_the_fix() {
+    let admin_url = postgres_url().expect(POSTGRES_ONLY);
+    let admin = sea_orm::Database::connect(&admin_url)
+        .await
+        .expect("connect");
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let login = format!("roster_dba_made_{}", &tag[..12]);
+    let database = format!("roster_dba_db_{}", &tag[..12]);
+    for sql in [
+        format!("CREATE ROLE {login} LOGIN PASSWORD 'owner-password'"),
+        format!("CREATE DATABASE {database} OWNER {login}"),
+    ]
+    .into_iter()
+    .chain(migrations::role_statements())
+    .chain([format!(
+        "GRANT roster_app, roster_cross_gate, roster_cross TO {login}"
+    )]) {
+        admin.execute_unprepared(&sql).await.expect("set up");
+    }
+    let host = admin_url
+        .rsplit_once('@')
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.rsplit_once('/'))
+        .map(|(host, _)| host.to_string())
+        .expect("a host in the URL");
+    let url = roster::config::DatabaseUrl::new(format!(
+        "postgres://{login}:owner-password@{host}/{database}"
+    ));
+
+    let refused = roster::db::Db::connect(&url)
+        .await
+        .expect_err("a login past every policy is refused");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains(&format!(
+            "the login {login} may not take back its own grant of roster_cross"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("REVOKE roster_cross FROM {login};")),
+        "the error says what to run: {message}"
+    );
+
+    admin
+        .execute_unprepared(&format!("REVOKE roster_cross FROM {login}"))
+        .await
+        .expect("revoke");
+    let db = roster::db::Db::connect(&url).await.expect("starts now");
+    db.migrate().await.expect("migrate");
+    // Through the gate alone, the named paths still take the role.
+    let cross = db.read_cross_org(CrossOrg::Seed).await.expect("begin");
+    assert_eq!(
+        text_on(&cross, "SELECT current_user::text").await,
+        "roster_cross"
+    );
+    drop(cross);
+    drop(db);
+
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+        format!("DROP ROLE IF EXISTS {login}"),
+    ] {
+        admin.execute_unprepared(&sql).await.expect("clean up");
+    }
+}
