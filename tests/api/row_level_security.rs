@@ -425,33 +425,10 @@ async fn a_search_by_fragment_finds_only_the_organizations_members() {
 #[tokio::test]
 #[ignore = "PostgreSQL only"]
 async fn roster_runs_on_a_login_that_is_no_superuser() {
-    let admin_url = postgres_url().expect(POSTGRES_ONLY);
-    let admin = sea_orm::Database::connect(&admin_url)
-        .await
-        .expect("connect");
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    let login = format!("roster_owner_{}", &tag[..12]);
-    let database = format!("roster_owned_{}", &tag[..12]);
-    for sql in [
-        format!("CREATE ROLE {login} LOGIN CREATEROLE PASSWORD 'owner-password'"),
-        format!("CREATE DATABASE {database} OWNER {login}"),
-    ]
-    .into_iter()
-    .chain(migrations::role_statements())
-    .chain([format!("GRANT roster_cross TO {login}")])
-    {
-        admin.execute_unprepared(&sql).await.expect("set up");
-    }
-    let host = admin_url
-        .rsplit_once('@')
-        .map(|(_, rest)| rest)
-        .and_then(|rest| rest.rsplit_once('/'))
-        .map(|(host, _)| host.to_string())
-        .expect("a host in the URL");
-    let url = format!("postgres://{login}:owner-password@{host}/{database}");
-    let owned = url.clone();
+    let owned = OwnLogin::new("roster_owner", "CREATEROLE", "roster_cross").await;
+    let url = owned.url.clone();
     let app = crate::helpers::spawn_app_with(move |config| {
-        config.database_url = roster::config::DatabaseUrl::new(owned);
+        config.database_url = roster::config::DatabaseUrl::new(url);
     })
     .await;
 
@@ -498,12 +475,7 @@ async fn roster_runs_on_a_login_that_is_no_superuser() {
 
     app.server.stop(true).await;
     drop(app);
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-        format!("DROP ROLE IF EXISTS {login}"),
-    ] {
-        admin.execute_unprepared(&sql).await.expect("clean up");
-    }
+    owned.remove().await;
 }
 
 /// A login that may not manage roles, set up by a DBA before the gate
@@ -513,33 +485,14 @@ async fn roster_runs_on_a_login_that_is_no_superuser() {
 #[tokio::test]
 #[ignore = "PostgreSQL only"]
 async fn a_login_granted_the_crossing_role_itself_is_stopped_with_the_fix() {
-    let admin_url = postgres_url().expect(POSTGRES_ONLY);
-    let admin = sea_orm::Database::connect(&admin_url)
-        .await
-        .expect("connect");
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    let login = format!("roster_dba_made_{}", &tag[..12]);
-    let database = format!("roster_dba_db_{}", &tag[..12]);
-    for sql in [
-        format!("CREATE ROLE {login} LOGIN PASSWORD 'owner-password'"),
-        format!("CREATE DATABASE {database} OWNER {login}"),
-    ]
-    .into_iter()
-    .chain(migrations::role_statements())
-    .chain([format!(
-        "GRANT roster_app, roster_cross_gate, roster_cross TO {login}"
-    )]) {
-        admin.execute_unprepared(&sql).await.expect("set up");
-    }
-    let host = admin_url
-        .rsplit_once('@')
-        .map(|(_, rest)| rest)
-        .and_then(|rest| rest.rsplit_once('/'))
-        .map(|(host, _)| host.to_string())
-        .expect("a host in the URL");
-    let url = roster::config::DatabaseUrl::new(format!(
-        "postgres://{login}:owner-password@{host}/{database}"
-    ));
+    let owned = OwnLogin::new(
+        "roster_dba_made",
+        "",
+        "roster_app, roster_cross_gate, roster_cross",
+    )
+    .await;
+    let login = owned.login.clone();
+    let url = roster::config::DatabaseUrl::new(owned.url.clone());
 
     let refused = roster::db::Db::connect(&url)
         .await
@@ -556,7 +509,8 @@ async fn a_login_granted_the_crossing_role_itself_is_stopped_with_the_fix() {
         "the error says what to run: {message}"
     );
 
-    admin
+    owned
+        .admin
         .execute_unprepared(&format!("REVOKE roster_cross FROM {login}"))
         .await
         .expect("revoke");
@@ -570,11 +524,59 @@ async fn a_login_granted_the_crossing_role_itself_is_stopped_with_the_fix() {
     );
     drop(cross);
     drop(db);
+    owned.remove().await;
+}
 
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-        format!("DROP ROLE IF EXISTS {login}"),
-    ] {
-        admin.execute_unprepared(&sql).await.expect("clean up");
+/// A database owned by a login of its own (no superuser), made by the
+/// test URL's superuser, with Roster's roles in place and `grants` given
+/// to the login.
+struct OwnLogin {
+    admin: sea_orm::DatabaseConnection,
+    login: String,
+    database: String,
+    url: String,
+}
+
+impl OwnLogin {
+    async fn new(prefix: &str, attributes: &str, grants: &str) -> Self {
+        let admin_url = postgres_url().expect(POSTGRES_ONLY);
+        let admin = sea_orm::Database::connect(&admin_url)
+            .await
+            .expect("connect");
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let login = format!("{prefix}_{}", &tag[..12]);
+        let database = format!("{prefix}_db_{}", &tag[..12]);
+        for sql in [
+            format!("CREATE ROLE {login} LOGIN {attributes} PASSWORD 'owner-password'"),
+            format!("CREATE DATABASE {database} OWNER {login}"),
+        ]
+        .into_iter()
+        .chain(migrations::role_statements())
+        .chain([format!("GRANT {grants} TO {login}")])
+        {
+            admin.execute_unprepared(&sql).await.expect("set up");
+        }
+        let host = admin_url
+            .rsplit_once('@')
+            .map(|(_, rest)| rest)
+            .and_then(|rest| rest.rsplit_once('/'))
+            .map(|(host, _)| host.to_string())
+            .expect("a host in the URL");
+        let url = format!("postgres://{login}:owner-password@{host}/{database}");
+        Self {
+            admin,
+            login,
+            database,
+            url,
+        }
+    }
+
+    async fn remove(self) {
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+            format!("DROP ROLE IF EXISTS {}", self.login),
+        ] {
+            self.admin.execute_unprepared(&sql).await.expect("clean up");
+        }
     }
 }
