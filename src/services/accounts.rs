@@ -10,6 +10,7 @@ use sea_orm::{
 
 use super::account_links::{self, AccountLink};
 use super::audit::{Actor, AuditAction};
+use super::page_rows::{Along, AlongRead, SharedRows};
 use super::security_log::{self, Origin};
 use super::{blocking, is_unique_violation, new_id, orgs, rate_limit};
 use crate::clock::Clock;
@@ -385,6 +386,9 @@ pub struct SessionUser {
     /// organization-wide in the organization asked about, as (module,
     /// level); empty when none was asked about.
     pub custom_levels: Vec<(String, String)>,
+    /// The page read along with the session (see [`session_user`]), when
+    /// the person belongs to the organization asked about.
+    pub along: Option<AlongRead>,
 }
 
 /// The person signed in with the `user_sessions` row `session_id`, with
@@ -395,11 +399,15 @@ pub struct SessionUser {
 /// page is about, not yet checked) the same query reads what the custom
 /// roles the person holds there organization-wide add, so a page in an
 /// organization costs one round trip for who is asking and what they may do.
+/// With `along` too (SQLite), it also reads that page of the organization,
+/// on the person's membership there only: the caller shows it only once
+/// the membership read with it allows.
 pub async fn session_user(
     db: &Db,
     session_id: &str,
     user_id: &str,
     org_id: Option<&str>,
+    along: Option<Along>,
 ) -> anyhow::Result<Option<SessionUser>> {
     let tenant = match org_id {
         // The person's own rows are visible as under `Person`; naming the
@@ -417,11 +425,23 @@ pub async fn session_user(
         .find_also(membership::Entity, organization::Entity)
         .order_by_asc(organization::Column::Name)
         .order_by_asc(organization::Column::Id);
+    let backend = db.backend();
+    let mut shared = None;
+    let mut reads_along = false;
     if let Some(org_id) = org_id {
-        select = select.expr_as(custom_levels_expr(db.backend(), org_id), "custom_levels");
+        select = select.expr_as(custom_levels_expr(backend, org_id), "custom_levels");
+        if let Some(along) = along.filter(|_| backend == DbBackend::Sqlite) {
+            let here = || Expr::col((membership::Entity, membership::Column::OrgId)).eq(org_id);
+            select = select
+                .expr_as(Expr::case(here(), along.rows), "along_rows")
+                .expr_as(Expr::case(here(), along.beside), "along_beside");
+            shared = along.with;
+            reads_along = true;
+        }
     }
+    let statement = SharedRows::begin(shared, backend.build(QuerySelect::query(&mut select)))?;
     let rows = conn
-        .query_all(QuerySelect::query(&mut select))
+        .query_all_raw(statement)
         .await
         .context("failed to load the session")?;
     let mut found: Option<SessionUser> = None;
@@ -431,6 +451,18 @@ pub async fn session_user(
                 .try_get("", "custom_levels")
                 .context("failed to read custom roles")?,
             None => None,
+        };
+        let along = if reads_along {
+            let rows: Option<String> = row
+                .try_get("", "along_rows")
+                .context("failed to read the page")?;
+            let beside: Option<String> = row
+                .try_get("", "along_beside")
+                .context("failed to read the page")?;
+            rows.zip(beside)
+                .map(|(rows, beside)| AlongRead { rows, beside })
+        } else {
+            None
         };
         let (_, user, membership, org) = SelectFourModel::<
             user_session::Model,
@@ -444,7 +476,11 @@ pub async fn session_user(
             user,
             memberships: Vec::new(),
             custom_levels: Vec::new(),
+            along: None,
         });
+        if along.is_some() {
+            current.along = along;
+        }
         if let Some(custom) = custom {
             current.custom_levels =
                 serde_json::from_str(&custom).context("failed to decode custom roles")?;

@@ -16,7 +16,7 @@ use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
 use super::error::{CHANGED_MEANWHILE, ServiceError};
 use super::member_counts;
-use super::page_rows::PageQuery;
+use super::page_rows::{Along, AlongRead, Page, PageQuery, SharedRows};
 use super::search::escape_like;
 use crate::clock::Clock;
 use crate::db::{CrossOrg, Db, Tenant};
@@ -233,11 +233,14 @@ fn filtered(backend: DbBackend, org_id: &str, query: &MemberQuery) -> Select<mem
         // The organization is checked with a unary `+`, which keeps SQLite
         // from walking the organization's index and probing the trigram
         // matches row by row: the matches drive the query instead.
+        // The matches themselves are the rows the statement shares as
+        // `search_hits` (see `search_hits`), found once for the page and
+        // its total.
         Some(fragment) if backend == DbBackend::Sqlite && uses_trigrams(fragment) => {
             select.filter(Expr::cust_with_values(
-                "memberships.rowid IN (SELECT rowid FROM member_search WHERE text LIKE ?) \
+                "memberships.rowid IN (SELECT rowid FROM search_hits) \
                  AND +memberships.org_id = ?",
-                [escape_like(fragment), org_id.to_string()],
+                [org_id.to_string()],
             ))
         }
         Some(fragment) => select
@@ -275,6 +278,21 @@ fn filtered(backend: DbBackend, org_id: &str, query: &MemberQuery) -> Select<mem
         Some(role) => select.filter(membership::Column::Role.eq(role)),
         None => select,
     }
+}
+
+/// The rows of SQLite's trigram index (`member_search`) that match the
+/// view's fragment, for the statements `filtered` makes to read them as
+/// `search_hits`; `None` when the view needs none. The index is searched
+/// once per page: a fragment's common trigrams ("use", "com") each list
+/// most members, so matching it twice, for the page and for its total,
+/// cost a search about a quarter of its time (bench/README.md).
+fn search_hits(backend: DbBackend, query: &MemberQuery) -> Option<SharedRows> {
+    let fragment = query.search.as_deref()?;
+    (backend == DbBackend::Sqlite && uses_trigrams(fragment)).then(|| SharedRows {
+        name: "search_hits",
+        sql: "SELECT rowid FROM member_search WHERE text LIKE ?",
+        values: vec![escape_like(fragment).into()],
+    })
 }
 
 /// Whether the trigram index can answer a search for `fragment`.
@@ -388,17 +406,8 @@ async fn list_inner(
     with_workspaces: bool,
 ) -> anyhow::Result<MembersPage> {
     let backend = db.backend();
-    // Previous walks back from its cursor; the page is then put in order
-    // by the outer query.
-    let backwards = query
-        .cursor
-        .as_ref()
-        .is_some_and(|c| c.direction == Direction::Before);
-    let offset = match query.cursor {
-        Some(_) => 0,
-        None => query.page.saturating_sub(1).saturating_mul(PER_PAGE),
-    };
     if backend == DbBackend::Postgres && query.search.is_some() {
+        let (backwards, offset) = position(query);
         let (rows, total) = search_outside_policies(db, org_id, query, backwards, offset).await?;
         return Ok(MembersPage {
             rows,
@@ -407,6 +416,59 @@ async fn list_inner(
             workspaces: Vec::new(),
         });
     }
+    let page = page_query(backend, org_id, query, waiting_at, with_workspaces)
+        .read::<MemberRow, _>(&db.read_in(Tenant::org(org_id)).await?)
+        .await
+        .context("failed to load a page of members")?;
+    page_of(page, org_id, waiting_at.is_some(), with_workspaces)
+}
+
+/// The statement the Members page reads along with the session (SQLite;
+/// `None` elsewhere): the page, its total, the workspaces, and the waiting
+/// invitations counted at `now`, for [`page_from_along`].
+pub fn page_along(db: &Db, org_id: &str, query: &MemberQuery, now: i64) -> Option<Along> {
+    (db.backend() == DbBackend::Sqlite)
+        .then(|| page_query(DbBackend::Sqlite, org_id, query, Some(now), true).along())
+}
+
+/// The Members page [`page_along`] read; the waiting invitations are
+/// left out for someone who may not see them.
+pub fn page_from_along(
+    read: &AlongRead,
+    org_id: &str,
+    sees_invitations: bool,
+) -> anyhow::Result<MembersPage> {
+    let mut page = page_of(Page::from_along(read)?, org_id, true, true)?;
+    if !sees_invitations {
+        page.waiting = None;
+    }
+    Ok(page)
+}
+
+/// Whether the page walks back from its cursor (Previous; the page is then
+/// put in order by the outer query), and how many rows it skips.
+fn position(query: &MemberQuery) -> (bool, u64) {
+    let backwards = query
+        .cursor
+        .as_ref()
+        .is_some_and(|c| c.direction == Direction::Before);
+    let offset = match query.cursor {
+        Some(_) => 0,
+        None => query.page.saturating_sub(1).saturating_mul(PER_PAGE),
+    };
+    (backwards, offset)
+}
+
+/// The statement of a page of members, read as one row (not PostgreSQL's
+/// search by fragment, [`search_outside_policies`]).
+fn page_query(
+    backend: DbBackend,
+    org_id: &str,
+    query: &MemberQuery,
+    waiting_at: Option<i64>,
+    with_workspaces: bool,
+) -> PageQuery {
+    let (backwards, offset) = position(query);
     let page_ids = sorted(filtered(backend, org_id, query), query.sort, backwards)
         .select_only()
         .column(membership::Column::Id)
@@ -461,22 +523,30 @@ async fn list_inner(
             super::workspaces::titles_expr(backend, org_id),
         );
     }
-    let page = read
-        .read::<MemberRow, _>(&db.read_in(Tenant::org(org_id)).await?)
-        .await
-        .context("failed to load a page of members")?;
+    if let Some(hits) = search_hits(backend, query) {
+        read = read.with(hits);
+    }
+    read
+}
+
+/// The page [`page_query`] read, with what was read beside it.
+fn page_of(
+    page: Page<MemberRow>,
+    org_id: &str,
+    with_waiting: bool,
+    with_workspaces: bool,
+) -> anyhow::Result<MembersPage> {
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let total = count(page.get("total")?);
-    let waiting = match waiting_at {
-        Some(_) => {
-            let expired = count(page.get("expired")?);
-            let unaccepted: Option<i64> = page.get("unaccepted")?;
-            Some((
-                count(unaccepted.unwrap_or(0)).saturating_sub(expired),
-                expired,
-            ))
-        }
-        None => None,
+    let waiting = if with_waiting {
+        let expired = count(page.get("expired")?);
+        let unaccepted: Option<i64> = page.get("unaccepted")?;
+        Some((
+            count(unaccepted.unwrap_or(0)).saturating_sub(expired),
+            expired,
+        ))
+    } else {
+        None
     };
     let workspaces = if with_workspaces {
         page.get_rows("workspaces")?
@@ -815,10 +885,20 @@ mod sql_tests {
             search: Some("hopper".into()),
             ..Default::default()
         };
-        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
-            let sql = filtered(backend, "org", &query).build(backend).to_string();
-            assert!(sql.contains("LIKE '%hopper%'"), "{backend:?}: {sql}");
-        }
+        let sql = filtered(DbBackend::Postgres, "org", &query)
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(sql.contains("LIKE '%hopper%'"), "{sql}");
+        // SQLite matches the trigram index once, in the shared rows the
+        // page and its total both read.
+        let sql = filtered(DbBackend::Sqlite, "org", &query)
+            .build(DbBackend::Sqlite)
+            .to_string();
+        assert!(sql.contains("IN (SELECT rowid FROM search_hits)"), "{sql}");
+        let hits = search_hits(DbBackend::Sqlite, &query).expect("a trigram search");
+        assert!(hits.sql.contains("member_search WHERE text LIKE ?"));
+        assert_eq!(hits.values, vec![sea_orm::Value::from("%hopper%")]);
+        assert!(search_hits(DbBackend::Postgres, &query).is_none());
         let short = MemberQuery {
             search: Some("ho".into()),
             ..Default::default()
@@ -827,7 +907,7 @@ mod sql_tests {
             .build(DbBackend::Sqlite)
             .to_string();
         assert!(
-            !sql.contains("member_search"),
+            !sql.contains("search_hits") && search_hits(DbBackend::Sqlite, &short).is_none(),
             "short fragments scan: {sql}"
         );
     }

@@ -20,6 +20,7 @@ use crate::domain::policy::{self, Action, Roles};
 use crate::domain::role::OrgRole;
 use crate::entities::{membership, organization, user};
 use crate::services::acting::CustomLevels;
+use crate::services::page_rows::{Along, AlongRead};
 use crate::services::security_log::Origin;
 use crate::services::security_policy::{self, TwoFactorStanding};
 use crate::services::{accounts, audit, orgs, sessions};
@@ -152,16 +153,18 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { load_current_user(&req, None).await })
+        Box::pin(async move { Ok(load_current_user(&req, None, None).await?.0) })
     }
 }
 
 /// The signed-in person; with `org_id`, also what their custom roles there
-/// add (read in the same query).
+/// add (read in the same query), and the page `along` asks for when they
+/// belong there (see [`OrgCtx::with_page`]).
 async fn load_current_user(
     req: &HttpRequest,
     org_id: Option<&str>,
-) -> Result<CurrentUser, AppError> {
+    along: Option<Along>,
+) -> Result<(CurrentUser, Option<AlongRead>), AppError> {
     let state = state(req)?;
     let session = req.get_session();
     let next = matches!(*req.method(), Method::GET | Method::HEAD)
@@ -190,11 +193,13 @@ async fn load_current_user(
         session.purge();
         return Err(sign_in_required);
     }
-    let found = accounts::session_user(&state.db, &auth.session_id, &auth.user_id, org_id).await?;
+    let found =
+        accounts::session_user(&state.db, &auth.session_id, &auth.user_id, org_id, along).await?;
     let Some(accounts::SessionUser {
         user,
         memberships,
         custom_levels,
+        along,
     }) = found.filter(|f| f.user.id == auth.user_id && f.user.session_epoch == auth.epoch)
     else {
         session.purge();
@@ -218,14 +223,15 @@ async fn load_current_user(
     }
     accounts::touch(&state.db, &user, now).await?;
     let address = ClientAddr::extract(req).await?.0;
-    Ok(CurrentUser {
+    let current = CurrentUser {
         user,
         memberships,
         custom_levels,
         session,
         address,
         _running: running,
-    })
+    };
+    Ok((current, along))
 }
 
 /// A signed-in person acting in the organization named by the `org_id`
@@ -308,48 +314,73 @@ impl FromRequest for OrgCtx {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let org_id = req
-                .match_info()
-                .get("org_id")
-                .and_then(|raw| uuid::Uuid::parse_str(raw).ok())
-                .map(|id| id.to_string());
-            let current = load_current_user(&req, org_id.as_deref()).await?;
-            let org_id = org_id.ok_or(AppError::NotFound)?;
-            let state = state(&req)?;
-            let orgs = current.orgs();
-            let position = current
-                .memberships
-                .iter()
-                .position(|(org, _)| org.id == org_id)
-                .ok_or(AppError::NotFound)?;
-            let (org, membership) = current.memberships[position].clone();
-            let now = state.clock.now();
-            let two_factor =
-                security_policy::standing(&org, current.user.two_factor_at.is_some(), now);
-            // Leaving is never blocked: nobody is kept in an organization
-            // until they set up what it requires.
-            let leaving = req.path().ends_with("/leave");
-            if two_factor == TwoFactorStanding::Blocked && !leaving {
-                let reads = matches!(*req.method(), Method::GET | Method::HEAD);
-                return Err(AppError::TwoFactorRequired {
-                    org_id: org.id.clone(),
-                    org_name: org.name.clone(),
-                    redirect: reads && !is_htmx(&req),
-                });
-            }
-            orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
-            let custom = CustomLevels::org_wide(&current.custom_levels);
-            let roles = Roles::in_org(membership.role).with_custom(&custom.org_wide, &custom.here);
-            session::set_last_org(&current.session, &org.id);
-            Ok(OrgCtx {
-                current,
-                org,
-                membership,
-                orgs,
-                roles,
-                two_factor,
-            })
-        })
+        Box::pin(async move { Ok(load_org(&req, None).await?.0) })
     }
+}
+
+impl OrgCtx {
+    /// The organization named by the `org_id` path segment, as a valid id
+    /// (anything else names no organization).
+    pub fn org_id_of(req: &HttpRequest) -> Option<String> {
+        req.match_info()
+            .get("org_id")
+            .and_then(|raw| uuid::Uuid::parse_str(raw).ok())
+            .map(|id| id.to_string())
+    }
+
+    /// As the extractor, with a page of the organization (of
+    /// [`OrgCtx::org_id_of`]) read in the same round trip as the session
+    /// (SQLite): the page comes back when the person belongs to the
+    /// organization, for the handler to show once their roles allow it.
+    /// Elsewhere, or with no `along`, it comes back `None` and the handler
+    /// reads the page itself.
+    pub async fn with_page(
+        req: &HttpRequest,
+        along: Option<Along>,
+    ) -> Result<(Self, Option<AlongRead>), AppError> {
+        load_org(req, along).await
+    }
+}
+
+async fn load_org(
+    req: &HttpRequest,
+    along: Option<Along>,
+) -> Result<(OrgCtx, Option<AlongRead>), AppError> {
+    let org_id = OrgCtx::org_id_of(req);
+    let (current, along) = load_current_user(req, org_id.as_deref(), along).await?;
+    let org_id = org_id.ok_or(AppError::NotFound)?;
+    let state = state(req)?;
+    let orgs = current.orgs();
+    let position = current
+        .memberships
+        .iter()
+        .position(|(org, _)| org.id == org_id)
+        .ok_or(AppError::NotFound)?;
+    let (org, membership) = current.memberships[position].clone();
+    let now = state.clock.now();
+    let two_factor = security_policy::standing(&org, current.user.two_factor_at.is_some(), now);
+    // Leaving is never blocked: nobody is kept in an organization
+    // until they set up what it requires.
+    let leaving = req.path().ends_with("/leave");
+    if two_factor == TwoFactorStanding::Blocked && !leaving {
+        let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+        return Err(AppError::TwoFactorRequired {
+            org_id: org.id.clone(),
+            org_name: org.name.clone(),
+            redirect: reads && !is_htmx(req),
+        });
+    }
+    orgs::touch_membership(&state.db, &membership, state.clock.now()).await?;
+    let custom = CustomLevels::org_wide(&current.custom_levels);
+    let roles = Roles::in_org(membership.role).with_custom(&custom.org_wide, &custom.here);
+    session::set_last_org(&current.session, &org.id);
+    let ctx = OrgCtx {
+        current,
+        org,
+        membership,
+        orgs,
+        roles,
+        two_factor,
+    };
+    Ok((ctx, along))
 }

@@ -4,7 +4,7 @@
 //! with the whole page.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -288,35 +288,54 @@ impl MembersPage {
 
 pub async fn list(
     state: web::Data<AppState>,
-    ctx: OrgCtx,
+    req: HttpRequest,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let status = Status::parse(query.status.trim());
+    let validated = query.validate();
+    let now = state.clock.now();
+    // The page, its total, the workspaces to filter by and the
+    // invitations' counts, read in the session's round trip where they can
+    // be (SQLite), before the person and their roles are known; nothing of
+    // it is shown until the checks below pass.
+    let along = match (status, &validated, OrgCtx::org_id_of(&req)) {
+        (Some(Status::Active | Status::All), Ok(view), Some(org_id)) => {
+            members::page_along(&state.db, &org_id, view, now)
+        }
+        _ => None,
+    };
+    let (ctx, along) = OrgCtx::with_page(&req, along).await?;
     ctx.require(Permission::ViewMembers)?;
-    let status = Status::parse(query.status.trim()).ok_or_else(|| {
+    let status = status.ok_or_else(|| {
         AppError::bad_request("Unknown status: choose Active, Pending, Expired or All.")
     })?;
     let select_all = query.select == "all";
-    let query = query.validate()?;
+    let query = validated?;
     // Invitations are for those who manage members (as the Invitations
     // page is).
     let sees_invitations = ctx.can(Permission::ManageMembers);
     if status != Status::Active {
         ctx.require(Permission::ManageMembers)?;
     }
-    let now = state.clock.now();
-    // The page, its total, the workspaces to filter by and (for those who
-    // see invitations) the invitations' counts, in the page's round trip.
-    let listed = if matches!(status, Status::Active | Status::All) {
-        let found = members::list_for_page(
-            &state.db,
+    // Else the page, its total, the workspaces to filter by and (for those
+    // who see invitations) the invitations' counts, in the page's round
+    // trip.
+    let listed = match (status, along) {
+        (Status::Active | Status::All, Some(read)) => Some(members::page_from_along(
+            &read,
             &ctx.org.id,
-            &query,
-            sees_invitations.then_some(now),
-        )
-        .await?;
-        Some(found)
-    } else {
-        None
+            sees_invitations,
+        )?),
+        (Status::Active | Status::All, None) => Some(
+            members::list_for_page(
+                &state.db,
+                &ctx.org.id,
+                &query,
+                sees_invitations.then_some(now),
+            )
+            .await?,
+        ),
+        _ => None,
     };
     let (rows, mut total, mut counts, workspaces) = match listed {
         Some(found) => (found.rows, found.total, found.waiting, found.workspaces),

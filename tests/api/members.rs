@@ -729,3 +729,70 @@ async fn member_ids_from_another_organization_answer_404() {
         Some("member")
     );
 }
+
+/// The Members page is read in the same round trip as the session (on
+/// SQLite), before the person's roles are known: each organization of a
+/// person in several shows its own members, its own total and, to a
+/// Viewer, no invitation counts.
+#[tokio::test]
+async fn a_person_in_two_organizations_sees_each_ones_own_members_page() {
+    let app = spawn_app().await;
+    let ada_email = email("ada");
+    let (ada, org_a) = app.signed_up("Ada", &ada_email, "Org A").await;
+    let (_, org_b) = app.signed_up("Bob", &email("bob"), "Org B").await;
+    let ada_user = app.user(&ada_email).await;
+    app.add_membership(&org_b, &ada_user, OrgRole::Viewer).await;
+    for (org, who, address) in [
+        (&org_a, "Grace Hopper", "grace@a.test"),
+        (&org_b, "Grace Hollis", "grace@b.test"),
+        (&org_b, "Gracie Holt", "gracie@b.test"),
+    ] {
+        let user = app.insert_user(address, who).await;
+        app.add_membership(org, &user, OrgRole::Member).await;
+    }
+    let invited = ada
+        .post_form(
+            &format!("/orgs/{org_a}/invitations"),
+            &[("emails", "newcomer@a.test"), ("role", "member")],
+        )
+        .await;
+    assert!(invited.status().is_success(), "{}", invited.status());
+    assert_eq!(app.count("invitations").await, 1);
+
+    let (status, a) = ada.get_html(&format!("/orgs/{org_a}/members")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(a.contains("2 members"), "Ada and Grace Hopper");
+    assert!(a.contains("Pending (1)"), "the Owner sees invitations");
+    assert!(a.contains("Grace Hopper") && !a.contains("Grace Hollis"));
+
+    let (status, b) = ada.get_html(&format!("/orgs/{org_b}/members")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(b.contains("4 members"), "Bob, Ada, and the two in Org B");
+    assert!(
+        !b.contains("Pending ("),
+        "a Viewer sees no invitation counts"
+    );
+    assert!(b.contains("Grace Hollis") && !b.contains("Grace Hopper"));
+
+    // A search by fragment finds only the organization's own matches,
+    // and counts them.
+    let (_, found) = ada.get_html(&format!("/orgs/{org_b}/members?q=grac")).await;
+    assert!(found.contains("2 members match this view"), "{found}");
+    assert!(found.contains("Gracie Holt") && !found.contains("Grace Hopper"));
+    let (_, found) = ada
+        .get_html(&format!("/orgs/{org_a}/members?q=grace"))
+        .await;
+    assert!(found.contains("1 member matches this view"), "{found}");
+
+    // An organization Ada does not belong to shows nothing at all.
+    let (_, org_c) = app.signed_up("Cyrus Quill", &email("cyrus"), "Org C").await;
+    for path in [
+        format!("/orgs/{org_c}/members"),
+        format!("/orgs/{org_c}/members?q=grace"),
+    ] {
+        let response = ada.get(&path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body = response.text().await.expect("body");
+        assert!(!body.contains("Cyrus Quill"), "{path}");
+    }
+}
