@@ -469,18 +469,23 @@ fn page_query(
     with_workspaces: bool,
 ) -> PageQuery {
     let (backwards, offset) = position(query);
+    // The page's rows by key alone: with an organization condition too,
+    // SQLite may walk the organization's index instead. The tenant check
+    // follows. On SQLite the key is the row's own (`rowid`, which every
+    // index holds): a row is then one seek, not one in the index of ids
+    // and then one in the table.
+    let key = || match backend {
+        DbBackend::Sqlite => Expr::cust("memberships.rowid"),
+        _ => Expr::col((membership::Entity, membership::Column::Id)),
+    };
     let page_ids = sorted(filtered(backend, org_id, query), query.sort, backwards)
         .select_only()
-        .column(membership::Column::Id)
+        .expr(key())
         .offset(offset)
         .limit(PER_PAGE)
         .into_query();
-    // By primary key alone: with an organization condition too, SQLite may
-    // walk the organization's index instead. The tenant check follows.
-    let rows = person_columns(
-        membership::Entity::find().filter(membership::Column::Id.in_subquery(page_ids)),
-    )
-    .into_query();
+    let rows =
+        person_columns(membership::Entity::find().filter(key().in_subquery(page_ids))).into_query();
     // The stored counts answer only for the whole organization by role; a
     // view they do not answer for is counted whole (every page of it, not
     // only the rows past a cursor).
