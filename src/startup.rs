@@ -45,6 +45,7 @@ impl Application {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
+        crate::services::members::merge_search_index(&db).await?;
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("failed to bind {}", config.bind))?;
         Self::build_with(config, clock, db, listener)

@@ -796,3 +796,44 @@ async fn a_person_in_two_organizations_sees_each_ones_own_members_page() {
         assert!(!body.contains("Cyrus Quill"), "{path}");
     }
 }
+
+/// SQLite's trigram index of members is merged into one segment at start
+/// (a search walks every segment); merged, it still finds every member,
+/// those who join afterwards included, and FTS5's own check passes.
+#[tokio::test]
+async fn the_search_index_merged_at_start_still_finds_every_member() {
+    let app = spawn_app().await;
+    let (owner, org) = app
+        .signed_up("Olivia Owner", &email("olivia"), "Acme")
+        .await;
+    for i in 0..30 {
+        let user = app
+            .insert_user(&format!("person{i}@acme.test"), &format!("Person {i}"))
+            .await;
+        app.add_membership(&org, &user, OrgRole::Member).await;
+    }
+    roster::services::members::merge_search_index(&app.db)
+        .await
+        .expect("merge the index");
+    if app.db.backend() == sea_orm::DbBackend::Sqlite {
+        use sea_orm::ConnectionTrait;
+        app.db
+            .owner()
+            .execute_unprepared(
+                "INSERT INTO member_search (member_search, rank) VALUES ('integrity-check', 1)",
+            )
+            .await
+            .expect("the merged index matches its table");
+    }
+    let (_, found) = owner
+        .get_html(&format!("/orgs/{org}/members?q=person1"))
+        .await;
+    assert!(found.contains("11 members match this view"), "{found}");
+    let late = app.insert_user("zed.late@acme.test", "Zed Late").await;
+    app.add_membership(&org, &late, OrgRole::Viewer).await;
+    let (_, found) = owner
+        .get_html(&format!("/orgs/{org}/members?q=zed.la"))
+        .await;
+    assert!(found.contains("1 member matches this view"), "{found}");
+    assert!(found.contains("Zed Late"));
+}
