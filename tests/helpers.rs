@@ -962,11 +962,9 @@ pub fn csrf_in(body: &str) -> Option<String> {
 
 /// Unique email addresses per test.
 pub fn email(label: &str) -> String {
-    // 64 random bits: with 32, two of the thousands of addresses the route
-    // matrix makes in its one database once came out the same.
     format!(
         "{label}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..16]
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
     )
 }
 
