@@ -4,17 +4,17 @@
 //! manage it; Admins and the Owner are never restricted.
 
 use anyhow::Context;
-use sea_orm::sea_query::{Expr, OnConflict, Order, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Order, Query, QueryStatementBuilder};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Select,
 };
 
 use super::acting::Acting;
 use super::audit::{self, AuditAction, Entry};
 use super::error::ServiceError;
 use super::members::MemberRow;
-use super::page_rows;
+use super::page_rows::{self, Along, AlongRead, Page, PageQuery};
 use super::products::{self, ListQuery};
 use crate::clock::Clock;
 use crate::db::{Db, Tenant};
@@ -104,13 +104,92 @@ pub struct GrantRow {
 /// The member whose access is being managed.
 #[derive(Clone, Debug)]
 pub struct Subject {
-    pub membership: membership::Model,
-    pub person: user::Model,
+    pub membership: SubjectMembership,
+    pub person: SubjectPerson,
+}
+
+/// What of the member's membership their Product Access needs.
+#[derive(Clone, Debug)]
+pub struct SubjectMembership {
+    pub id: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub role: OrgRole,
+    pub products_restricted: bool,
+}
+
+/// Who the member is.
+#[derive(Clone, Debug)]
+pub struct SubjectPerson {
+    pub id: String,
+    pub name: String,
+    pub email: String,
 }
 
 impl Subject {
     pub fn restricted(&self) -> bool {
         rules::is_restricted(self.membership.role, self.membership.products_restricted)
+    }
+}
+
+/// A [`Subject`] as one row; its fields in the order of
+/// [`SubjectRow::COLUMNS`] (see `page_rows`).
+#[derive(FromQueryResult, serde::Deserialize)]
+struct SubjectRow {
+    membership_id: String,
+    org_id: String,
+    user_id: String,
+    role: OrgRole,
+    #[serde(deserialize_with = "page_rows::flag")]
+    products_restricted: bool,
+    name: String,
+    email: String,
+}
+
+impl SubjectRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "membership_id",
+        "org_id",
+        "user_id",
+        "role",
+        "products_restricted",
+        "name",
+        "email",
+    ];
+
+    /// The member `membership_id` of the organization, with who they are.
+    fn select(org_id: &str, membership_id: &str) -> Select<membership::Entity> {
+        membership::Entity::find()
+            .select_only()
+            .column_as(membership::Column::Id, "membership_id")
+            .column(membership::Column::OrgId)
+            .column(membership::Column::UserId)
+            .column(membership::Column::Role)
+            .column(membership::Column::ProductsRestricted)
+            .column_as(user::Column::Name, "name")
+            .column_as(user::Column::Email, "email")
+            .join(JoinType::InnerJoin, membership::Relation::User.def())
+            .filter(membership::Column::Id.eq(membership_id))
+            .filter(membership::Column::OrgId.eq(org_id))
+    }
+}
+
+impl From<SubjectRow> for Subject {
+    fn from(row: SubjectRow) -> Self {
+        Subject {
+            person: SubjectPerson {
+                id: row.user_id.clone(),
+                name: row.name,
+                email: row.email,
+            },
+            membership: SubjectMembership {
+                id: row.membership_id,
+                org_id: row.org_id,
+                user_id: row.user_id,
+                role: row.role,
+                products_restricted: row.products_restricted,
+            },
+        }
     }
 }
 
@@ -121,34 +200,69 @@ pub async fn subject(
     membership_id: &str,
 ) -> anyhow::Result<Option<Subject>> {
     let conn = db.read_in(Tenant::org(org_id)).await?;
-    Ok(membership::Entity::find_by_id(membership_id.to_string())
-        .filter(membership::Column::OrgId.eq(org_id))
-        .find_also_related(user::Entity)
+    Ok(SubjectRow::select(org_id, membership_id)
+        .into_model::<SubjectRow>()
         .one(&conn)
         .await
         .context("failed to load the member")?
-        .and_then(|(membership, person)| person.map(|person| Subject { membership, person })))
+        .map(Subject::from))
 }
 
-/// A page of [`grants_page`].
-pub struct GrantsPage {
+/// A member's Product Access page: who they are and, while they are
+/// restricted, a page of the organization's products with their grants.
+pub struct MemberAccess {
+    pub subject: Subject,
+    /// Empty unless the member is restricted.
     pub rows: Vec<GrantRow>,
     pub total: u64,
     /// The organization's workspaces as (id, title), for the filter.
     pub workspaces: Vec<(String, String)>,
 }
 
-/// Every product of the organization (filtered, a page of 50) with the
-/// member's grant and what they may do with it, and the workspaces to
-/// filter by: one round trip.
-pub async fn grants_page(
+/// The Product Access page of member `membership_id` of the organization:
+/// the member, every product of the organization (filtered, a page of 50)
+/// with their grant and what they may do with it, and the workspaces to
+/// filter by, in one round trip; `None` when there is no such member.
+pub async fn member_access(
     db: &Db,
-    subject: &Subject,
+    org_id: &str,
+    membership_id: &str,
     query: &ListQuery,
-) -> anyhow::Result<GrantsPage> {
-    let org_id = subject.membership.org_id.as_str();
-    let backend = db.backend();
+) -> anyhow::Result<Option<MemberAccess>> {
     let conn = db.read_in(Tenant::org(org_id)).await?;
+    let page = member_access_query(db.backend(), org_id, membership_id, query)
+        .read::<products::ProductRow, _>(&conn)
+        .await
+        .context("failed to list products")?;
+    member_access_of(page)
+}
+
+/// [`member_access`] as a page read along with the session's statement
+/// (SQLite; elsewhere `None`, and the page is read on its own).
+pub fn member_access_along(
+    db: &Db,
+    org_id: &str,
+    membership_id: &str,
+    query: &ListQuery,
+) -> Option<Along> {
+    (db.backend() == DbBackend::Sqlite)
+        .then(|| member_access_query(DbBackend::Sqlite, org_id, membership_id, query).along())
+}
+
+/// The page [`member_access_along`] read.
+pub fn member_access_from_along(read: &AlongRead) -> anyhow::Result<Option<MemberAccess>> {
+    member_access_of(Page::from_along(read)?)
+}
+
+/// The statement of [`member_access`]. The member's rows are found by the
+/// membership's id within the organization; a membership of another
+/// organization finds no member, and nothing of the page is shown.
+fn member_access_query(
+    backend: DbBackend,
+    org_id: &str,
+    membership_id: &str,
+    query: &ListQuery,
+) -> PageQuery {
     let select = products::filtered(
         product::Entity::find().filter(product::Column::OrgId.eq(org_id)),
         query,
@@ -159,68 +273,101 @@ pub async fn grants_page(
         .select_only()
         .column(product_grant::Column::ProductId)
         .column(product_grant::Column::Access)
-        .filter(product_grant::Column::MembershipId.eq(subject.membership.id.as_str()))
+        .filter(product_grant::Column::OrgId.eq(org_id))
+        .filter(product_grant::Column::MembershipId.eq(membership_id))
         .filter(product_grant::Column::ProductId.in_subquery(ids))
         .into_query();
-    let page = page
-        .beside(
-            "grants",
-            page_rows::rows_expr(
-                backend,
-                grants,
-                &["product_id", "access"],
-                &[("product_id", Order::Asc)],
-            ),
-        )
-        .beside(
-            "direct",
-            super::workspaces::direct_roles_expr(
-                backend,
-                org_id,
-                subject.membership.user_id.as_str(),
-            ),
-        )
-        .beside(
-            "workspaces",
-            super::workspaces::titles_expr(backend, org_id),
-        )
-        .read::<products::ProductRow, _>(&conn)
-        .await
-        .context("failed to list products")?;
+    let person = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::UserId)
+        .filter(membership::Column::Id.eq(membership_id))
+        .filter(membership::Column::OrgId.eq(org_id))
+        .into_query();
+    page.beside(
+        "subject",
+        page_rows::rows_expr(
+            backend,
+            SubjectRow::select(org_id, membership_id).into_query(),
+            SubjectRow::COLUMNS,
+            &[("membership_id", Order::Asc)],
+        ),
+    )
+    .beside(
+        "grants",
+        page_rows::rows_expr(
+            backend,
+            grants,
+            &["product_id", "access"],
+            &[("product_id", Order::Asc)],
+        ),
+    )
+    .beside(
+        "direct",
+        super::workspaces::direct_roles_expr(
+            backend,
+            org_id,
+            Expr::SubQuery(None, Box::new(person.into_sub_query_statement())),
+        ),
+    )
+    .beside(
+        "workspaces",
+        super::workspaces::titles_expr(backend, org_id),
+    )
+}
+
+/// The member's page from what [`member_access_query`] read.
+fn member_access_of(page: Page<products::ProductRow>) -> anyhow::Result<Option<MemberAccess>> {
+    let Some(subject) = page
+        .get_rows::<SubjectRow>("subject")?
+        .into_iter()
+        .next()
+        .map(Subject::from)
+    else {
+        return Ok(None);
+    };
+    let workspaces = page.get_rows("workspaces")?;
+    if !subject.restricted() {
+        return Ok(Some(MemberAccess {
+            subject,
+            rows: Vec::new(),
+            total: 0,
+            workspaces,
+        }));
+    }
     let total = u64::try_from(page.get::<i64>("total")?).unwrap_or(0);
     let grants: Vec<(String, Grant)> = page.get_rows("grants")?;
     let direct: Vec<(String, WorkspaceRole)> = page.get_rows("direct")?;
-    let workspaces = page.get_rows("workspaces")?;
-    let restricted = subject.restricted();
-    Ok(GrantsPage {
-        rows: page
-            .rows
-            .into_iter()
-            .map(|product| {
-                let grant = grants
-                    .iter()
-                    .find(|(id, _)| *id == product.id)
-                    .map(|(_, access)| *access);
-                let role = direct
-                    .iter()
-                    .find(|(ws, _)| *ws == product.workspace_id)
-                    .map(|(_, r)| *r);
-                let effective = ProductCaps::of(Roles::on_product(
-                    subject.membership.role,
-                    role,
-                    restricted,
-                    grant,
-                ));
-                GrantRow {
-                    product,
-                    grant,
-                    effective,
-                }
-            })
-            .collect(),
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|product| {
+            let grant = grants
+                .iter()
+                .find(|(id, _)| *id == product.id)
+                .map(|(_, access)| *access);
+            let role = direct
+                .iter()
+                .find(|(ws, _)| *ws == product.workspace_id)
+                .map(|(_, r)| *r);
+            let effective = ProductCaps::of(Roles::on_product(
+                subject.membership.role,
+                role,
+                true,
+                grant,
+            ));
+            GrantRow {
+                product,
+                grant,
+                effective,
+            }
+        })
+        .collect();
+    Ok(Some(MemberAccess {
+        subject,
+        rows,
         total,
         workspaces,
-    })
+    }))
 }
 
 /// One product's row for the member, after a change.

@@ -1008,16 +1008,16 @@ pub async fn titles(db: &Db, org_id: &str) -> anyhow::Result<Vec<(String, String
     first_titles(db, org_id, None).await
 }
 
-/// The direct roles `user_id` holds in the organization's workspaces, as
-/// (workspace id, role) pairs folded into a scalar subquery, to be read
+/// The direct roles `person` (a user id, or a scalar subquery that yields
+/// one) holds in the organization's workspaces, as (workspace id, role) pairs folded into a scalar subquery, to be read
 /// beside a page (see `page_rows`).
-pub(crate) fn direct_roles_expr(backend: DbBackend, org_id: &str, user_id: &str) -> Expr {
+pub(crate) fn direct_roles_expr(backend: DbBackend, org_id: &str, person: impl Into<Expr>) -> Expr {
     let direct = workspace_member::Entity::find()
         .select_only()
         .column(workspace_member::Column::WorkspaceId)
         .column(workspace_member::Column::Role)
         .filter(workspace_member::Column::OrgId.eq(org_id))
-        .filter(workspace_member::Column::UserId.eq(user_id))
+        .filter(Expr::col((workspace_member::Entity, workspace_member::Column::UserId)).eq(person))
         .into_query();
     super::page_rows::rows_expr(
         backend,

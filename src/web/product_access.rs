@@ -3,7 +3,7 @@
 //! htmx, or by plain form), or View on a whole workspace at once.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -18,7 +18,9 @@ use crate::domain::product::Grant;
 use crate::entities::workspace;
 use crate::services::error::ServiceError;
 use crate::services::members::{self, MemberQuery, MemberRow};
-use crate::services::product_access::{self, GrantRow, NEVER_RESTRICTED, Subject, Summary};
+use crate::services::product_access::{
+    self, GrantRow, MemberAccess, NEVER_RESTRICTED, Subject, Summary,
+};
 use crate::services::products::PER_PAGE;
 
 /// The picker's query: `q` (name or email fragment), `page`.
@@ -174,23 +176,44 @@ async fn subject(state: &AppState, ctx: &OrgCtx, membership_id: &str) -> Result<
 /// every product with None / View / Edit.
 pub async fn member(
     state: web::Data<AppState>,
-    ctx: OrgCtx,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     query: web::Query<ProductsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let subject = subject(&state, &ctx, &path.1).await?;
-    let query = query.validate()?;
-    let restricted = subject.restricted();
-    let (rows, total, workspaces) = if restricted {
-        let page = product_access::grants_page(&state.db, &subject, &query).await?;
-        (page.rows, page.total, page.workspaces)
-    } else {
-        (
-            Vec::new(),
-            0,
-            crate::services::workspaces::titles(&state.db, &ctx.org.id).await?,
-        )
+    let membership_id = &path.1;
+    let validated = query.validate();
+    // The member and their page, read in the session's round trip where
+    // they can be (SQLite), before the person's roles are known; nothing
+    // of it is shown until the check below passes.
+    let along = match (&validated, OrgCtx::org_id_of(&req)) {
+        (Ok(query), Some(org_id)) => {
+            product_access::member_access_along(&state.db, &org_id, membership_id, query)
+        }
+        _ => None,
     };
+    let (ctx, along) = OrgCtx::with_page(&req, along).await?;
+    ctx.require(Permission::ManageProductAccess)?;
+    let found = match along {
+        Some(read) => product_access::member_access_from_along(&read)?,
+        None => match validated {
+            Ok(ref query) => {
+                product_access::member_access(&state.db, &ctx.org.id, membership_id, query).await?
+            }
+            Err(err) => {
+                // An unknown member is not found, whatever the query.
+                subject(&state, &ctx, membership_id).await?;
+                return Err(err);
+            }
+        },
+    };
+    let MemberAccess {
+        subject,
+        rows,
+        total,
+        workspaces,
+    } = found.ok_or(AppError::NotFound)?;
+    let query = validated?;
+    let restricted = subject.restricted();
     let layout = Layout::org(
         &ctx,
         Section::ProductAccess,

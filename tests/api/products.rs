@@ -899,3 +899,126 @@ async fn concurrent_grants_edits_and_deletes_never_fail_with_a_server_error() {
     );
     assert_eq!(product_count(&app, &org).await, 4);
 }
+
+/// The `<tr>` of product `id` on a Product Access page.
+fn grant_row<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page
+        .find(&format!("<tr id=\"grant-{id}\""))
+        .unwrap_or_else(|| panic!("no row for {id} in {page}"));
+    let end = page[start..]
+        .find("</tr>")
+        .map_or(page.len(), |e| start + e);
+    &page[start..end]
+}
+
+#[tokio::test]
+async fn a_members_product_access_page_shows_their_own_grants_and_roles_in_their_own_organization()
+{
+    let app = spawn_app().await;
+    let owner_email = email("owner");
+    let (owner, org) = app.signed_up("Olivia Owner", &owner_email, "Acme").await;
+    let general = app.general_workspace(&org).await;
+    let ops = app.add_workspace(&org, "Ops").await;
+    let atlas = app.add_product(&general, "Atlas", None).await;
+    let beacon = app.add_product(&general, "Beacon", None).await;
+    let console = app.add_product(&ops, "Console", None).await;
+    let (rita, rita_email) = app.add_member(&org, OrgRole::Viewer).await;
+    let (sam, _) = app.add_member(&org, OrgRole::Viewer).await;
+    for (member, grants) in [
+        (&rita, vec![(&atlas, "edit"), (&console, "edit")]),
+        (&sam, vec![(&beacon, "view")]),
+    ] {
+        app.set_restricted(member, true).await;
+        for (product, access) in grants {
+            app.add_grant(member, product, access).await;
+        }
+    }
+    // Rita, a Viewer, edits in Ops: her Edit is Edit there, and View in
+    // effect on Atlas.
+    app.add_workspace_role(&ops, &app.user_id(&rita_email).await, "editor")
+        .await;
+
+    let (status, page) = owner
+        .get_html(&format!("/orgs/{org}/product-access/{rita}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("3 products"), "{page}");
+    let atlas_row = grant_row(&page, &atlas);
+    assert!(atlas_row.contains("<option value=\"edit\" selected>"));
+    assert!(
+        atlas_row.contains("View only: their role does not allow editing"),
+        "{atlas_row}"
+    );
+    assert!(grant_row(&page, &beacon).contains("<option value=\"none\" selected>"));
+    let console_row = grant_row(&page, &console);
+    assert!(console_row.contains("<option value=\"edit\" selected>"));
+    assert!(
+        console_row.contains("Can edit") && !console_row.contains("View only"),
+        "{console_row}"
+    );
+    let (_, page) = owner
+        .get_html(&format!("/orgs/{org}/product-access/{sam}"))
+        .await;
+    assert!(grant_row(&page, &atlas).contains("<option value=\"none\" selected>"));
+    assert!(grant_row(&page, &beacon).contains("<option value=\"view\" selected>"));
+    assert!(grant_row(&page, &console).contains("<option value=\"none\" selected>"));
+    // Filtered to a workspace: its products only, the filter kept.
+    let (_, page) = owner
+        .get_html(&format!(
+            "/orgs/{org}/product-access/{rita}?workspace={ops}"
+        ))
+        .await;
+    assert!(
+        page.contains(&format!("grant-{console}")) && !page.contains(&format!("grant-{atlas}"))
+    );
+    assert!(page.contains("1 product"));
+
+    // The owner is an Admin of a second organization too: its members are
+    // found only under its own address, and each under its own.
+    let (_, beta) = app.signed_up("Bea Beta", &email("bea"), "Beta").await;
+    app.add_membership(&beta, &app.user(&owner_email).await, OrgRole::Admin)
+        .await;
+    let (tom, tom_email) = app.add_member(&beta, OrgRole::Member).await;
+    for path in [
+        format!("/orgs/{org}/product-access/{tom}"),
+        format!("/orgs/{beta}/product-access/{rita}"),
+        format!("/orgs/{org}/product-access/{tom}?q=a"),
+    ] {
+        let (status, body) = owner.get_html(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            !body.contains(&tom_email) && !body.contains(&rita_email),
+            "{path}"
+        );
+    }
+    let (status, page) = owner
+        .get_html(&format!("/orgs/{beta}/product-access/{tom}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&tom_email) && !page.contains("Atlas"));
+
+    // A bad filter: 400 for a member, 404 for no member.
+    let long = "a".repeat(121);
+    let (status, body) = owner
+        .get_html(&format!("/orgs/{org}/product-access/{rita}?q={long}"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("The search is too long"), "{body}");
+    let (status, _) = owner
+        .get_html(&format!("/orgs/{org}/product-access/{tom}?q={long}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A Viewer may not see anyone's access, their own included.
+    let rita_browser = crate::helpers::signed_in(&app, &rita_email).await;
+    for member in [&rita, &sam] {
+        let (status, body) = rita_browser
+            .get_html(&format!("/orgs/{org}/product-access/{member}"))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            !body.contains("Console") && !body.contains("Beacon"),
+            "{body}"
+        );
+    }
+}
