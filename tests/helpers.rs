@@ -960,11 +960,14 @@ pub fn csrf_in(body: &str) -> Option<String> {
     Some(body[start..end].to_string()).filter(|t| !t.is_empty())
 }
 
-/// Unique email addresses per test.
+/// Unique email addresses per test: 64 random bits, so the thousands a run
+/// makes never collide (a collision is a unique violation in a test that
+/// did nothing wrong), and long enough to show a table that a long address
+/// would widen.
 pub fn email(label: &str) -> String {
     format!(
         "{label}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
     )
 }
 
