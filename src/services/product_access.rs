@@ -118,10 +118,9 @@ pub struct SubjectMembership {
     pub products_restricted: bool,
 }
 
-/// Who the member is.
+/// Who the member is (their id is the membership's `user_id`).
 #[derive(Clone, Debug)]
 pub struct SubjectPerson {
-    pub id: String,
     pub name: String,
     pub email: String,
 }
@@ -178,7 +177,6 @@ impl From<SubjectRow> for Subject {
     fn from(row: SubjectRow) -> Self {
         Subject {
             person: SubjectPerson {
-                id: row.user_id.clone(),
                 name: row.name,
                 email: row.email,
             },
@@ -387,7 +385,8 @@ pub async fn grant_row(
     };
     let grant = super::acting::grant_of(&conn, &subject.membership.id, product_id).await?;
     let direct =
-        super::acting::direct_role(&conn, &product.workspace_id, &subject.person.id).await?;
+        super::acting::direct_role(&conn, &product.workspace_id, &subject.membership.user_id)
+            .await?;
     let effective = ProductCaps::of(Roles::on_product(
         subject.membership.role,
         direct,
